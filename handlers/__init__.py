@@ -1,0 +1,12 @@
+"""The order of the labelers is policy: the first handler whose rules match takes the event.
+Buttons of a feature come before free text; the fallback is always last."""
+
+from vkbottle.bot import BotLabeler
+
+from handlers import fallback, menu, start
+
+LABELERS: list[BotLabeler] = [
+    start.labeler,
+    menu.labeler,
+    fallback.labeler,
+]

@@ -1,0 +1,220 @@
+"""The factory: ``build_bot(settings)`` makes the whole bot; nothing happens at import time.
+
+Tests, the sandbox and ``sferum-bot run`` all build the bot here, the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from vkbottle import API, Bot
+from vkbottle.bot import Message
+from vkbottle.dispatch.middlewares import BaseMiddleware
+from vkbottle.exception_factory import ErrorHandler
+from vkbottle.polling import BotPolling
+
+from bot.config import Settings
+from bot.deps import Deps
+from bot.dispatch import Dispatcher, current_event_id
+from bot.services import build_services
+from bot.vk.api import VkApi
+from bot.vk.sender import Contact, VkSender
+from core.access import access_of
+from core.clock import Clock, SystemClock, unix
+from core.conversation import Conversation, Incoming
+from core.payloads import BadPayload, parse_payload
+from core.texts import Texts, content_root
+from core.ui import Reply
+from handlers import LABELERS
+from storage import Database
+
+log = logging.getLogger(__name__)
+TEXT_READ_LIMIT = 4096
+
+
+class StatePolling(BotPolling):
+    """vkbottle's polling keeps its last ts in ./.vkbottle of the working directory; keep it next
+    to the database instead, so a restart resumes where it stopped wherever it is started."""
+
+    def __init__(self, *args: Any, state_dir: Path, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._state_dir = state_dir
+
+    @property
+    def ts_state_path(self) -> Path:
+        return self._state_dir / f"longpoll-{self.group_id}.json"
+
+
+def incoming_of(message: Message) -> Incoming:
+    bad = False
+    try:
+        payload = parse_payload(message.payload)
+    except BadPayload:
+        payload, bad = None, True
+    kinds = tuple(str(getattr(a.type, "value", a.type)) for a in (message.attachments or []))
+    return Incoming(
+        peer_id=message.peer_id,
+        text=(message.text or "")[:TEXT_READ_LIMIT],
+        event_id=current_event_id.get() or f"m{message.id}:{message.conversation_message_id}",
+        payload=payload,
+        bad_payload=bad,
+        attachments=kinds,
+        ref=message.ref,
+    )
+
+
+def conversation_middleware(deps: Deps) -> type[BaseMiddleware[Message]]:
+    class ConversationMiddleware(BaseMiddleware[Message]):
+        """Loads the person (creating a newcomer) and hands handlers a core Conversation."""
+
+        async def pre(self) -> None:
+            message = self.event
+            if message.peer_id != message.from_id:
+                self.stop("group chats are not served")
+            incoming = incoming_of(message)
+            async with deps.db.transaction() as tx:
+                person = await tx.users.upsert_seen(
+                    message.from_id, unix(deps.clock), message.ref, message.ref_source)
+                access = await access_of(tx, deps.settings, message.from_id)
+            self.send({"conv": Conversation(deps, person, access, incoming)})
+
+    return ConversationMiddleware
+
+
+def error_handler(deps: Deps) -> ErrorHandler:
+    handler = ErrorHandler(redirect_arguments=True)
+
+    async def on_error(error: Exception, message: Message, **context: Any) -> None:
+        log.exception("handler failed", exc_info=error)
+        conv: Conversation | None = context.get("conv")
+        if conv is not None:
+            await conv.say(Reply(deps.texts.render("input.busy"), template="input.busy"))
+
+    handler.register_undefined_error_handler(on_error)
+    return handler
+
+
+class App:
+    """The running bot: storage, sender, vkbottle router and the long-poll loop."""
+
+    def __init__(self, settings: Settings, deps: Deps, sender: VkSender, vk_api: VkApi,
+                 bot: Bot) -> None:
+        self.settings = settings
+        self.deps = deps
+        self.sender = sender
+        self.vk_api = vk_api
+        self.bot = bot
+        self.dispatcher = Dispatcher(deps.db, deps.clock, self._route, self._acknowledge)
+        self._polling: StatePolling | None = None
+        self._router = bot.router
+
+    async def _route(self, update: dict[str, Any]) -> None:
+        await self._router.route(update, self.bot.api)
+
+    async def _acknowledge(self, update: dict[str, Any]) -> None:
+        obj = update.get("object") or {}
+        try:
+            await self.sender.call("messages.sendMessageEventAnswer", {
+                "event_id": obj.get("event_id"), "user_id": obj.get("user_id"),
+                "peer_id": obj.get("peer_id")})
+        except Exception as exc:  # the press is still handled; only the spinner stays longer
+            log.warning("could not acknowledge a callback press: %s", exc)
+
+    async def start(self) -> None:
+        await self.deps.db.open()
+        await seed_territory(self.deps)
+        await self.sender.start()
+        for service in self.deps.services.values():
+            starter = getattr(service, "start", None)
+            if starter is not None:
+                await starter()
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            self._polling.stop()
+        await self.dispatcher.drain()
+        for service in self.deps.services.values():
+            stopper = getattr(service, "stop", None)
+            if stopper is not None:
+                await stopper()
+        await self.sender.stop()
+        await self.vk_api.close()
+        await self.bot.api.http_client.close()
+        await self.deps.db.close()
+
+    async def poll_forever(self) -> None:
+        settings = self.settings
+        state_dir = Path(settings.storage.path).parent
+        self._polling = StatePolling(
+            self.bot.api, group_id=settings.vk.group_id, wait=settings.vk.long_poll_wait,
+            skip_old_events=settings.vk.skip_old_events, state_dir=state_dir)
+        async for event in self._polling.listen():
+            for update in event.get("updates", []):
+                await self.dispatcher.feed(update)
+
+    async def run(self) -> None:
+        try:
+            await self.start()
+            await self.poll_forever()
+        finally:
+            await self.stop()
+
+
+async def seed_territory(deps: Deps) -> None:
+    """Municipalities come from config; they are upserted at every start."""
+    async with deps.db.transaction() as tx:
+        for m in deps.settings.region.municipalities:
+            await tx.territory.upsert_municipality(m.name, m.timezone)
+
+
+def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
+    clock = clock or SystemClock()
+    db = Database(settings.storage.path)
+    texts = Texts.load(content_root(settings.content.dir) / "texts")
+    vk_api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
+
+    async def contacts(peer_ids: list[int]) -> dict[int, Contact]:
+        async with db.read() as tx:
+            people = await tx.users.list_users(peer_ids)
+        return {p.vk_id: Contact(p.last_inbound_at, p.newsletter_ok, p.reachable) for p in people}
+
+    async def unreachable(peer_ids: list[int]) -> None:
+        async with db.transaction() as tx:
+            for peer in peer_ids:
+                await tx.users.upsert_flags(peer, reachable=False)
+
+    sender = VkSender(vk_api, settings.sender, db, clock, contacts, unreachable)
+    deps = Deps(settings=settings, db=db, texts=texts, clock=clock, messenger=sender)
+    deps.services.update(build_services(deps))
+
+    api = API(settings.vk.token)
+    api.API_URL = settings.vk.api_url
+    api.API_VERSION = settings.vk.api_version
+    bot = Bot(api=api, error_handler=error_handler(deps))
+    bot.labeler.message_view.register_middleware(conversation_middleware(deps))
+    for labeler in LABELERS:
+        bot.labeler.load(labeler)
+    return App(settings, deps, sender, vk_api, bot)
+
+
+async def run_bot(settings: Settings) -> None:
+    app = build_bot(settings)
+    await app.run()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # vkbottle logs every update (with message texts, i.e. personal data) at DEBUG/INFO through
+    # loguru when it is installed: keep it at WARNING.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("vkbottle").setLevel(logging.WARNING)
+    try:
+        from loguru import logger as loguru_logger
+    except ImportError:
+        return
+    loguru_logger.remove()
+    loguru_logger.add(sys.stderr, level="WARNING")
+

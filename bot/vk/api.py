@@ -1,0 +1,84 @@
+"""A minimal VK API client for the outbound path.
+
+vkbottle neither rate-limits nor retries, re-sends a request after a non-JSON answer and turns
+error 901 into a pydantic error (../shared/VK_PROTOCOL.md); the delivery engine needs every error
+as data, so it talks to VK through this client. vkbottle still does the long poll and routing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+
+class VkApiError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"VK error {code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class VkTransportError(Exception):
+    """No usable answer: connection failed, timed out, or the body was not VK's JSON."""
+
+
+def encode_params(params: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "1" if value else "0"
+        elif isinstance(value, (list, tuple)):
+            out[key] = ",".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            out[key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        else:
+            out[key] = str(value)
+    return out
+
+
+class VkApi:
+    def __init__(self, api_url: str, token: str, version: str, timeout: float = 30.0) -> None:
+        self.api_url = api_url
+        self.token = token
+        self.version = version
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def raw(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The whole JSON envelope (execute puts execute_errors beside the response)."""
+        body = encode_params(params) | {"access_token": self.token, "v": self.version}
+        try:
+            async with self._http().post(self.api_url + method, data=body) as resp:
+                text = await resp.text()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise VkTransportError(f"{method}: {type(exc).__name__}: {exc}") from exc
+        try:
+            envelope = json.loads(text)
+        except ValueError:
+            raise VkTransportError(f"{method}: HTTP {resp.status}, not JSON") from None
+        if not isinstance(envelope, dict):
+            raise VkTransportError(f"{method}: unexpected body")
+        error = envelope.get("error")
+        if error:
+            raise VkApiError(int(error.get("error_code", 0)), str(error.get("error_msg", "")))
+        return envelope
+
+    async def call(self, method: str, params: dict[str, Any]) -> Any:
+        return (await self.raw(method, params)).get("response")

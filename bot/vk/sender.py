@@ -1,0 +1,537 @@
+"""The delivery engine: every message the bot sends goes through here.
+
+Why it looks like this (see ../shared/VK_PROTOCOL.md):
+- A community token may make 20 requests/s. One ``messages.send`` per message caps the bot at
+  ~20 messages/s, so messages waiting at the same moment are packed into ``execute`` (<= 25 calls)
+  and identical texts into ``peer_ids`` (<= 100 recipients): 500 personal or 50 000 identical
+  messages/s at the ceiling.
+- Results are read per call and per recipient; one failed recipient never fails or repeats others.
+- Every message carries a ``random_id`` derived from its key, so a retry or a resume after a crash
+  is de-duplicated by VK itself.
+- Messages to one person leave in order: a person is never in two requests at once.
+- Bulk jobs live in the SQLite outbox before the first request and resume after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import SenderSettings
+from bot.vk.api import VkApi, VkApiError, VkTransportError
+from bot.vk.keyboards import keyboard_json
+from core.clock import Clock, unix
+from core.outgoing import Delivery, Outgoing, random_id_for
+from core.ui import KeyboardError, Reply
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096
+NOT_ALLOWED = {901, 902}
+SLOW_DOWN = {6, 9}
+TRANSIENT = {6, 9, 10}
+BULK_CHUNK = 5000
+MAX_IN_FLIGHT = 10
+# The subscription that «Присылать напоминания и опросы?» asks for (VK's newsletter intents).
+SUBSCRIBE_ID = 1
+DAY = 24 * 3600
+
+
+@dataclass
+class Contact:
+    last_inbound_at: int | None
+    newsletter_ok: bool
+    reachable: bool
+
+
+ContactLookup = Callable[[list[int]], Awaitable[dict[int, Contact]]]
+UnreachableHook = Callable[[list[int]], Awaitable[None]]
+ProgressHook = Callable[[set[str]], Awaitable[None]]
+
+
+def choose_intent(kind: str, contact: Contact | None, now: int) -> tuple[bool, str | None]:
+    """(may send, intent) under VK's 24-hour rule."""
+    if contact is not None and not contact.reachable and kind not in ("reply",):
+        return False, None
+    if kind == "reply" or (contact and contact.last_inbound_at and
+                           now - contact.last_inbound_at < DAY):
+        return True, None
+    if kind == "notice":
+        return True, "customer_support"
+    if contact is not None and contact.newsletter_ok:
+        return True, "non_promo_newsletter"
+    return False, None
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split at paragraph, then line, then word boundaries so no part exceeds the limit."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    parts.append(rest)
+    return parts
+
+
+class RateLimiter:
+    """At most ``limit`` requests in any sliding window (VK counts per second per token)."""
+
+    def __init__(self, per_second: float, window: float = 1.05) -> None:
+        self.limit = max(1, int(per_second))
+        self.window = window
+        self._stamps: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                while self._stamps and now - self._stamps[0] >= self.window:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.limit:
+                    self._stamps.append(now)
+                    return
+                await asyncio.sleep(self.window - (now - self._stamps[0]) + 0.001)
+
+
+@dataclass
+class _Item:
+    peer_id: int
+    key: str
+    kind: str
+    text: str
+    keyboard: str | None
+    attachments: tuple[str, ...]
+    template: str
+    intent: str | None = None
+    future: asyncio.Future[Delivery] | None = None
+    outbox_id: int | None = None
+    job: str | None = None
+    attempts: int = 0
+    not_before: float = 0.0
+    queued_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def random_id(self) -> int:
+        return random_id_for(self.key)
+
+    def group(self) -> tuple[Any, ...]:
+        return (self.text, self.keyboard, self.attachments, self.intent, self.random_id)
+
+
+def _params(items: list[_Item]) -> dict[str, Any]:
+    first = items[0]
+    params: dict[str, Any] = {"random_id": first.random_id}
+    if len(items) == 1:
+        params["peer_id"] = first.peer_id
+    else:
+        params["peer_ids"] = ",".join(str(i.peer_id) for i in items)
+    if first.text:
+        params["message"] = first.text
+    if first.keyboard is not None:
+        params["keyboard"] = first.keyboard
+    if first.attachments:
+        params["attachment"] = ",".join(first.attachments)
+    if first.intent:
+        params["intent"] = first.intent
+        if first.intent.endswith("newsletter"):
+            params["subscribe_id"] = SUBSCRIBE_ID
+    params["dont_parse_links"] = 0
+    return params
+
+
+def execute_code(calls: list[dict[str, Any]]) -> str:
+    body = ",".join(
+        "API.messages.send(" + json.dumps(c, ensure_ascii=False) + ")" for c in calls
+    )
+    return f"return [{body}];"
+
+
+class VkSender:
+    def __init__(self, api: VkApi, settings: SenderSettings, db: Database, clock: Clock,
+                 contacts: ContactLookup, on_unreachable: UnreachableHook) -> None:
+        self.api = api
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.contacts = contacts
+        self.on_unreachable = on_unreachable
+        self.progress_hooks: list[ProgressHook] = []
+        self.limiter = RateLimiter(settings.requests_per_second)
+        self._interactive: deque[_Item] = deque()
+        self._bulk: deque[_Item] = deque()
+        self._bulk_cursor = 0
+        self._bulk_exhausted = False
+        self._in_flight_peers: Counter[int] = Counter()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self.requests = 0  # for benches and logs
+
+    # -- public API -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="sender")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for item in list(self._interactive):
+            if item.future and not item.future.done():
+                item.future.set_result(Delivery(item.peer_id, item.key, "failed", error="stopped"))
+
+    async def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        now = unix(self.clock)
+        need = [m.peer_id for m in messages if m.kind != "reply"]
+        book = await self.contacts(sorted(set(need))) if need else {}
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Delivery]] = []
+        for message in messages:
+            allowed, intent = choose_intent(message.kind, book.get(message.peer_id), now)
+            for item in self._items(message, intent):
+                future: asyncio.Future[Delivery] = loop.create_future()
+                if not allowed:
+                    future.set_result(Delivery(item.peer_id, item.key, "not_allowed",
+                                               error="no 24h window and no subscription"))
+                elif isinstance(item, Delivery):
+                    future.set_result(item)
+                else:
+                    item.future = future
+                    self._interactive.append(item)
+                futures.append(future)
+        self._wake.set()
+        return list(await asyncio.gather(*futures))
+
+    async def enqueue_bulk(self, job: str, messages: Sequence[Outgoing]) -> int:
+        rows = []
+        for m in messages:
+            try:
+                kb = keyboard_json(m.reply.keyboard) if m.reply.keyboard is not None else None
+            except KeyboardError as exc:
+                log.error("keyboard of %s is invalid, job %s not queued: %s",
+                          m.reply.template, job, exc)
+                raise
+            for n, text in enumerate(split_text(m.reply.text)):
+                key = m.key if n == 0 else f"{m.key}#{n}"
+                rows.append((job, m.peer_id, key, m.kind, text, kb,
+                             ",".join(m.reply.attachments), m.reply.template))
+        async with self.db.transaction() as tx:
+            added = await tx.outbox.upsert_messages(rows, unix(self.clock))
+        self._bulk_exhausted = False
+        self._wake.set()
+        return added
+
+    async def cancel_bulk(self, job: str) -> int:
+        async with self.db.transaction() as tx:
+            cancelled = await tx.outbox.cancel_job(job, unix(self.clock))
+        self._bulk = deque(i for i in self._bulk if i.job != job)
+        return cancelled
+
+    async def edit(self, peer_id: int, message_id: int, reply: Reply) -> bool:
+        params: dict[str, Any] = {"peer_id": peer_id, "message_id": message_id,
+                                  "message": reply.text[:TEXT_LIMIT]}
+        if reply.keyboard is not None:
+            params["keyboard"] = keyboard_json(reply.keyboard)
+        try:
+            return bool(await self.call("messages.edit", params))
+        except (VkApiError, VkTransportError) as exc:
+            log.warning("edit of message %s failed: %s", message_id, exc)
+            return False
+
+    async def call(self, method: str, params: dict[str, Any]) -> Any:
+        """Any other API call, under the same rate limit, with the same retries."""
+        attempt = 0
+        while True:
+            await self.limiter.acquire()
+            self.requests += 1
+            try:
+                return await self.api.call(method, params)
+            except VkApiError as exc:
+                if exc.code not in TRANSIENT or attempt + 1 >= self.settings.max_attempts:
+                    raise
+                if exc.code in SLOW_DOWN:
+                    self.limiter.pause(1.0)
+            except VkTransportError:
+                if attempt + 1 >= self.settings.max_attempts:
+                    raise
+            attempt += 1
+            await asyncio.sleep(self._backoff(attempt))
+
+    # -- building items ---------------------------------------------------------------------
+    def _items(self, message: Outgoing, intent: str | None) -> list[Any]:
+        reply = message.reply
+        try:
+            kb = keyboard_json(reply.keyboard) if reply.keyboard is not None else None
+        except KeyboardError as exc:
+            log.error("BUG: keyboard of template %s is invalid: %s", reply.template, exc)
+            return [Delivery(message.peer_id, message.key, "failed", error=f"keyboard: {exc}")]
+        parts = split_text(reply.text) if reply.text else [""]
+        items = []
+        for n, text in enumerate(parts):
+            last = n == len(parts) - 1
+            items.append(_Item(
+                peer_id=message.peer_id, key=message.key if n == 0 else f"{message.key}#{n}",
+                kind=message.kind, text=text, keyboard=kb if last else None,
+                attachments=reply.attachments if last else (), template=reply.template,
+                intent=intent,
+            ))
+        return items
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        return min(0.2 * 2 ** attempt, 30.0)
+
+    async def _refill_bulk(self) -> None:
+        if self._bulk_exhausted or len(self._bulk) >= BULK_CHUNK // 2:
+            return
+        async with self.db.read() as tx:
+            rows = await tx.outbox.list_pending(self._bulk_cursor, BULK_CHUNK)
+        if not rows:
+            self._bulk_exhausted = True
+            return
+        self._bulk_cursor = rows[-1].id
+        book = await self.contacts(sorted({r.peer_id for r in rows}))
+        now = unix(self.clock)
+        skipped = []
+        for r in rows:
+            allowed, intent = choose_intent(r.kind, book.get(r.peer_id), now)
+            if not allowed:
+                skipped.append(("not_allowed", None, "no 24h window and no subscription", r.id))
+                continue
+            kb = json.dumps(r.keyboard, ensure_ascii=False, separators=(",", ":")) \
+                if r.keyboard is not None else None
+            self._bulk.append(_Item(peer_id=r.peer_id, key=r.key, kind=r.kind, text=r.text,
+                                    keyboard=kb, attachments=r.attachments, template=r.template,
+                                    intent=intent, outbox_id=r.id, job=r.job))
+        if skipped:
+            async with self.db.transaction() as tx:
+                await tx.outbox.upsert_results(skipped, now)
+            await self._notify({r.job for r in rows})
+
+    def _take_batch(self, now: float) -> tuple[list[list[_Item]], float | None]:
+        """Calls for one request, and when the earliest waiting item becomes ready.
+
+        A person appears at most once per request and never while a request to them is in
+        flight, and nothing to them overtakes an earlier message still waiting."""
+        max_calls = self.settings.execute_batch
+        max_peers = self.settings.peer_ids_batch
+        calls: list[list[_Item]] = []
+        open_groups: dict[tuple[Any, ...], list[_Item]] = {}
+        blocked = set(self._in_flight_peers)
+        next_ready: float | None = None
+        for source_name in ("_interactive", "_bulk"):
+            source: deque[_Item] = getattr(self, source_name)
+            kept: deque[_Item] = deque()
+            for item in source:
+                take = item.peer_id not in blocked and item.not_before <= now
+                if take:
+                    group = open_groups.get(item.group())
+                    if group is not None and len(group) < max_peers:
+                        group.append(item)
+                    elif len(calls) < max_calls:
+                        group = [item]
+                        calls.append(group)
+                        open_groups[item.group()] = group
+                    else:
+                        take = False
+                elif item.not_before > now:
+                    next_ready = item.not_before if next_ready is None else min(next_ready, item.not_before)
+                if not take:
+                    kept.append(item)
+                blocked.add(item.peer_id)
+            setattr(self, source_name, kept)
+        return calls, next_ready
+
+    async def _run(self) -> None:
+        window = self.settings.gather_window_ms / 1000
+        while True:
+            try:
+                await self._refill_bulk()
+            except Exception:  # a broken row must not stop interactive replies
+                log.exception("could not load the outbox")
+            if not (self._interactive or self._bulk):
+                await self._sleep(None if self._bulk_exhausted else 0.5)
+                continue
+            oldest = self._interactive[0].queued_at if self._interactive else None
+            if oldest is not None and time.monotonic() - oldest < window:
+                # A short gathering window lets replies written at the same moment share a request.
+                await asyncio.sleep(window - (time.monotonic() - oldest))
+            await self._slots.acquire()
+            await self.limiter.acquire()
+            calls, next_ready = self._take_batch(time.monotonic())
+            if not calls:
+                self._slots.release()
+                await self._sleep(None if next_ready is None else next_ready - time.monotonic())
+                continue
+            for call in calls:
+                for item in call:
+                    self._in_flight_peers[item.peer_id] += 1
+            task = asyncio.create_task(self._request(calls))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _sleep(self, timeout: float | None) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), None if timeout is None else max(0.0, timeout))
+        except TimeoutError:
+            pass
+
+    async def _request(self, calls: list[list[_Item]]) -> None:
+        finished: list[tuple[_Item, Delivery]] = []
+        retry: list[_Item] = []
+        try:
+            self.requests += 1
+            try:
+                results, errors = await self._post(calls)
+            except VkApiError as exc:
+                self._whole_request_failed(calls, exc.code, str(exc), finished, retry)
+            except VkTransportError as exc:
+                self._whole_request_failed(calls, 10, str(exc), finished, retry)
+            else:
+                self._read_results(calls, results, errors, finished, retry)
+        except Exception as exc:  # never leave a caller waiting forever
+            log.exception("delivery request crashed")
+            for call in calls:
+                for item in call:
+                    finished.append((item, Delivery(item.peer_id, item.key, "failed", error=str(exc))))
+        finally:
+            for call in calls:
+                for item in call:
+                    self._in_flight_peers[item.peer_id] -= 1
+                    if self._in_flight_peers[item.peer_id] <= 0:
+                        del self._in_flight_peers[item.peer_id]
+            self._slots.release()
+        for item in retry:
+            (self._interactive if item.future else self._bulk).appendleft(item)
+        await self._finish(finished)
+        self._wake.set()
+
+    async def _post(self, calls: list[list[_Item]]) -> tuple[list[Any], list[dict[str, Any]]]:
+        if len(calls) == 1:
+            params = _params(calls[0])
+            try:
+                return [await self.api.call("messages.send", params)], []
+            except VkApiError as exc:
+                if exc.code in NOT_ALLOWED | {911, 914, 100}:
+                    # A single call's own error: handled per call like inside execute.
+                    return [False], [{"error_code": exc.code, "error_msg": exc.message}]
+                raise
+        code = execute_code([_params(c) for c in calls])
+        envelope = await self.api.raw("execute", {"code": code})
+        response = envelope.get("response")
+        if not isinstance(response, list) or len(response) != len(calls):
+            raise VkTransportError(f"execute returned {type(response).__name__}")
+        return response, list(envelope.get("execute_errors") or [])
+
+    def _whole_request_failed(self, calls: list[list[_Item]], code: int, text: str,
+                              finished: list[tuple[_Item, Delivery]], retry: list[_Item]) -> None:
+        if code in SLOW_DOWN:
+            self.limiter.pause(1.0 if code == 6 else 2.0)
+        for call in calls:
+            for item in call:
+                self._retry_or_fail(item, code, text, finished, retry)
+
+    def _retry_or_fail(self, item: _Item, code: int, text: str,
+                       finished: list[tuple[_Item, Delivery]], retry: list[_Item]) -> None:
+        if code in NOT_ALLOWED:
+            finished.append((item, Delivery(item.peer_id, item.key, "not_allowed", error=text)))
+            return
+        if code in TRANSIENT:
+            # Error 6 is our own pacing being off: it does not use up the message's attempts.
+            if code != 6:
+                item.attempts += 1
+            if item.attempts < self.settings.max_attempts:
+                item.not_before = time.monotonic() + (self._backoff(item.attempts) if code != 6 else 1.0)
+                retry.append(item)
+                return
+            log.warning("giving up on %s to %s after %d attempts: %s", item.key, item.peer_id,
+                        item.attempts, text)
+        else:
+            log.error("BUG: VK refused template %s (key %s): %s", item.template, item.key, text)
+        finished.append((item, Delivery(item.peer_id, item.key, "failed", error=text)))
+
+    def _read_results(self, calls: list[list[_Item]], results: list[Any],
+                      errors: list[dict[str, Any]], finished: list[tuple[_Item, Delivery]],
+                      retry: list[_Item]) -> None:
+        error_iter = iter(errors)
+        slowed = False
+        for call, result in zip(calls, results):
+            if result is False:
+                err = next(error_iter, {"error_code": 10, "error_msg": "unknown execute error"})
+                code = int(err.get("error_code", 10))
+                if code in SLOW_DOWN and not slowed:
+                    self.limiter.pause(1.0)
+                    slowed = True
+                for item in call:
+                    self._retry_or_fail(item, code, str(err.get("error_msg", "")), finished, retry)
+                continue
+            if isinstance(result, int):
+                item = call[0]
+                finished.append((item, Delivery(item.peer_id, item.key, "delivered", message_id=result)))
+                continue
+            by_peer = {int(r.get("peer_id", 0)): r for r in result if isinstance(r, dict)}
+            for item in call:
+                entry = by_peer.get(item.peer_id)
+                if entry is None:
+                    self._retry_or_fail(item, 10, "recipient missing from the answer", finished, retry)
+                elif "message_id" in entry:
+                    finished.append((item, Delivery(item.peer_id, item.key, "delivered",
+                                                    message_id=int(entry["message_id"]))))
+                else:
+                    error = entry.get("error") or {}
+                    self._retry_or_fail(item, int(error.get("code", 10)),
+                                        str(error.get("description", "")), finished, retry)
+
+    async def _finish(self, finished: list[tuple[_Item, Delivery]]) -> None:
+        if not finished:
+            return
+        unreachable = [d.peer_id for _, d in finished if d.status == "not_allowed"]
+        bulk = [(d.status, d.message_id, d.error, i.outbox_id)
+                for i, d in finished if i.outbox_id is not None]
+        if bulk:
+            async with self.db.transaction() as tx:
+                await tx.outbox.upsert_results(bulk, unix(self.clock))
+        if unreachable:
+            try:
+                await self.on_unreachable(unreachable)
+            except Exception:
+                log.exception("could not mark users unreachable")
+        for item, delivery in finished:
+            if item.future is not None and not item.future.done():
+                item.future.set_result(delivery)
+        jobs = {i.job for i, _ in finished if i.job}
+        if jobs:
+            await self._notify(jobs)
+
+    async def _notify(self, jobs: set[str]) -> None:
+        for hook in self.progress_hooks:
+            try:
+                await hook(jobs)
+            except Exception:
+                log.exception("progress hook failed")
+
+    async def idle(self) -> bool:
+        """True when nothing is queued or in flight (tests and graceful shutdown)."""
+        return not (self._interactive or self._bulk or self._in_flight_peers) and self._bulk_exhausted

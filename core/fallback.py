@@ -1,0 +1,21 @@
+"""Answers for input no feature understood: empty, attachments only, outdated buttons, anything."""
+
+from __future__ import annotations
+
+from core.conversation import Conversation
+from core.screens import current_screen
+from core.ui import Reply, prefixed
+
+
+def explain_key(conv: Conversation) -> str:
+    incoming = conv.incoming
+    if incoming.bad_payload:
+        return "input.bad_button"
+    if not incoming.text.strip():
+        return "input.attachment" if incoming.attachments else "input.empty"
+    return "input.not_understood"
+
+
+async def answer(conv: Conversation) -> list[Reply]:
+    text = conv.deps.texts.render(explain_key(conv))
+    return prefixed(text, await current_screen(conv))

@@ -1,0 +1,45 @@
+"""The main menu: what a person can do, by role."""
+
+from __future__ import annotations
+
+from core.clock import unix
+from core.conversation import Conversation
+from core.payloads import Menu, Payload
+from core.ui import Button, Keyboard, Reply
+
+
+class Help(Payload):
+    cmd: str = "help"
+
+
+def menu_keyboard(conv: Conversation) -> Keyboard:
+    texts = conv.deps.texts
+    from core.onboarding import AskRole  # the role choice lives with the first conversation
+
+    rows: list[list[Button]] = []
+    rows.append([Button(texts.label("btn.help"), Help().dump()),
+                 Button(texts.label("btn.change_role"), AskRole().dump())])
+    return Keyboard.of(*rows)
+
+
+def main_menu(conv: Conversation) -> Reply:
+    return Reply(conv.deps.texts.render("menu.text"), menu_keyboard(conv), template="menu.text")
+
+
+def menu_button(conv: Conversation) -> Button:
+    return Button(conv.deps.texts.label("btn.menu"), Menu().dump())
+
+
+async def open_menu(conv: Conversation) -> list[Reply]:
+    """Leave whatever flow the person was in (its progress is kept) and show the menu."""
+    if conv.person.role is None:
+        from core.onboarding import ask_role
+
+        return await ask_role(conv)
+    async with conv.deps.db.transaction() as tx:
+        await tx.users.upsert_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
+    return [main_menu(conv)]
+
+
+def help_screen(conv: Conversation) -> Reply:
+    return Reply(conv.deps.texts.render("help.text"), menu_keyboard(conv), template="help.text")

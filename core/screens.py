@@ -1,0 +1,37 @@
+"""What a person in a given state is looking at, to show again after a detour
+(an FAQ answer, a bad input, an outdated button). One table, by state prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from core import onboarding
+from core.conversation import Conversation
+from core.menu import main_menu
+from core.ui import Reply
+
+Screen = Callable[[Conversation], Awaitable[list[Reply]] | list[Reply]]
+
+
+def _role(conv: Conversation) -> list[Reply]:
+    return [onboarding.ask_role_screen(conv)]
+
+
+def _menu(conv: Conversation) -> list[Reply]:
+    return [main_menu(conv)]
+
+
+SCREENS: dict[str, Screen] = {
+    "": _role,
+    "start": _role,
+    "menu": _menu,
+}
+
+
+async def current_screen(conv: Conversation) -> list[Reply]:
+    prefix = conv.person.state.split(":", 1)[0]
+    screen = SCREENS.get(prefix, _menu if conv.person.role else _role)
+    result = screen(conv)
+    if not isinstance(result, list):
+        result = await result
+    return result

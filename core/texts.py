@@ -1,0 +1,98 @@
+"""The text catalog: ``content/texts/*.toml``, key -> Jinja2 template.
+
+Nested TOML tables flatten to dotted keys (``[start] greeting = ...`` is ``start.greeting``).
+Templates use StrictUndefined, so a missing variable is an error at render, never a broken
+message; every template is compiled at load, so a syntax error stops the bot at start.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+
+from core.ui import LABEL_MAX
+
+
+class TextsError(Exception):
+    pass
+
+
+def content_root(override: Path | None = None) -> Path:
+    """The content folder: a configured one, else the one installed with the package."""
+    if override is not None:
+        return override
+    return Path(str(resources.files("content")))
+
+
+def make_environment() -> Environment:
+    return Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _flatten(prefix: str, table: dict[str, Any], out: dict[str, str], source: str,
+             origin: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(full, value, out, source, origin)
+        elif isinstance(value, str):
+            if full in out:
+                raise TextsError(f"{source}: key {full} already defined in {origin[full]}")
+            out[full] = value
+            origin[full] = source
+        else:
+            raise TextsError(f"{source}: key {full} must be a string")
+
+
+class Texts:
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.env = make_environment()
+        self.sources = dict(sources)
+        self._templates: dict[str, Template] = {}
+        for key, source in sources.items():
+            try:
+                self._templates[key] = self.env.from_string(source.strip())
+            except TemplateSyntaxError as exc:
+                raise TextsError(f"text {key}: template error: {exc}") from None
+        for key in self.sources:
+            if key.startswith("btn.") and len(self.sources[key]) > LABEL_MAX:
+                raise TextsError(f"text {key}: button label longer than {LABEL_MAX}")
+
+    @classmethod
+    def load(cls, folder: Path) -> "Texts":
+        sources: dict[str, str] = {}
+        origin: dict[str, str] = {}
+        files = sorted(folder.glob("*.toml"))
+        if not files:
+            raise TextsError(f"{folder}: no *.toml text files")
+        for path in files:
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise TextsError(f"{path.name}: not valid TOML: {exc}") from None
+            _flatten("", data, sources, path.name, origin)
+        return cls(sources)
+
+    @property
+    def keys(self) -> set[str]:
+        return set(self._templates)
+
+    def has(self, key: str) -> bool:
+        return key in self._templates
+
+    def render(self, key: str, **values: Any) -> str:
+        template = self._templates.get(key)
+        if template is None:
+            raise TextsError(f"text {key} is not in the catalog")
+        try:
+            return template.render(**values).strip()
+        except UndefinedError as exc:
+            raise TextsError(f"text {key}: {exc}") from None
+
+    def label(self, key: str, **values: Any) -> str:
+        """A button label: ``btn.*`` keys, short and single-line."""
+        return self.render(key, **values)

@@ -1,0 +1,20 @@
+"""Main menu and help."""
+
+from vkbottle.bot import BotLabeler, Message
+
+from core.conversation import Conversation
+from core.menu import Help, help_screen, open_menu
+from core.payloads import Menu
+from handlers.rules import PayloadIs
+
+labeler = BotLabeler()
+
+
+@labeler.private_message(PayloadIs(Menu))
+async def on_menu_open(message: Message, conv: Conversation) -> None:
+    await conv.say(*await open_menu(conv))
+
+
+@labeler.private_message(PayloadIs(Help))
+async def on_menu_help(message: Message, conv: Conversation) -> None:
+    await conv.say(help_screen(conv))

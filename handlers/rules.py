@@ -1,0 +1,69 @@
+"""Labeler rules shared by the feature modules: payload type, conversation state, rights.
+
+Rules read the ``conv`` (a core Conversation) that the conversation middleware puts into the
+context; a rule that matches a payload hands the parsed model to the handler as ``payload``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vkbottle.bot import Message
+from vkbottle.dispatch.rules import ABCRule
+
+from core.conversation import Conversation
+from core.payloads import Payload
+
+
+class PayloadIs(ABCRule[Message]):
+    def __init__(self, *models: type[Payload]) -> None:
+        self.models = models
+
+    async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
+        payload = conv.incoming.payload
+        if payload is not None and isinstance(payload, self.models):
+            return {"payload": payload}
+        return False
+
+
+class InState(ABCRule[Message]):
+    """The person's stored state starts with one of the prefixes (e.g. "activation:")."""
+
+    def __init__(self, *prefixes: str) -> None:
+        self.prefixes = prefixes
+
+    async def check(self, event: Message, conv: Conversation) -> bool:
+        return conv.person.state.startswith(self.prefixes)
+
+
+class Newcomer(ABCRule[Message]):
+    """Has not chosen a role yet."""
+
+    async def check(self, event: Message, conv: Conversation) -> bool:
+        return conv.person.role is None
+
+
+class HasRole(ABCRule[Message]):
+    def __init__(self, *roles: str) -> None:
+        self.roles = roles
+
+    async def check(self, event: Message, conv: Conversation) -> bool:
+        return conv.person.role in self.roles
+
+
+class IsCoordinator(ABCRule[Message]):
+    async def check(self, event: Message, conv: Conversation) -> bool:
+        return conv.access.coordinator
+
+
+class IsBotAdmin(ABCRule[Message]):
+    async def check(self, event: Message, conv: Conversation) -> bool:
+        return conv.access.bot_admin
+
+
+class FreeText(ABCRule[Message]):
+    """Typed text (no button payload), not empty."""
+
+    async def check(self, event: Message, conv: Conversation) -> bool:
+        return conv.incoming.payload is None and not conv.incoming.bad_payload \
+            and bool(conv.incoming.text.strip())

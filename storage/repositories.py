@@ -1,0 +1,27 @@
+"""The repositories every transaction carries: ``tx.users``, ``tx.territory``, ...
+
+A feature that adds a table adds its repository here, so handlers and services reach all SQL
+through one ``Tx`` object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage.events import AuditRepo, EventsRepo
+from storage.outbox import OutboxRepo
+from storage.territory import TerritoryRepo
+from storage.users import UsersRepo
+
+REPOSITORIES: dict[str, type] = {
+    "users": UsersRepo,
+    "territory": TerritoryRepo,
+    "events": EventsRepo,
+    "audit": AuditRepo,
+    "outbox": OutboxRepo,
+}
+
+
+def bind_repositories(tx: Any) -> None:
+    for name, repo in REPOSITORIES.items():
+        setattr(tx, name, repo(tx))

@@ -1,0 +1,227 @@
+"""Test harness: the VK API emulator, the real bot (as a `sferum-bot run` process or built
+in-process by the same factory), and emulated VK users.
+
+Every conversation a test has is written to tests/output/transcripts/<test>.txt, to be read as
+a teacher would read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import App, build_bot
+from bot.config import Settings, settings_from_dict
+from bot.vkemu import EmulatedUser, VKEmulator
+from core.clock import FixedClock
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "tests" / "output"
+TOKEN = "test-token"
+GROUP = 1
+COORDINATOR = 9001
+MUNICIPAL_COORDINATOR = 9002
+BOT_ADMIN = 9000
+
+
+def base_config(api_url: str, db_path: Path, **overrides: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "vk": {"token": TOKEN, "group_id": GROUP, "api_url": api_url, "long_poll_wait": 2},
+        "storage": {"path": str(db_path)},
+        "access": {"admins": [BOT_ADMIN], "coordinators": [COORDINATOR]},
+        "region": {
+            "name": "Тестовая область",
+            "timezone": "Asia/Novosibirsk",
+            "municipalities": [{"name": "г. Новосибирск"}, {"name": "Искитимский район"},
+                               {"name": "Мирнинский район", "timezone": "Asia/Yakutsk"}],
+        },
+        "log": {"level": "INFO"},
+    }
+    for section, values in overrides.items():
+        raw.setdefault(section, {}).update(values)
+    return raw
+
+
+def toml_dump(raw: dict[str, Any]) -> str:
+    """Enough TOML for our config (tables of scalars, lists, inline tables)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return str(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
+        return '"' + str(v) + '"'
+
+    lines = []
+    for section, table in raw.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{k} = {value(v)}" for k, v in table.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+class BotProcess:
+    """The real bot: `python -m bot run --config ...` in its own working directory."""
+
+    def __init__(self, emu: VKEmulator, workdir: Path, raw: dict[str, Any]) -> None:
+        self.emu = emu
+        self.workdir = workdir
+        self.config = workdir / "config.toml"
+        self.config.write_text(toml_dump(raw), encoding="utf-8")
+        self.log = workdir / "bot.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout: float = 20.0) -> None:
+        servers_before = len(self.emu.calls_of("groups.getLongPollServer"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SFERUM_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        self._log_file = self.log.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--config", str(self.config),
+            cwd=self.workdir, env=env, stdout=self._log_file, stderr=self._log_file)
+        ok = await self.emu.wait_until(
+            lambda: len(self.emu.calls_of("groups.getLongPollServer")) > servers_before, timeout)
+        if not ok:
+            raise RuntimeError("bot did not start:\n" + self.log.read_text(errors="replace"))
+        await self.emu.wait_for_long_poll(timeout)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        self._log_file.close()
+        self.proc = None
+
+    async def kill(self) -> None:
+        """A crash: SIGKILL, no cleanup."""
+        await self.stop(signal.SIGKILL)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+class InProcessBot:
+    """The same factory in this event loop, with a clock the test moves."""
+
+    def __init__(self, emu: VKEmulator, settings: Settings, clock: FixedClock) -> None:
+        self.emu = emu
+        self.settings = settings
+        self.clock = clock
+        self.app: App | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        servers_before = len(self.emu.calls_of("groups.getLongPollServer"))
+        self.app = build_bot(self.settings, clock=self.clock)
+        self.task = asyncio.create_task(self.app.run())
+        await self.emu.wait_until(
+            lambda: len(self.emu.calls_of("groups.getLongPollServer")) > servers_before, 10)
+        await self.emu.wait_for_long_poll(10)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+            self.task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[VKEmulator]:
+    emu = VKEmulator(group_id=GROUP, token=TOKEN, rate_limit=20)
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings of the bot under test."""
+    return {}
+
+
+@pytest.fixture
+async def bot(emulator: VKEmulator, tmp_path: Path,
+              config_overrides: dict[str, Any]) -> AsyncIterator[BotProcess]:
+    raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3", **config_overrides)
+    process = BotProcess(emulator, tmp_path, raw)
+    await process.start()
+    yield process
+    await process.stop()
+    errors = [line for line in process.log_text().splitlines()
+              if " ERROR " in line or "Traceback" in line]
+    assert not errors, "the bot logged errors:\n" + process.log_text()[-4000:]
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    # Monday 23 November 2026, 10:00 in Novosibirsk.
+    return FixedClock(datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+async def bot_inprocess(emulator: VKEmulator, tmp_path: Path, clock: FixedClock,
+                        config_overrides: dict[str, Any]) -> AsyncIterator[InProcessBot]:
+    raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3", **config_overrides)
+    runner = InProcessBot(emulator, settings_from_dict(raw, "test", environ={}), clock)
+    await runner.start()
+    yield runner
+    await runner.stop()
+
+
+class Users:
+    """Creates emulated users and saves their transcripts when the test ends."""
+
+    def __init__(self, emu: VKEmulator, name: str) -> None:
+        self.emu = emu
+        self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        self.made: list[EmulatedUser] = []
+
+    def __call__(self, uid: int, first_name: str | None = None,
+                 last_name: str | None = None) -> EmulatedUser:
+        user = EmulatedUser(self.emu, uid, first_name=first_name, last_name=last_name)
+        self.made.append(user)
+        return user
+
+    def save(self) -> None:
+        if not self.made:
+            return
+        folder = OUTPUT / "transcripts"
+        folder.mkdir(parents=True, exist_ok=True)
+        parts = [f"=== user {u.uid}\n{u.format_transcript()}" for u in self.made]
+        (folder / f"{self.name}.txt").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def users(emulator: VKEmulator, request: pytest.FixtureRequest) -> Any:
+    made = Users(emulator, request.node.name)
+    yield made
+    made.save()

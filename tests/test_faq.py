@@ -1,0 +1,404 @@
+"""FAQ content and matcher: the loader, its error messages, text processing and accuracy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.faq import (
+    ANSWER_MAX,
+    FaqBook,
+    FaqError,
+    FaqIndex,
+    LanguageData,
+    Synonyms,
+    TextProcessor,
+    load_faq,
+    normalize,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ_DIR = ROOT / "content" / "faq"
+QUESTIONS = Path(__file__).resolve().parent / "faq_questions.yaml"
+SEEDS = {"000", "001", "002", "003", "004"}
+
+MIN_IN_SCOPE_ACCURACY = 0.90
+MIN_FALLBACK_RATE = 0.90
+
+
+@pytest.fixture(scope="module")
+def book() -> FaqBook:
+    return load_faq(FAQ_DIR)
+
+
+@pytest.fixture(scope="module")
+def index(book: FaqBook) -> FaqIndex:
+    return FaqIndex.build(book)
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[dict]:
+    return yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------------------------
+# (1) The real content loads and keeps to the house rules
+# --------------------------------------------------------------------------------------------
+
+
+def test_real_content_loads(book: FaqBook) -> None:
+    assert len(book.entries) >= 45
+    topic_ids = [t.id for t in book.topics]
+    for required in ("roles", "calls", "chats", "ejd", "gosuslugi", "app", "registration",
+                     "monitoring"):
+        assert required in topic_ids
+    for topic in book.topics:
+        assert len(book.by_topic(topic.id)) >= 3, topic.id
+    assert [t.order for t in book.topics] == sorted(t.order for t in book.topics)
+
+
+def test_answers_are_plain_vk_text(book: FaqBook) -> None:
+    for entry in book.entries.values():
+        text = book.render(entry)
+        assert 0 < len(text) <= ANSWER_MAX, entry.id
+        assert "**" not in text and not re.search(r"^\s*#", text, re.M), entry.id
+        assert set(entry.sources) <= SEEDS, entry.id
+        assert book.get(entry.id) is entry
+        assert entry in book.by_topic(entry.topic)
+
+
+def test_urls_in_answers_come_from_the_seeds(book: FaqBook) -> None:
+    seeds_dir = ROOT.parent / "shared" / "seeds"
+    if not seeds_dir.is_dir():
+        pytest.skip("seed documents are not available here")
+    seed_text = "\n".join(p.read_text(encoding="utf-8") for p in seeds_dir.glob("*.txt"))
+    for entry in book.entries.values():
+        for url in re.findall(r"https?://[^\s«»()]+", book.render(entry)):
+            assert url.rstrip(".,;") in seed_text, (entry.id, url)
+
+
+def test_labelled_questions_point_at_existing_entries(book: FaqBook, questions: list) -> None:
+    in_scope = [q for q in questions if q["expect"]]
+    assert len(in_scope) >= 160
+    assert len(questions) - len(in_scope) >= 35
+    for q in in_scope:
+        for entry_id in q["expect"]:
+            assert entry_id in book.entries, (q["q"], entry_id)
+
+
+# --------------------------------------------------------------------------------------------
+# (2) Broken files are rejected with messages that name the file
+# --------------------------------------------------------------------------------------------
+
+TOPICS = """\
+- {id: calls, title: Звонки, short: Звонки, order: 1}
+- {id: chats, title: Чаты, short: Чаты, order: 2}
+"""
+
+
+def entry_text(entry_id: str, topic: str = "calls", **fields: object) -> str:
+    front: dict[str, object] = {
+        "id": entry_id,
+        "topic": topic,
+        "title": f"Вопрос {entry_id}?",
+        "short": f"Кнопка {entry_id}",
+        "phrasings": ["первый вопрос", "второй вопрос", "третий вопрос", "четвертый вопрос"],
+        "related": ["calls-b" if entry_id != "calls-b" else "calls-a"],
+        "sources": ["002"],
+    }
+    answer = fields.pop("answer", "Ответ.")
+    for key, value in fields.items():
+        if value is None:
+            front.pop(key, None)
+        else:
+            front[key] = value
+    return "---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n" + str(answer) + "\n"
+
+
+def make_faq(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "faq"
+    (root / "calls").mkdir(parents=True)
+    (root / "chats").mkdir()
+    (root / "topics.yaml").write_text(TOPICS, encoding="utf-8")
+    defaults = {
+        "calls/calls-a.md": entry_text("calls-a"),
+        "calls/calls-b.md": entry_text("calls-b"),
+        "chats/chats-a.md": entry_text("chats-a", topic="chats", related=["calls-a"]),
+    }
+    for name, text in {**defaults, **files}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def errors_of(root: Path) -> list[str]:
+    with pytest.raises(FaqError) as caught:
+        load_faq(root)
+    return caught.value.errors
+
+
+def test_minimal_valid_content_loads(tmp_path: Path) -> None:
+    book = load_faq(make_faq(tmp_path, {}))
+    assert [t.id for t in book.topics] == ["calls", "chats"]
+    assert book.render(book.entries["calls-a"]) == "Ответ."
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("calls/calls-x.md", entry_text("calls-x", title=None), "missing field 'title'"),
+        ("calls/calls-x.md", entry_text("calls-x", related=["nope"]),
+         "related id 'nope' does not exist"),
+        ("calls/calls-x.md", entry_text("calls-x", related=["calls-x"]),
+         "related id 'calls-x' refers to the entry itself"),
+        ("calls/calls-x.md", entry_text("calls-x", topic="weather"),
+         "topic 'weather' does not exist"),
+        ("calls/calls-x.md", entry_text("calls-x", answer="Здравствуйте, {{ name }}!"),
+         "answer cannot be rendered"),
+        ("calls/calls-x.md", entry_text("calls-x", answer="Ответ {% if %} сломан"),
+         "not a valid Jinja2 template"),
+        ("calls/calls-x.md", entry_text("calls-x", short="Очень длинная надпись на кнопке, длиннее сорока"),
+         "field 'short'"),
+        ("calls/calls-x.md", entry_text("calls-x", title="Вопрос " * 20),
+         "field 'title'"),
+        ("calls/calls-x.md", entry_text("calls-x", phrasings=["один", "два"]),
+         "field 'phrasings'"),
+        ("calls/calls-x.md", entry_text("calls-x", id="Calls_X"), "field 'id'"),
+        ("calls/calls-x.md", entry_text("calls-x", answer=""), "field 'answer'"),
+        ("calls/calls-x.md", entry_text("calls-x", answer="**Жирный** текст"), "Markdown"),
+        ("calls/calls-x.md", entry_text("calls-x", colour="red"), "unknown field 'colour'"),
+        ("calls/calls-x.md", entry_text("calls-x", short="Кнопка calls-a"),
+         "button label 'Кнопка calls-a' is already used"),
+        ("calls/calls-x.md", "Просто текст без заголовка", "no front matter"),
+        ("calls/calls-x.md", "---\nid: [unclosed\n---\nОтвет", "invalid YAML"),
+        ("calls/calls-y.md", entry_text("calls-x"), "file name must be 'calls-x.md'"),
+        ("chats/calls-x.md", entry_text("calls-x"), "must be in folder 'calls/'"),
+        ("calls/calls-x.md", entry_text("calls-x", answer="А" * (ANSWER_MAX + 1)),
+         f"the limit is {ANSWER_MAX}"),
+    ],
+)
+def test_broken_entry_is_rejected_naming_the_file(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    root = make_faq(tmp_path, {name: text})
+    errors = errors_of(root)
+    assert any(expected in e and e.startswith(f"{root / name}: ") for e in errors), errors
+
+
+def test_duplicate_id_names_both_files(tmp_path: Path) -> None:
+    root = make_faq(tmp_path, {"chats/calls-a.md": entry_text("calls-a", topic="chats")})
+    errors = errors_of(root)
+    duplicate = [e for e in errors if "duplicate id 'calls-a'" in e]
+    assert duplicate, errors
+    assert "calls-a.md" in duplicate[0] and "calls/calls-a.md" in duplicate[0]
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    root = make_faq(
+        tmp_path,
+        {
+            "calls/calls-x.md": entry_text("calls-x", related=["nope"]),
+            "calls/calls-y.md": entry_text("calls-y", title=None),
+            "chats/chats-b.md": entry_text("chats-b", topic="chats", answer="{{ oops"),
+        },
+    )
+    with pytest.raises(FaqError) as caught:
+        load_faq(root)
+    message = str(caught.value)
+    assert "calls-x.md: related id 'nope' does not exist" in message
+    assert "calls-y.md: missing field 'title'" in message
+    assert "chats-b.md: answer is not a valid Jinja2 template" in message
+    assert len(caught.value.errors) == 3
+
+
+def test_error_paths_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_faq(tmp_path, {"calls/x.md": entry_text("x", related=["nope"])})
+    monkeypatch.chdir(tmp_path)
+    errors = errors_of(root)
+    assert "faq/calls/x.md: related id 'nope' does not exist" in errors
+
+
+def test_broken_topics_file(tmp_path: Path) -> None:
+    root = make_faq(tmp_path, {})
+    (root / "topics.yaml").write_text(
+        TOPICS + "- {id: calls, title: Ещё раз, short: Ещё, order: 3}\n"
+        "- {id: empty, title: Пусто, short: Звонки, order: 4}\n",
+        encoding="utf-8",
+    )
+    errors = errors_of(root)
+    assert any("topics.yaml: duplicate topic id 'calls'" in e for e in errors), errors
+    assert any("topic label 'Звонки' is used 2 times" in e for e in errors), errors
+    assert any("topic 'empty' has no entries" in e for e in errors), errors
+
+
+def test_broken_synonyms_file(tmp_path: Path) -> None:
+    root = make_faq(tmp_path, {})
+    (root / "synonyms.yaml").write_text("groups:\n  - [одно]\n", encoding="utf-8")
+    errors = errors_of(root)
+    assert any("synonyms.yaml" in e and "at least two" in e for e in errors), errors
+
+
+# --------------------------------------------------------------------------------------------
+# (4) Normalisation, transliteration, synonyms, typo correction
+# --------------------------------------------------------------------------------------------
+
+
+def test_normalize() -> None:
+    assert normalize("  Ёлки-палки!!! Как  дела?? 👍 ") == "елки палки как дела"
+    assert normalize("web.vk.me") == "web vk me"
+    assert normalize("🙂🙂") == ""
+
+
+def test_transliteration(index: FaqIndex) -> None:
+    text = index.text
+    assert text.words("zvonok") == ["звонок"]
+    assert text.words("Sferum chat") == ["сферум", "чат"]
+    assert text.words("shchit zhurnal") == ["щит", "журнал"]
+    assert text.words("iphone") == ["айфон"]
+    assert index.query_terms("kak nachat urok") == index.query_terms("как начать урок")
+    assert index.query_terms("elektronnyj dnevnik") == ["эжд"]
+
+
+def test_lemmas_synonyms_and_stop_words(index: FaqIndex) -> None:
+    assert index.query_terms("Звонками") == ["звонок"]
+    # Synonyms from content/faq/synonyms.yaml fold to the group's first item.
+    assert index.query_terms("созвон") == index.query_terms("звонок")
+    assert index.query_terms("электронный журнал") == index.query_terms("эжд")
+    assert index.query_terms("дневник") == ["эжд"]
+    assert index.query_terms("есиа") == index.query_terms("госуслуги")
+    assert index.query_terms("гу") == index.query_terms("госуслуги")
+    assert index.query_terms("прямой эфир") == index.query_terms("трансляция")
+    assert index.query_terms("вебка") == index.query_terms("камера")
+    # Filler and stop words disappear; «ок» is not read as «около».
+    assert index.query_terms("Добрый день! Спасибо") == []
+    assert index.query_terms("ок понятно") == []
+    # A class label such as «7б» reads as «класс».
+    assert index.query_terms("7б") == index.query_terms("класс")
+
+
+def test_slang_inflections_are_folded(index: FaqIndex) -> None:
+    assert index.query_terms("учетки") == index.query_terms("учетка")
+    assert index.query_terms("вебку") == index.query_terms("вебка")
+    assert index.query_terms("учетка") == index.query_terms("учетная запись")
+
+
+def test_typo_correction(index: FaqIndex) -> None:
+    assert index.query_terms("сферуме") == ["сферум"]
+    assert index.query_terms("сфирум") == ["сферум"]
+    assert index.query_terms("трансляцыя") == ["трансляция"]
+    assert index.query_terms("демонстрацыя экрана") == index.query_terms("демонстрация экрана")
+    assert index.query_terms("руководитль") == index.query_terms("руководитель")
+    # Short words and real dictionary words are left alone.
+    assert index.correct("зум") == "зум"
+    assert index.correct("погода") == "погода"
+
+
+def test_text_processor_without_language_data() -> None:
+    text = TextProcessor(LanguageData(), Synonyms())
+    assert text.terms("Звонки, звонок!") == ["звонок", "звонок"]
+    assert text.words("zvonok") == ["zvonok"]
+
+
+# --------------------------------------------------------------------------------------------
+# Matching behaviour
+# --------------------------------------------------------------------------------------------
+
+
+def test_match_shape(index: FaqIndex) -> None:
+    match = index.match("как ученику поднять руку на уроке")
+    assert match.confident and match.entry is not None
+    assert match.entry.id == "calls-raise-hand"
+    assert 0 < match.score <= 1
+    assert match.topics[0] == "calls"
+    assert len(match.alternatives) <= 3
+    ids = [a.entry.id for a in match.alternatives]
+    assert match.entry.id not in ids and len(set(ids)) == len(ids)
+    assert all(0 <= a.score <= match.score for a in match.alternatives)
+
+
+def test_fallback_shape(index: FaqIndex) -> None:
+    empty = index.match("🙂 спасибо!")
+    assert empty.entry is None and not empty.confident
+    assert empty.score == 0 and empty.alternatives == () and empty.topics == ()
+    unknown = index.match("какая погода завтра в новосибирске")
+    assert unknown.entry is None and not unknown.confident
+    assert unknown.score < index.settings.threshold
+
+
+def test_very_long_message_is_cheap(index: FaqIndex) -> None:
+    match = index.match("как начать урок " * 2000)
+    assert match.entry is not None and match.entry.id == "calls-start-lesson"
+
+
+# --------------------------------------------------------------------------------------------
+# (3) Accuracy on the labelled questions
+# --------------------------------------------------------------------------------------------
+
+
+def test_accuracy_on_labelled_questions(index: FaqIndex, questions: list) -> None:
+    in_scope = [q for q in questions if q["expect"]]
+    out_of_scope = [q for q in questions if not q["expect"]]
+    misses: list[str] = []
+    hits = 0
+    for q in in_scope:
+        match = index.match(q["q"])
+        if match.entry is not None and match.entry.id in q["expect"]:
+            hits += 1
+            continue
+        got = match.entry.id if match.entry else "fallback"
+        best = match.alternatives[0].entry.id if match.alternatives else "-"
+        misses.append(
+            f"  MISS  {q['q'][:70]!r}\n        expected {q['expect']}, got {got} "
+            f"(score {match.score:.2f}; first alternative {best})"
+        )
+    fallbacks = 0
+    for q in out_of_scope:
+        match = index.match(q["q"])
+        if match.entry is None:
+            fallbacks += 1
+        else:
+            misses.append(
+                f"  FALSE {q['q'][:70]!r}\n        expected fallback, got {match.entry.id} "
+                f"(score {match.score:.2f})"
+            )
+    accuracy = hits / len(in_scope)
+    fallback_rate = fallbacks / len(out_of_scope)
+    report = "\n".join(
+        [
+            "",
+            f"FAQ matcher: {len(index.entries)} entries, threshold {index.settings.threshold}",
+            f"  in-scope top-1 accuracy: {hits}/{len(in_scope)} = {accuracy:.1%}"
+            " (a fallback counts as a miss)",
+            f"  out-of-scope fallback:   {fallbacks}/{len(out_of_scope)} = {fallback_rate:.1%}",
+            *misses,
+        ]
+    )
+    print(report)
+    assert accuracy >= MIN_IN_SCOPE_ACCURACY, report
+    assert fallback_rate >= MIN_FALLBACK_RATE, report
+
+
+def test_index_is_built_once_and_reused(book: FaqBook) -> None:
+    index = FaqIndex.build(book)
+    first = index.match("как провести трансляцию")
+    again = index.match("как провести трансляцию")
+    assert first == again
+
+
+def test_answers_render_without_variables(book: FaqBook) -> None:
+    for entry in book.entries.values():
+        rendered = book.render(entry)
+        assert "{{" not in rendered and "{%" not in rendered
+
+
+def test_related_buttons_fit_vk(book: FaqBook) -> None:
+    for entry in book.entries.values():
+        assert len(entry.short) <= 40
+        for rel in entry.related:
+            assert len(book.entries[rel].short) <= 40

@@ -38,6 +38,15 @@ def ask_role_screen(conv: Conversation, key: str = "start.ask_role") -> Reply:
     return Reply(conv.deps.texts.render(key), role_keyboard(conv), template=key)
 
 
+def role_typed(conv: Conversation, text: str) -> ChosenRole | None:
+    """A role typed as words instead of pressed (e.g. «родитель»), while asked for one."""
+    wanted = text.strip(" .!").lower()
+    for role in ROLES:
+        if wanted == conv.deps.texts.label(f"btn.role_{role}").lower():
+            return role
+    return None
+
+
 async def greet(conv: Conversation) -> list[Reply]:
     """A newcomer's first message, whatever it says."""
     deps = conv.deps

@@ -21,7 +21,19 @@ def _menu(conv: Conversation) -> list[Reply]:
     return [main_menu(conv)]
 
 
+def _ticket(conv: Conversation) -> list[Reply]:
+    from core.tickets import CancelTicket
+    from core.ui import Button, Keyboard
+
+    key = "tickets.write" if conv.person.state == "ticket:write" else "tickets.answer_prompt"
+    values = {} if key == "tickets.write" else {"id": conv.person.state_data.get("ticket"),
+                                                 "question": "…"}
+    return [Reply(conv.deps.texts.render(key, **values), Keyboard.of(
+        [Button(conv.deps.texts.label("btn.cancel"), CancelTicket().dump())]), template=key)]
+
+
 SCREENS: dict[str, Screen] = {
+    "ticket": _ticket,
     "": _role,
     "start": _role,
     "menu": _menu,

@@ -3,10 +3,12 @@ Buttons of a feature come before free text; the fallback is always last."""
 
 from vkbottle.bot import BotLabeler
 
-from handlers import fallback, menu, start
+from handlers import fallback, menu, start, tickets
 
 LABELERS: list[BotLabeler] = [
     start.labeler,
     menu.labeler,
+    tickets.labeler,
+    start.newcomers,
     fallback.labeler,
 ]

@@ -67,3 +67,39 @@ class FreeText(ABCRule[Message]):
     async def check(self, event: Message, conv: Conversation) -> bool:
         return conv.incoming.payload is None and not conv.incoming.bad_payload \
             and bool(conv.incoming.text.strip())
+
+
+def _normalise_command(text: str) -> str:
+    return " ".join(text.lower().replace("ё", "е").strip(" .!?\t\n").split())
+
+
+class TextCommand(ABCRule[Message]):
+    """A typed command: one of the words/phrases (case-insensitive) or a /alias, exactly.
+    Any words after it are passed to the handler as ``args``."""
+
+    def __init__(self, *names: str, with_args: bool = False) -> None:
+        self.names = tuple(_normalise_command(n) for n in names)
+        self.with_args = with_args
+
+    async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
+        if conv.incoming.payload is not None:
+            return False
+        text = _normalise_command(conv.incoming.text)
+        for name in self.names:
+            if text == name:
+                return {"args": ""}
+            if self.with_args and text.startswith(name + " "):
+                return {"args": conv.incoming.text.strip()[len(name) + 1:].strip()}
+        return False
+
+
+class RoleTyped(ABCRule[Message]):
+    """A role label typed as text while the person is asked for a role."""
+
+    async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
+        from core.onboarding import role_typed
+
+        if conv.incoming.payload is not None:
+            return False
+        role = role_typed(conv, conv.incoming.text)
+        return {"role": role} if role else False

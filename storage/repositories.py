@@ -11,6 +11,7 @@ from typing import Any
 from storage.events import AuditRepo, EventsRepo
 from storage.outbox import OutboxRepo
 from storage.territory import TerritoryRepo
+from storage.tickets import TicketsRepo
 from storage.users import UsersRepo
 
 REPOSITORIES: dict[str, type] = {
@@ -19,6 +20,7 @@ REPOSITORIES: dict[str, type] = {
     "events": EventsRepo,
     "audit": AuditRepo,
     "outbox": OutboxRepo,
+    "tickets": TicketsRepo,
 }
 
 

@@ -1,0 +1,85 @@
+"""Questions passed to coordinators, and questions the FAQ could not answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Ticket(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    vk_id: int
+    source: str
+    question: str
+    municipality_id: int | None
+    status: str
+    answer: str | None
+    answered_by: int | None
+    created_at: int
+    answered_at: int | None
+
+
+class TicketsRepo:
+    def __init__(self, tx: Any) -> None:
+        self.tx = tx
+
+    async def upsert_ticket(self, vk_id: int, source: str, question: str,
+                            municipality_id: int | None, now: int) -> Ticket:
+        cur = await self.tx.execute(
+            "INSERT INTO tickets (vk_id, source, question, municipality_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (vk_id, source, question, municipality_id, now),
+        )
+        ticket = await self.get_ticket(cur.lastrowid)
+        assert ticket is not None
+        return ticket
+
+    async def get_ticket(self, ticket_id: int) -> Ticket | None:
+        row = await self.tx.fetchone("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        return None if row is None else Ticket.model_validate(dict(row))
+
+    async def upsert_answer(self, ticket_id: int, answer: str, coordinator: int, now: int) -> bool:
+        """Record the answer unless another coordinator answered first."""
+        cur = await self.tx.execute(
+            "UPDATE tickets SET status = 'answered', answer = ?, answered_by = ?, answered_at = ?"
+            " WHERE id = ? AND status = 'open'",
+            (answer, coordinator, now, ticket_id),
+        )
+        return cur.rowcount == 1
+
+    async def list_open(self, municipality_id: int | None, limit: int = 10) -> list[Ticket]:
+        if municipality_id is None:
+            rows = await self.tx.fetchall(
+                "SELECT * FROM tickets WHERE status = 'open' ORDER BY id LIMIT ?", (limit,))
+        else:
+            rows = await self.tx.fetchall(
+                "SELECT * FROM tickets WHERE status = 'open' AND municipality_id = ?"
+                " ORDER BY id LIMIT ?", (municipality_id, limit))
+        return [Ticket.model_validate(dict(r)) for r in rows]
+
+    async def list_coordinators(self, municipality_id: int | None) -> list[int]:
+        """Granted coordinators who see this municipality (regional ones see every one)."""
+        rows = await self.tx.fetchall(
+            "SELECT vk_id FROM coordinator_grants WHERE municipality_id IS NULL"
+            " OR municipality_id = ?", (municipality_id,))
+        return [r["vk_id"] for r in rows]
+
+    async def get_municipality_of(self, vk_id: int) -> int | None:
+        return await self.tx.scalar(
+            "SELECT o.municipality_id FROM users u JOIN organisations o ON o.id = u.org_id"
+            " WHERE u.vk_id = ?", (vk_id,))
+
+    async def upsert_miss(self, question: str, normalized: str, now: int) -> None:
+        await self.tx.execute(
+            "INSERT INTO faq_misses (question, normalized, at) VALUES (?, ?, ?)",
+            (question, normalized, now))
+
+    async def list_top_misses(self, since: int, limit: int = 15) -> list[tuple[str, int]]:
+        """The most frequent unanswered questions (by normalised text), with one example."""
+        rows = await self.tx.fetchall(
+            "SELECT MIN(question) AS example, COUNT(*) AS n FROM faq_misses WHERE at >= ?"
+            " GROUP BY normalized ORDER BY n DESC, example LIMIT ?", (since, limit))
+        return [(r["example"], r["n"]) for r in rows]

@@ -39,13 +39,13 @@ class StatePolling(BotPolling):
     """vkbottle's polling keeps its last ts in ./.vkbottle of the working directory; keep it next
     to the database instead, so a restart resumes where it stopped wherever it is started."""
 
-    def __init__(self, *args: Any, state_dir: Path, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, db_path: Path, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._state_dir = state_dir
+        self._db_path = db_path
 
     @property
     def ts_state_path(self) -> Path:
-        return self._state_dir / f"longpoll-{self.group_id}.json"
+        return self._db_path.with_name(f"{self._db_path.name}.longpoll-{self.group_id}.json")
 
 
 def incoming_of(message: Message) -> Incoming:
@@ -147,10 +147,9 @@ class App:
 
     async def poll_forever(self) -> None:
         settings = self.settings
-        state_dir = Path(settings.storage.path).parent
         self._polling = StatePolling(
             self.bot.api, group_id=settings.vk.group_id, wait=settings.vk.long_poll_wait,
-            skip_old_events=settings.vk.skip_old_events, state_dir=state_dir)
+            skip_old_events=settings.vk.skip_old_events, db_path=Path(settings.storage.path))
         async for event in self._polling.listen():
             for update in event.get("updates", []):
                 await self.dispatcher.feed(update)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, load_settings
+from core.faq import FaqError
+from core.texts import TextsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
             build_bot(load_settings(args.config))
             print("config and content are valid")
-    except ConfigError as exc:
+    except (ConfigError, TextsError, FaqError) as exc:
         print(f"sferum-bot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

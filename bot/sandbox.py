@@ -33,7 +33,7 @@ def _texts() -> dict[str, str]:
 def sandbox_settings(db_path: Path, api_url: str, base: Path | None) -> Settings:
     raw = tomllib.loads((base or CONTENT / "config.toml").read_text(encoding="utf-8"))
     raw["vk"] = {"token": SANDBOX_TOKEN, "group_id": SANDBOX_GROUP, "api_url": api_url,
-                 "long_poll_wait": 2}
+                 "long_poll_wait": 2, "skip_old_events": True}  # the emulator starts afresh
     raw["storage"] = {"path": str(db_path)}
     return settings_from_dict(raw, "sandbox", environ={})
 

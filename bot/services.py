@@ -9,5 +9,9 @@ if TYPE_CHECKING:
 
 
 def build_services(deps: "Deps") -> dict[str, Any]:
+    from core.faq_dialog import FaqService
+    from core.texts import content_root
+
     services: dict[str, Any] = {}
+    services["faq"] = FaqService(content_root(deps.settings.content.dir) / "faq")
     return services

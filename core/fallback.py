@@ -9,7 +9,8 @@ from core.ui import Reply, prefixed
 
 def explain_key(conv: Conversation) -> str:
     incoming = conv.incoming
-    if incoming.bad_payload:
+    if incoming.bad_payload or incoming.payload is not None:
+        # A forged button, or a real one that does not apply here (old step, no rights).
         return "input.bad_button"
     if not incoming.text.strip():
         return "input.attachment" if incoming.attachments else "input.empty"

@@ -16,7 +16,10 @@ def menu_keyboard(conv: Conversation) -> Keyboard:
     texts = conv.deps.texts
     from core.onboarding import AskRole  # the role choice lives with the first conversation
 
+    from core.faq_dialog import FaqTopics
+
     rows: list[list[Button]] = []
+    rows.append([Button(texts.label("btn.faq"), FaqTopics().dump(), "primary")])
     rows.append([Button(texts.label("btn.help"), Help().dump()),
                  Button(texts.label("btn.change_role"), AskRole().dump())])
     return Keyboard.of(*rows)

@@ -35,7 +35,8 @@ def role_keyboard(conv: Conversation) -> Keyboard:
 
 
 def ask_role_screen(conv: Conversation, key: str = "start.ask_role") -> Reply:
-    return Reply(conv.deps.texts.render(key), role_keyboard(conv), template=key)
+    text = conv.deps.texts.render(key, region=conv.deps.settings.region.name)
+    return Reply(text, role_keyboard(conv), template=key)
 
 
 def role_typed(conv: Conversation, text: str) -> ChosenRole | None:
@@ -59,10 +60,10 @@ async def greet(conv: Conversation) -> list[Reply]:
     return [Reply(text, role_keyboard(conv), template="start.greeting")]
 
 
-async def ask_role(conv: Conversation) -> list[Reply]:
+async def ask_role(conv: Conversation, key: str = "start.ask_role") -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         await tx.users.upsert_state(conv.person.vk_id, ASK_ROLE, {}, unix(conv.deps.clock))
-    return [ask_role_screen(conv)]
+    return [ask_role_screen(conv, key)]
 
 
 async def choose_role(conv: Conversation, role: ChosenRole) -> list[Reply]:

@@ -5,16 +5,18 @@ from vkbottle.bot import BotLabeler, Message
 from core.conversation import Conversation
 from core.menu import Help, help_screen, open_menu
 from core.payloads import Menu
-from handlers.rules import PayloadIs
+from handlers.rules import PayloadIs, TextCommand
 
 labeler = BotLabeler()
 
 
+@labeler.private_message(TextCommand("главное меню", "меню", "/menu"))
 @labeler.private_message(PayloadIs(Menu))
 async def on_menu_open(message: Message, conv: Conversation) -> None:
     await conv.say(*await open_menu(conv))
 
 
+@labeler.private_message(TextCommand("помощь", "справка о боте"))
 @labeler.private_message(PayloadIs(Help))
 async def on_menu_help(message: Message, conv: Conversation) -> None:
     await conv.say(help_screen(conv))

@@ -5,7 +5,7 @@ from vkbottle.bot import BotLabeler, Message
 from core import onboarding
 from core.conversation import Conversation
 from core.payloads import Start
-from handlers.rules import InState, Newcomer, PayloadIs, RoleTyped
+from handlers.rules import InState, Newcomer, PayloadIs, RoleTyped, TextCommand
 
 labeler = BotLabeler()
 # Separate, so that the FAQ (which answers a question asked as the very first message) can
@@ -28,6 +28,7 @@ async def on_start_change_role(message: Message, conv: Conversation) -> None:
     await conv.say(*await onboarding.ask_role(conv))
 
 
+@labeler.private_message(TextCommand("начать", "старт", "/start"))
 @labeler.private_message(PayloadIs(Start))
 async def on_start_button(message: Message, conv: Conversation) -> None:
     if conv.person.role is None:

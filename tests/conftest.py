@@ -97,6 +97,7 @@ class BotProcess:
         ok = await self.emu.wait_until(
             lambda: len(self.emu.calls_of("groups.getLongPollServer")) > servers_before, timeout)
         if not ok:
+            await self.stop()
             raise RuntimeError("bot did not start:\n" + self.log.read_text(errors="replace"))
         await self.emu.wait_for_long_poll(timeout)
 

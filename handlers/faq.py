@@ -1,0 +1,64 @@
+"""Questions and answers: buttons, free-text questions anywhere, the admin reload."""
+
+from typing import Any
+
+from vkbottle.bot import BotLabeler, Message
+from vkbottle.dispatch.rules import ABCRule
+
+from core import faq_dialog
+from core.conversation import Conversation
+from handlers.rules import IsBotAdmin, IsCoordinator, PayloadIs, TextCommand
+
+labeler = BotLabeler()
+questions = BotLabeler()
+
+
+class Question(ABCRule[Message]):
+    """Typed text worth looking up. Newcomers are answered only when the match is confident
+    (a «здравствуйте» is a greeting, not a question); others also get the honest «не знаю»."""
+
+    async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
+        incoming = conv.incoming
+        if incoming.payload is not None or incoming.bad_payload:
+            return False
+        if not faq_dialog.worth_matching(conv, incoming.text):
+            return False
+        found = faq_dialog.match(conv, incoming.text)
+        if found.entry is None and conv.person.role is None:
+            return False
+        return {"found": found}
+
+
+@labeler.private_message(PayloadIs(faq_dialog.FaqTopics))
+async def on_faq_topics(message: Message, conv: Conversation) -> None:
+    await conv.say(*faq_dialog.topics_menu(conv))
+
+
+@labeler.private_message(PayloadIs(faq_dialog.FaqTopic))
+async def on_faq_topic(message: Message, conv: Conversation, payload: faq_dialog.FaqTopic) -> None:
+    await conv.say(*faq_dialog.topic_page(conv, payload.t, payload.p))
+
+
+@labeler.private_message(PayloadIs(faq_dialog.FaqShow))
+async def on_faq_show(message: Message, conv: Conversation, payload: faq_dialog.FaqShow) -> None:
+    await conv.say(*faq_dialog.answer_entry(conv, payload.id))
+
+
+@labeler.private_message(PayloadIs(faq_dialog.Resume))
+async def on_faq_resume(message: Message, conv: Conversation) -> None:
+    await conv.say(*await faq_dialog.resume(conv))
+
+
+@labeler.private_message(IsCoordinator(), TextCommand("частые вопросы", "/misses"))
+async def on_faq_misses(message: Message, conv: Conversation) -> None:
+    await conv.say(*await faq_dialog.top_misses(conv))
+
+
+@labeler.private_message(IsBotAdmin(), TextCommand("обновить справку", "/reload_faq"))
+async def on_faq_reload(message: Message, conv: Conversation) -> None:
+    await conv.say(*await faq_dialog.reload(conv))
+
+
+@questions.private_message(Question())
+async def on_faq_question(message: Message, conv: Conversation, found: Any) -> None:
+    await conv.say(*await faq_dialog.answer_question(conv, found))

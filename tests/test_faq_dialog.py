@@ -1,0 +1,158 @@
+"""The FAQ in conversation, through the emulator and the real bot process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.vkemu import EmulatedUser
+from tests.conftest import BOT_ADMIN, COORDINATOR, ROOT, BotProcess
+
+
+async def become(user: EmulatedUser, role_label: str) -> None:
+    await user.send("Начать")
+    await user.next_reply()
+    await user.press(role_label)
+    await user.replies()
+
+
+async def test_question_as_the_very_first_message(bot: BotProcess, users) -> None:
+    teacher = users(2001)
+    await teacher.send("как ученику поднять руку на уроке в сферуме")
+    answer, ask_role = await teacher.next_reply(), await teacher.next_reply()
+    assert answer.text.startswith("Тема: Звонки")
+    assert "Поднять руку" in answer.text
+    assert "Все темы" in answer.buttons  # related questions and navigation, inline
+    assert "кто Вы" in ask_role.text
+    assert "Родитель" in teacher.buttons()
+
+
+async def test_greeting_is_not_taken_for_a_question(bot: BotProcess, users) -> None:
+    person = users(2002)
+    await person.send("Добрый день!")
+    assert "Кто Вы?" in (await person.next_reply()).text
+
+
+async def test_typos_and_no_punctuation(bot: BotProcess, users) -> None:
+    parent = users(2003)
+    await become(parent, "Родитель")
+    await parent.send("как привязать электроный дневник к сферуму")
+    assert "Тема: Связка с электронным журналом" in (await parent.next_reply()).text
+
+
+async def test_related_question_button_opens_its_answer(bot: BotProcess, users) -> None:
+    parent = users(2004)
+    await become(parent, "Родитель")
+    await parent.send("сколько человек может быть в звонке")
+    answer = await parent.next_reply()
+    assert "источники расходятся" in answer.text  # the seeds disagree: both are named
+    await parent.press("Трансляции")
+    assert "10 000" in (await parent.next_reply()).text
+
+
+async def test_menu_topics_questions_answer(bot: BotProcess, users) -> None:
+    teacher = users(2005)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.press("Вопросы и ответы")
+    topics = await teacher.next_reply()
+    assert "Выберите тему" in topics.text
+    await teacher.press("Звонки и трансляции")
+    page = await teacher.next_reply()
+    assert len(page.buttons) <= 10
+    assert "Ещё вопросы" in page.buttons  # the calls topic has more than one page
+    await teacher.press("Ещё вопросы")
+    second = await teacher.next_reply()
+    assert set(second.buttons) != set(page.buttons)
+    await teacher.press(second.buttons[0])
+    assert (await teacher.next_reply()).text.startswith("Тема: Звонки")
+
+
+async def test_unknown_question_goes_to_a_coordinator_and_back(bot: BotProcess, users) -> None:
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    teacher = users(2006)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.send("когда в нашей школе выдадут новые ноутбуки")
+    dont_know = await teacher.next_reply()
+    assert "точного ответа на этот вопрос у меня нет" in dont_know.text
+    await teacher.press("Спросить координатора")
+    assert "Передал Ваш вопрос координатору" in (await teacher.next_reply()).text
+
+    ticket = await coordinator.next_reply()
+    assert "новые ноутбуки" in ticket.text
+    await coordinator.press("Ответить")
+    assert "Напишите ответ" in (await coordinator.next_reply()).text
+    await coordinator.send("Ноутбуки распределяет муниципалитет, уточните у директора.")
+    assert "отправлен" in (await coordinator.next_reply()).text
+
+    relayed = await teacher.next_reply()
+    assert "Ответ координатора" in relayed.text and "муниципалитет" in relayed.text
+
+    await coordinator.send("частые вопросы")
+    assert "новые ноутбуки" in (await coordinator.next_reply()).text
+
+
+async def test_question_typed_for_the_coordinator(bot: BotProcess, users) -> None:
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    parent = users(2007)
+    await become(parent, "Родитель")
+    await parent.send("хочу спросить")
+    await parent.next_reply()
+    await parent.press("Спросить координатора")  # sends the remembered question
+    assert "обращение №" in (await parent.next_reply()).text
+    assert "хочу спросить" in (await coordinator.next_reply()).text
+
+
+async def test_teacher_cannot_answer_tickets_or_reload(bot: BotProcess, users) -> None:
+    teacher = users(2008)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.press_payload({"cmd": "ticket.answer", "id": 1}, label="Ответить")
+    reply = await teacher.next_reply()
+    assert "кнопка устарела" in reply.text or "недоступна" in reply.text
+    await teacher.send("/reload_faq")
+    assert "Справка обновлена" not in (await teacher.next_reply()).text
+
+
+@pytest.mark.parametrize("payload", [
+    {"cmd": "faq.show", "id": "no-such-entry"},
+    {"cmd": "faq.topic", "t": "no-such-topic"},
+    {"cmd": "faq.topic", "t": "calls", "p": 99},
+    {"cmd": "faq.show"},
+])
+async def test_forged_faq_buttons(bot: BotProcess, users, payload: dict[str, Any]) -> None:
+    person = users(2009)
+    await become(person, "Родитель")
+    await person.press_payload(payload, label="x")
+    reply = await person.next_reply()
+    assert reply.text and reply.buttons or person.buttons()
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(ROOT / "content", target)
+    return target
+
+
+@pytest.fixture
+def config_overrides(content_copy: Path) -> dict[str, Any]:
+    return {"content": {"dir": str(content_copy)}}
+
+
+async def test_admin_reloads_the_faq_and_a_broken_file_is_named(bot: BotProcess, users,
+                                                               content_copy: Path) -> None:
+    admin = users(BOT_ADMIN)
+    await become(admin, "Координатор")
+    entry = content_copy / "faq" / "calls" / "calls-raise-hand.md"
+    entry.write_text(entry.read_text(encoding="utf-8").replace(
+        "related: [", "related: [no-such-id, "), encoding="utf-8")
+    await admin.send("обновить справку")
+    refused = await admin.next_reply()
+    assert "calls-raise-hand.md" in refused.text and "no-such-id" in refused.text
+    entry.write_text(entry.read_text(encoding="utf-8").replace("no-such-id, ", ""), encoding="utf-8")
+    await admin.send("обновить справку")
+    assert "Справка обновлена" in (await admin.next_reply()).text

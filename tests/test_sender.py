@@ -1,0 +1,275 @@
+"""The delivery engine against the VK API emulator (which enforces VK's limits and failures)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import SenderSettings
+from bot.vk.api import VkApi
+from bot.vk.sender import Contact, VkSender, choose_intent, split_text
+from bot.vkemu import VKEmulator
+from core.clock import SystemClock, unix
+from core.outgoing import Outgoing, random_id_for
+from core.ui import Button, Keyboard, Reply
+from storage import Database
+from tests.conftest import TOKEN, BotProcess, base_config
+
+clock = SystemClock()
+
+
+async def make_people(db: Database, emu: VKEmulator, ids: range | list[int], *,
+                      last_inbound: int | None = None, newsletter: bool = False) -> None:
+    now = unix(clock)
+    async with db.transaction() as tx:
+        for uid in ids:
+            await tx.users.upsert_seen(uid, now if last_inbound is None else last_inbound)
+            if newsletter:
+                await tx.users.upsert_flags(uid, newsletter_ok=True)
+    for uid in ids:
+        emu.add_user(uid, allows_messages=True)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database(tmp_path / "bot.sqlite3").open()
+    yield database
+    await database.close()
+
+
+def build_sender(emu: VKEmulator, db: Database, **settings: object) -> VkSender:
+    async def contacts(peer_ids: list[int]) -> dict[int, Contact]:
+        async with db.read() as tx:
+            people = await tx.users.list_users(peer_ids)
+        return {p.vk_id: Contact(p.last_inbound_at, p.newsletter_ok, p.reachable) for p in people}
+
+    async def unreachable(peer_ids: list[int]) -> None:
+        async with db.transaction() as tx:
+            for peer in peer_ids:
+                await tx.users.upsert_flags(peer, reachable=False)
+
+    api = VkApi(emu.api_url, TOKEN, "5.199")
+    return VkSender(api, SenderSettings(**settings), db, clock, contacts, unreachable)
+
+
+@pytest.fixture
+async def sender(emulator: VKEmulator, db: Database) -> AsyncIterator[VkSender]:
+    s = build_sender(emulator, db)
+    await s.start()
+    yield s
+    await s.stop()
+    await s.api.close()
+
+
+async def wait_job_done(db: Database, job: str, timeout: float = 60.0) -> None:
+    async def done() -> bool:
+        async with db.read() as tx:
+            return (await tx.outbox.get_job_counts(job)).pending == 0
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await done():
+        assert asyncio.get_running_loop().time() < deadline, f"job {job} not finished"
+        await asyncio.sleep(0.05)
+
+
+def delivered_counts(emu: VKEmulator, ids: range | list[int]) -> Counter[int]:
+    return Counter({uid: len(emu.inbox(uid)) for uid in ids})
+
+
+def no_rate_errors(emu: VKEmulator) -> bool:
+    return not [c for c in emu.calls if c.error_code == 6]
+
+
+async def test_2000_recipients_of_one_broadcast_each_get_it_once(
+        emulator: VKEmulator, db: Database, sender: VkSender) -> None:
+    people = range(10_000, 12_000)
+    await make_people(db, emulator, people)
+    reply = Reply("Уважаемые коллеги! Напоминаем о вебинаре.", template="test.broadcast")
+    added = await sender.enqueue_bulk("broadcast:1", [
+        Outgoing(uid, reply, "broadcast", "broadcast:1") for uid in people])
+    assert added == 2000
+    await wait_job_done(db, "broadcast:1")
+    assert set(delivered_counts(emulator, people).values()) == {1}
+    assert no_rate_errors(emulator)
+    # 2000 identical texts: peer_ids of 100 inside one execute of 20 calls
+    assert sender.requests <= 2
+    async with db.read() as tx:
+        counts = await tx.outbox.get_job_counts("broadcast:1")
+    assert counts.delivered == 2000
+
+
+async def test_enqueueing_the_same_job_twice_adds_nothing(emulator: VKEmulator, db: Database,
+                                                        sender: VkSender) -> None:
+    people = range(20_000, 20_050)
+    await make_people(db, emulator, people)
+    messages = [Outgoing(uid, Reply("Текст"), "broadcast", "broadcast:2") for uid in people]
+    assert await sender.enqueue_bulk("broadcast:2", messages) == 50
+    assert await sender.enqueue_bulk("broadcast:2", messages) == 0
+    await wait_job_done(db, "broadcast:2")
+    assert set(delivered_counts(emulator, people).values()) == {1}
+
+
+async def test_personal_texts_go_25_to_an_execute(emulator: VKEmulator, db: Database,
+                                                 sender: VkSender) -> None:
+    people = list(range(30_000, 30_500))
+    await make_people(db, emulator, people)
+    await sender.enqueue_bulk("survey:W48", [
+        Outgoing(uid, Reply(f"Здравствуйте, коллега №{uid}!"), "survey", f"survey:W48:{uid}")
+        for uid in people])
+    await wait_job_done(db, "survey:W48")
+    for uid in people:
+        [message] = emulator.inbox(uid)
+        assert message.text == f"Здравствуйте, коллега №{uid}!"
+    assert sender.requests <= 500 // 25 + 2
+    assert no_rate_errors(emulator)
+
+
+async def test_simultaneous_replies_share_requests(emulator: VKEmulator, db: Database,
+                                                   sender: VkSender) -> None:
+    people = list(range(40_000, 40_100))
+    await make_people(db, emulator, people)
+    results = await asyncio.gather(*(
+        sender.send([Outgoing(uid, Reply("Ответ"), "reply", f"reply:{uid}")]) for uid in people))
+    assert all(r[0].status == "delivered" for r in results)
+    assert sender.requests < 20  # 100 replies in a handful of execute requests
+    assert no_rate_errors(emulator)
+
+
+async def test_burst_of_errors_loses_and_repeats_nothing(emulator: VKEmulator, db: Database,
+                                                        sender: VkSender) -> None:
+    people = list(range(50_000, 50_300))
+    blocked = people[:5]
+    await make_people(db, emulator, people)
+    emulator.inject_error("execute", 6, count=2)
+    emulator.inject_error("execute", 10, count=2)
+    emulator.inject_error("messages.send", 9, count=2)
+    emulator.inject_error("messages.send", 10, count=3)
+    for uid in blocked:
+        emulator.inject_error("messages.send", 901, count=1, peer_id=uid)
+    await sender.enqueue_bulk("broadcast:3", [
+        Outgoing(uid, Reply(f"Персонально для {uid}"), "broadcast", f"broadcast:3:{uid}")
+        for uid in people])
+    await wait_job_done(db, "broadcast:3")
+    counts = delivered_counts(emulator, people)
+    assert all(counts[uid] == 0 for uid in blocked)
+    assert all(counts[uid] == 1 for uid in people[5:])
+    async with db.read() as tx:
+        job = await tx.outbox.get_job_counts("broadcast:3")
+        marked = await tx.users.list_users(blocked)
+    assert (job.delivered, job.not_allowed, job.failed) == (295, 5, 0)
+    assert not any(p.reachable for p in marked)
+
+
+async def test_lost_response_is_retried_without_a_duplicate(emulator: VKEmulator, db: Database,
+                                                            sender: VkSender) -> None:
+    await make_people(db, emulator, [60_000])
+    # VK delivered the message but the answer was a 502 page: the retry carries the same random_id.
+    emulator.inject_http_failure("messages.send", status=502, after_processing=True)
+    [delivery] = await sender.send([Outgoing(60_000, Reply("Один раз"), "reply", "reply:x")])
+    assert delivery.status == "delivered"
+    assert len(emulator.inbox(60_000)) == 1
+
+
+async def test_24_hour_rule_and_newsletter_subscription(emulator: VKEmulator, db: Database,
+                                                        sender: VkSender) -> None:
+    two_days_ago = unix(clock) - 2 * 24 * 3600
+    await make_people(db, emulator, [70_001], last_inbound=two_days_ago)
+    await make_people(db, emulator, [70_002], last_inbound=two_days_ago, newsletter=True)
+    emulator.advance_clock(2 * 24 * 3600)  # VK's view: both wrote two days ago
+    emulator.subscribe(70_002)
+    deliveries = await sender.send([
+        Outgoing(70_001, Reply("Напоминание"), "reminder", "reminder:1"),
+        Outgoing(70_002, Reply("Напоминание"), "reminder", "reminder:1"),
+    ])
+    assert [d.status for d in deliveries] == ["not_allowed", "delivered"]
+    assert emulator.inbox(70_002)[0].intent == "non_promo_newsletter"
+    assert emulator.inbox(70_001) == []
+
+
+def test_intent_choice() -> None:
+    now = 1_000_000
+    fresh = Contact(now - 3600, False, True)
+    old = Contact(now - 3 * 24 * 3600, False, True)
+    subscribed = Contact(now - 3 * 24 * 3600, True, True)
+    assert choose_intent("reply", old, now) == (True, None)
+    assert choose_intent("broadcast", fresh, now) == (True, None)
+    assert choose_intent("notice", old, now) == (True, "customer_support")
+    assert choose_intent("broadcast", old, now) == (False, None)
+    assert choose_intent("survey", subscribed, now) == (True, "non_promo_newsletter")
+    assert choose_intent("broadcast", Contact(now, True, False), now) == (False, None)
+
+
+async def test_invalid_keyboard_never_reaches_vk(emulator: VKEmulator, db: Database,
+                                                 sender: VkSender) -> None:
+    await make_people(db, emulator, [80_000])
+    too_tall = Keyboard.of(*[[Button(f"Кнопка {n}", {"cmd": "menu"})] for n in range(7)], inline=True)
+    [delivery] = await sender.send([Outgoing(80_000, Reply("x", too_tall, template="t.bad"),
+                                             "reply", "reply:kb")])
+    assert delivery.status == "failed" and "keyboard" in (delivery.error or "")
+    assert not [c for c in emulator.calls if c.error_code == 911]
+    assert emulator.inbox(80_000) == []
+
+
+async def test_long_text_is_split_and_arrives_in_order(emulator: VKEmulator, db: Database,
+                                                       sender: VkSender) -> None:
+    await make_people(db, emulator, [80_001])
+    text = "\n\n".join(f"Абзац {n}. " + "слово " * 120 for n in range(12))
+    assert len(text) > 4096
+    await sender.send([Outgoing(80_001, Reply(text, Keyboard.of([Button("Меню", {"cmd": "menu"})])),
+                                "reply", "reply:long")])
+    parts = emulator.inbox(80_001)
+    assert len(parts) == len(split_text(text)) >= 2
+    assert all(len(p.text) <= 4096 for p in parts)
+    assert parts[0].text.startswith("Абзац 0.") and parts[-1].keyboard is not None
+
+
+async def test_messages_to_one_person_keep_their_order(emulator: VKEmulator, db: Database,
+                                                       sender: VkSender) -> None:
+    await make_people(db, emulator, [80_002])
+    await asyncio.gather(*(sender.send([Outgoing(80_002, Reply(f"№{n}"), "reply", f"r:{n}")])
+                           for n in range(8)))
+    assert [m.text for m in emulator.inbox(80_002)] == [f"№{n}" for n in range(8)]
+
+
+def test_random_id_is_stable_and_positive() -> None:
+    assert random_id_for("broadcast:1") == random_id_for("broadcast:1")
+    assert random_id_for("broadcast:1") != random_id_for("broadcast:2")
+    assert all(0 < random_id_for(f"k{n}") < 2**31 for n in range(1000))
+
+
+async def test_crash_in_the_middle_of_a_broadcast_resumes_without_duplicates(
+        emulator: VKEmulator, tmp_path: Path) -> None:
+    """The real bot process is killed (SIGKILL) halfway through 2 000 personalised messages."""
+    people = list(range(90_000, 92_000))
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    database = await Database(db_path).open()
+    await make_people(database, emulator, people)
+    staging = build_sender(emulator, database)  # only to queue the job, never started
+    await staging.enqueue_bulk("broadcast:crash", [
+        Outgoing(uid, Reply(f"Здравствуйте, {uid}! Вебинар в четверг."), "broadcast",
+                 f"broadcast:crash:{uid}") for uid in people])
+    await staging.api.close()
+    await database.close()
+
+    bot = BotProcess(emulator, tmp_path, base_config(emulator.api_url, db_path))
+    await bot.start()
+    assert await emulator.wait_until(
+        lambda: sum(1 for uid in people if emulator.inbox(uid)) >= 400, 30)
+    await bot.kill()
+    delivered_before_crash = sum(1 for uid in people if emulator.inbox(uid))
+    assert delivered_before_crash < len(people), "the crash came too late to prove anything"
+
+    await bot.start()
+    assert await emulator.wait_until(lambda: all(emulator.inbox(uid) for uid in people), 60)
+    await bot.stop()
+    assert set(delivered_counts(emulator, people).values()) == {1}
+    assert no_rate_errors(emulator)
+    with sqlite3.connect(db_path) as conn:
+        statuses = dict(conn.execute(
+            "SELECT status, COUNT(*) FROM outbox WHERE job = 'broadcast:crash' GROUP BY status"))
+    assert statuses == {"delivered": 2000}

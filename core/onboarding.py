@@ -11,7 +11,7 @@ from core.clock import unix
 from core.conversation import Conversation
 from core.menu import main_menu
 from core.payloads import Payload
-from core.ui import Button, Keyboard, Reply
+from core.ui import Button, Keyboard, Reply, prefixed
 
 ChosenRole = Literal["org_admin", "staff", "parent", "coordinator"]
 ROLES: tuple[ChosenRole, ...] = ("org_admin", "staff", "parent", "coordinator")
@@ -77,8 +77,10 @@ async def choose_role(conv: Conversation, role: ChosenRole) -> list[Reply]:
         person = await tx.users.get_user(conv.person.vk_id)
     assert person is not None
     conv.person = person
-    key = f"start.role_saved_{role}"
-    return [Reply(deps.texts.render(key), template=key), main_menu(conv)]
+    from core.reminders import subscription_offer  # «Присылать напоминания и опросы?» (once)
+
+    return [*prefixed(deps.texts.render(f"start.role_saved_{role}"), [main_menu(conv)]),
+            *subscription_offer(conv)]
 
 
 async def welcome_back(conv: Conversation) -> list[Reply]:

@@ -169,6 +169,18 @@ async def seed_territory(deps: Deps) -> None:
             await tx.territory.upsert_municipality(m.name, m.timezone)
 
 
+def load_labeler(bot: Bot, labeler: Any) -> None:
+    """``bot.labeler.load(labeler)`` without its side effect: vkbottle re-points the (module-level)
+    feature labeler at this bot's views, so a second bot built in the same process (tests) would
+    load the first bot's middleware and handlers again. Copy the handlers, change nothing."""
+    target = bot.labeler
+    target.message_view.handlers.extend(labeler.message_view.handlers)
+    target.message_view.middlewares.extend(labeler.message_view.middlewares)
+    target.raw_event_view.middlewares.extend(labeler.raw_event_view.middlewares)
+    for event, handlers in labeler.raw_event_view.handlers.items():
+        target.raw_event_view.handlers.setdefault(event, []).extend(handlers)
+
+
 def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     db = Database(settings.storage.path)
@@ -177,8 +189,8 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
 
     async def contacts(peer_ids: list[int]) -> dict[int, Contact]:
         async with db.read() as tx:
-            people = await tx.users.list_users(peer_ids)
-        return {p.vk_id: Contact(p.last_inbound_at, p.newsletter_ok, p.reachable) for p in people}
+            rows = await tx.users.list_contacts(peer_ids)
+        return {vk_id: Contact(last, ok, reachable) for vk_id, last, ok, reachable in rows}
 
     async def unreachable(peer_ids: list[int]) -> None:
         async with db.transaction() as tx:
@@ -195,7 +207,7 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
     bot = Bot(api=api, error_handler=error_handler(deps))
     bot.labeler.message_view.register_middleware(conversation_middleware(deps))
     for labeler in LABELERS:
-        bot.labeler.load(labeler)
+        load_labeler(bot, labeler)
     return App(settings, deps, sender, vk_api, bot)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ class OutboxRow:
     key: str
     kind: str
     text: str
-    keyboard: dict[str, Any] | None
+    keyboard: str | None  # VK keyboard JSON, as it will be sent
     attachments: tuple[str, ...]
     template: str
 
@@ -59,7 +58,7 @@ class OutboxRepo:
         return [
             OutboxRow(
                 id=r["id"], job=r["job"], peer_id=r["peer_id"], key=r["key"], kind=r["kind"],
-                text=r["text"], keyboard=json.loads(r["keyboard"]) if r["keyboard"] else None,
+                text=r["text"], keyboard=r["keyboard"],
                 attachments=tuple(a for a in r["attachments"].split(",") if a),
                 template=r["template"],
             )
@@ -68,12 +67,22 @@ class OutboxRepo:
 
     async def upsert_results(self, results: Iterable[tuple[str, int | None, str | None, int]],
                              now: int) -> None:
-        """(status, message_id, error, outbox id) for rows that reached a final status."""
-        await self.tx.executemany(
-            "UPDATE outbox SET status = ?, message_id = ?, error = ?, updated_at = ?"
-            " WHERE id = ? AND status = 'pending'",
-            [(status, mid, err, now, oid) for status, mid, err, oid in results],
-        )
+        """(status, message_id, error, outbox id) for rows that reached a final status.
+
+        Delivered rows are marked in bulk (one statement per thousand rows: a 30 000-recipient
+        broadcast must not spend its time here); the few failures keep their own message."""
+        delivered = [oid for status, _, _, oid in results if status == "delivered"]
+        others = [(status, err, now, oid) for status, _, err, oid in results if status != "delivered"]
+        for start in range(0, len(delivered), 1000):
+            chunk = delivered[start:start + 1000]
+            await self.tx.execute(
+                f"UPDATE outbox SET status = 'delivered', updated_at = ?"
+                f" WHERE status = 'pending' AND id IN ({','.join('?' * len(chunk))})",
+                (now, *chunk))
+        if others:
+            await self.tx.executemany(
+                "UPDATE outbox SET status = ?, error = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'", others)
 
     async def cancel_job(self, job: str, now: int) -> int:
         cur = await self.tx.execute(

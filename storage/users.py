@@ -70,6 +70,18 @@ class UsersRepo:
         rows = await self.tx.fetchall(f"SELECT * FROM users WHERE vk_id IN ({marks})", vk_ids)
         return [Person.from_row(r) for r in rows]
 
+    async def list_contacts(self, vk_ids: list[int]) -> list[tuple[int, int | None, bool, bool]]:
+        """(vk_id, last_inbound_at, newsletter_ok, reachable): what the sender needs, fast."""
+        out: list[tuple[int, int | None, bool, bool]] = []
+        for start in range(0, len(vk_ids), 30_000):  # SQLite's limit of bound parameters
+            chunk = vk_ids[start:start + 30_000]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.tx.fetchall(
+                "SELECT vk_id, last_inbound_at, newsletter_ok, reachable FROM users"
+                f" WHERE vk_id IN ({marks})", chunk)
+            out.extend((r[0], r[1], bool(r[2]), bool(r[3])) for r in rows)
+        return out
+
     async def count_users(self) -> int:
         return int(await self.tx.scalar("SELECT COUNT(*) FROM users"))
 

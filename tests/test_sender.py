@@ -45,8 +45,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 def build_sender(emu: VKEmulator, db: Database, **settings: object) -> VkSender:
     async def contacts(peer_ids: list[int]) -> dict[int, Contact]:
         async with db.read() as tx:
-            people = await tx.users.list_users(peer_ids)
-        return {p.vk_id: Contact(p.last_inbound_at, p.newsletter_ok, p.reachable) for p in people}
+            rows = await tx.users.list_contacts(peer_ids)
+        return {vk_id: Contact(last, ok, reachable) for vk_id, last, ok, reachable in rows}
 
     async def unreachable(peer_ids: list[int]) -> None:
         async with db.transaction() as tx:

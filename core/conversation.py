@@ -24,6 +24,7 @@ class Incoming:
     bad_payload: bool = False
     attachments: tuple[str, ...] = ()  # attachment types: sticker, photo, doc, ...
     ref: str | None = None
+    length: int = 0  # of the text as written, before the bot cut it to what it reads
 
 
 @dataclass

@@ -14,9 +14,11 @@ def explain_key(conv: Conversation) -> str:
         return "input.bad_button"
     if not incoming.text.strip():
         return "input.attachment" if incoming.attachments else "input.empty"
+    if incoming.length > len(incoming.text):
+        return "input.too_long"
     return "input.not_understood"
 
 
 async def answer(conv: Conversation) -> list[Reply]:
-    text = conv.deps.texts.render(explain_key(conv))
+    text = conv.deps.texts.render(explain_key(conv), length=conv.incoming.length)
     return prefixed(text, await current_screen(conv))

@@ -49,12 +49,12 @@ async def on_faq_resume(message: Message, conv: Conversation) -> None:
     await conv.say(*await faq_dialog.resume(conv))
 
 
-@labeler.private_message(IsCoordinator(), TextCommand("частые вопросы", "/misses"))
+@labeler.private_message(IsCoordinator(), TextCommand("cmd.faq_misses"))
 async def on_faq_misses(message: Message, conv: Conversation) -> None:
     await conv.say(*await faq_dialog.top_misses(conv))
 
 
-@labeler.private_message(IsBotAdmin(), TextCommand("обновить справку", "/reload_faq"))
+@labeler.private_message(IsBotAdmin(), TextCommand("cmd.faq_reload"))
 async def on_faq_reload(message: Message, conv: Conversation) -> None:
     await conv.say(*await faq_dialog.reload(conv))
 

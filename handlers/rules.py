@@ -74,18 +74,24 @@ def _normalise_command(text: str) -> str:
 
 
 class TextCommand(ABCRule[Message]):
-    """A typed command: one of the words/phrases (case-insensitive) or a /alias, exactly.
-    Any words after it are passed to the handler as ``args``."""
+    """A typed command, exactly (case-insensitive). Commands are catalog keys under ``cmd.``
+    whose text lists the accepted words, e.g. ``menu = "главное меню | меню | /menu"``, so a
+    methodist can add a word without touching code. With ``with_args`` the words after the
+    command are handed to the handler as ``args``."""
 
-    def __init__(self, *names: str, with_args: bool = False) -> None:
-        self.names = tuple(_normalise_command(n) for n in names)
+    def __init__(self, *keys: str, with_args: bool = False) -> None:
+        self.keys = keys
         self.with_args = with_args
+
+    def words(self, conv: Conversation) -> list[str]:
+        return [_normalise_command(word) for key in self.keys
+                for word in conv.deps.texts.render(key).split("|") if word.strip()]
 
     async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
         if conv.incoming.payload is not None:
             return False
         text = _normalise_command(conv.incoming.text)
-        for name in self.names:
+        for name in self.words(conv):
             if text == name:
                 return {"args": ""}
             if self.with_args and text.startswith(name + " "):

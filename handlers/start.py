@@ -28,7 +28,7 @@ async def on_start_change_role(message: Message, conv: Conversation) -> None:
     await conv.say(*await onboarding.ask_role(conv))
 
 
-@labeler.private_message(TextCommand("начать", "старт", "/start"))
+@labeler.private_message(TextCommand("cmd.start"))
 @labeler.private_message(PayloadIs(Start))
 async def on_start_button(message: Message, conv: Conversation) -> None:
     if conv.person.role is None:

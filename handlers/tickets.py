@@ -39,6 +39,6 @@ async def on_tickets_list(message: Message, conv: Conversation) -> None:
     await conv.say(*await tickets.list_open(conv))
 
 
-@labeler.private_message(IsCoordinator(), TextCommand("вопросы", "/questions"))
+@labeler.private_message(IsCoordinator(), TextCommand("cmd.tickets"))
 async def on_tickets_list_command(message: Message, conv: Conversation) -> None:
     await conv.say(*await tickets.list_open(conv))

@@ -1,0 +1,108 @@
+"""Content files are data with a schema: every text key used in code exists, every one is used."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from core.texts import Texts, content_root
+from storage.db import migration_files
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = [p for d in ("bot", "core", "handlers", "storage") for p in (ROOT / d).rglob("*.py")]
+LITERAL = re.compile(r"""["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
+# f-strings that build a key: f"start.role_saved_{role}" -> prefix "start.role_saved_"
+PREFIX = re.compile(r"""f["']([a-z_]+(?:\.[a-z0-9_]*)+)\{""")
+
+
+def catalog() -> Texts:
+    return Texts.load(content_root() / "texts")
+
+
+def used_literals() -> tuple[set[str], set[str]]:
+    literals: set[str] = set()
+    prefixes: set[str] = set()
+    for path in CODE:
+        source = path.read_text(encoding="utf-8")
+        literals |= set(LITERAL.findall(source))
+        prefixes |= set(PREFIX.findall(source))
+    return literals, prefixes
+
+
+def test_catalog_loads_and_every_template_compiles() -> None:
+    texts = catalog()
+    assert len(texts.keys) > 20
+
+
+CALLED = re.compile(r"""(?:render|label|TextCommand)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
+
+
+def test_every_key_used_in_code_exists() -> None:
+    texts = catalog()
+    referenced = {key for path in CODE for key in CALLED.findall(path.read_text(encoding="utf-8"))}
+    missing = sorted(k for k in referenced if not texts.has(k))
+    assert not missing, f"text keys used in code but missing from content/texts: {missing}"
+
+
+def test_every_catalog_key_is_used() -> None:
+    texts = catalog()
+    literals, prefixes = used_literals()
+    unused = sorted(k for k in texts.keys
+                    if k not in literals and not any(k.startswith(p) for p in prefixes))
+    assert not unused, f"content/texts keys no code uses: {unused}"
+
+
+def test_button_labels_fit_vk() -> None:
+    texts = catalog()
+    for key in texts.keys:
+        if key.startswith("btn."):
+            assert len(texts.sources[key]) <= 40, key
+
+
+def russian_literals(path: Path) -> list[int]:
+    """Lines of string literals (not docstrings) holding a Russian word of 4+ letters."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    word = re.compile(r"[А-Яа-яЁё]{4,}")
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings and word.search(node.value)]
+
+
+def test_no_russian_text_in_python() -> None:
+    # The emulator plays VK (it invents Russian names for people), it is not the bot.
+    code = [p for p in CODE if "vkemu" not in p.parts]
+    offenders = [f"{p.relative_to(ROOT)}:{line}" for p in code for line in russian_literals(p)]
+    assert not offenders, f"user-facing text belongs in content/: {offenders}"
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    numbers = [n for n, _, _ in migration_files()]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+async def test_blank_database_migrates_to_the_head_schema(tmp_path: Path) -> None:
+    from storage import Database
+
+    db = await Database(tmp_path / "x.sqlite3").open()
+    async with db.read() as tx:
+        tables = {r[0] for r in await tx.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
+        applied = await tx.scalar("SELECT COUNT(*) FROM schema_migrations")
+        foreign_keys = await tx.scalar("PRAGMA foreign_keys")
+        journal = await tx.scalar("PRAGMA journal_mode")
+    await db.close()
+    assert {"users", "organisations", "municipalities", "outbox", "tickets", "applications",
+            "staff", "survey_answers", "broadcasts", "audit_log"} <= tables
+    assert applied == len(migration_files())
+    assert foreign_keys == 1 and journal == "wal"
+    # Re-opening applies nothing twice.
+    db = await Database(tmp_path / "x.sqlite3").open()
+    async with db.read() as tx:
+        assert await tx.scalar("SELECT COUNT(*) FROM schema_migrations") == applied
+    await db.close()

@@ -63,6 +63,7 @@ def incoming_of(message: Message) -> Incoming:
         bad_payload=bad,
         attachments=kinds,
         ref=message.ref,
+        length=len(message.text or ""),
     )
 
 

@@ -5,6 +5,7 @@ Tests, the sandbox and ``sferum-bot run`` all build the bot here, the same way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.deps import Deps
 from bot.dispatch import Dispatcher, current_event_id
 from bot.services import build_services
 from bot.vk.api import VkApi
+from bot.vk.callback import serve_callback
 from bot.vk.sender import Contact, VkSender
 from core.access import access_of
 from core.clock import Clock, SystemClock, unix
@@ -155,10 +157,21 @@ class App:
             for update in event.get("updates", []):
                 await self.dispatcher.feed(update)
 
+    async def serve_callback_forever(self) -> None:
+        runner = await serve_callback(self.settings.callback, self.settings.vk.group_id,
+                                      self.dispatcher.feed)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
     async def run(self) -> None:
         try:
             await self.start()
-            await self.poll_forever()
+            if self.settings.vk.transport == "callback":
+                await self.serve_callback_forever()
+            else:
+                await self.poll_forever()
         finally:
             await self.stop()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "SFERUM_"
 
@@ -44,6 +44,8 @@ class VkSettings(_Section):
     # Resume from the last long-poll ts after a restart, so messages written while the bot was down
     # are answered; replays are harmless because events are de-duplicated by event_id.
     skip_old_events: bool = False
+    # "longpoll" (default) or "callback": VK posts events to [callback] behind a web server.
+    transport: Literal["longpoll", "callback"] = "longpoll"
 
     @field_validator("api_url")
     @classmethod
@@ -53,8 +55,18 @@ class VkSettings(_Section):
         return value if value.endswith("/") else value + "/"
 
 
+class CallbackSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    path: str = "/vk/callback"
+    # The string VK asks the server to return when the address is confirmed.
+    confirmation: str = ""
+    # VK puts it into every event; events without it are refused.
+    secret: str = ""
+
+
 class SenderSettings(_Section):
-    requests_per_second: float = Field(default=18.0, gt=0, le=20)
+    requests_per_second: float = Field(default=20.0, gt=0, le=20)
     gather_window_ms: int = Field(default=25, ge=0, le=500)
     max_attempts: int = Field(default=6, ge=1, le=20)
     execute_batch: int = Field(default=25, ge=1, le=25)
@@ -101,6 +113,13 @@ class ScheduleSettings(_Section):
     stuck_after_days: int = Field(default=7, ge=1)
     survey_parents: bool = False
     holidays: list[tuple[date, date]] = []
+    # Staff who joined an organisation this many days ago and still have not confirmed their
+    # registration get a reminder (and their organisation's admin hears about them).
+    unconfirmed_after_days: int = Field(default=2, ge=0)
+    # The scheduler wakes up every tick_minutes and sends whatever has become due; enabled=false
+    # switches the automatic ticks off (tests and the sandbox may then call tick() themselves).
+    enabled: bool = True
+    tick_minutes: int = Field(default=5, ge=1, le=60)
 
 
 class ContentSettings(_Section):
@@ -117,10 +136,17 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     access: AccessSettings = AccessSettings()
     region: RegionSettings
+    callback: CallbackSettings = CallbackSettings()
     sender: SenderSettings = SenderSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     content: ContentSettings = ContentSettings()
     log: LogSettings = LogSettings()
+
+    @model_validator(mode="after")
+    def _callback_complete(self) -> "Settings":
+        if self.vk.transport == "callback" and not self.callback.confirmation:
+            raise ValueError("callback.confirmation is required when vk.transport = \"callback\"")
+        return self
 
 
 def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:

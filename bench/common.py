@@ -47,8 +47,11 @@ class BotProcess:
 
     async def start(self, emu: Any) -> None:
         before = len(emu.calls_of("groups.getLongPollServer"))
+        # BENCH_PROFILE=file.prof runs the bot under cProfile (read it with pstats).
+        profile = os.environ.get("BENCH_PROFILE")
+        prefix = ["-m", "cProfile", "-o", profile] if profile else []
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(self.path / "config.toml"),
+            sys.executable, *prefix, "-m", "bot", "run", "--config", str(self.path / "config.toml"),
             cwd=self.path, env={**os.environ, "PYTHONPATH": str(ROOT)})
         await emu.wait_until(lambda: len(emu.calls_of("groups.getLongPollServer")) > before, 30)
         await emu.wait_for_long_poll(30)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from vkbottle import API, Bot
 from vkbottle.bot import Message
+from vkbottle.dispatch.handlers import FromFuncHandler
 from vkbottle.dispatch.middlewares import BaseMiddleware
 from vkbottle.exception_factory import ErrorHandler
 from vkbottle.polling import BotPolling
@@ -31,6 +33,7 @@ from core.payloads import BadPayload, parse_payload
 from core.texts import Texts, content_root
 from core.ui import Reply
 from handlers import LABELERS
+from handlers.rules import ConversationHandler
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -188,7 +191,9 @@ def load_labeler(bot: Bot, labeler: Any) -> None:
     feature labeler at this bot's views, so a second bot built in the same process (tests) would
     load the first bot's middleware and handlers again. Copy the handlers, change nothing."""
     target = bot.labeler
-    target.message_view.handlers.extend(labeler.message_view.handlers)
+    target.message_view.handlers.extend(
+        ConversationHandler.of(h) if type(h) is FromFuncHandler else h
+        for h in labeler.message_view.handlers)
     target.message_view.middlewares.extend(labeler.message_view.middlewares)
     target.raw_event_view.middlewares.extend(labeler.raw_event_view.middlewares)
     for event, handlers in labeler.raw_event_view.handlers.items():
@@ -226,8 +231,17 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
 
 
 async def run_bot(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT (docker stop, Ctrl+C), then shut down cleanly: the long poll stops,
+    handlers in progress finish, queued replies are sent or left in the outbox."""
     app = build_bot(settings)
-    await app.run()
+    task = asyncio.create_task(app.run())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("stopped")
 
 
 def configure_logging(level: str) -> None:

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 import jinja2
+import numpy
 import pymorphy3
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -787,14 +788,15 @@ class FaqIndex:
             return scores
         query = " ".join(terms)
         share = self.settings.fuzzy_sort_share
-        for _, score, index in process.extract(
-            query, self._phrases, scorer=fuzz.token_set_ratio, limit=None, score_cutoff=1
-        ):
-            if share:
-                score = (1 - share) * score + share * fuzz.token_sort_ratio(
-                    query, self._phrases[index]
-                )
+        # Every phrasing at once in rapidfuzz's C loop (cdist), not one Python call per phrasing.
+        set_scores = process.cdist([query], self._phrases, scorer=fuzz.token_set_ratio)[0]
+        combined = set_scores.astype(float)
+        if share:
+            sort_scores = process.cdist([query], self._phrases, scorer=fuzz.token_sort_ratio)[0]
+            combined = (1 - share) * combined + share * sort_scores
+        for index in numpy.flatnonzero(set_scores >= 1):
             owner = self._phrase_owner[index]
+            score = float(combined[index])
             if score > scores.get(owner, 0):
                 scores[owner] = score
         # A fuzzy hit only counts as much as the known part of the question, so questions made

@@ -53,6 +53,7 @@ class Texts:
         self.env = make_environment()
         self.sources = dict(sources)
         self._templates: dict[str, Template] = {}
+        self._static: dict[str, str] = {}  # renders without variables, e.g. labels and commands
         for key, source in sources.items():
             try:
                 self._templates[key] = self.env.from_string(source.strip())
@@ -85,13 +86,18 @@ class Texts:
         return key in self._templates
 
     def render(self, key: str, **values: Any) -> str:
+        if not values and key in self._static:
+            return self._static[key]
         template = self._templates.get(key)
         if template is None:
             raise TextsError(f"text {key} is not in the catalog")
         try:
-            return template.render(**values).strip()
+            text = template.render(**values).strip()
         except UndefinedError as exc:
             raise TextsError(f"text {key}: {exc}") from None
+        if not values:
+            self._static[key] = text
+        return text
 
     def label(self, key: str, **values: Any) -> str:
         """A button label: ``btn.*`` keys, short and single-line."""

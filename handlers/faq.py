@@ -3,17 +3,16 @@
 from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
-from vkbottle.dispatch.rules import ABCRule
 
 from core import faq_dialog
 from core.conversation import Conversation
-from handlers.rules import IsBotAdmin, IsCoordinator, PayloadIs, TextCommand
+from handlers.rules import ConversationRule, IsBotAdmin, IsCoordinator, PayloadIs, TextCommand
 
 labeler = BotLabeler()
 questions = BotLabeler()
 
 
-class Question(ABCRule[Message]):
+class Question(ConversationRule):
     """Typed text worth looking up. Newcomers are answered only when the match is confident
     (a «здравствуйте» is a greeting, not a question); others also get the honest «не знаю»."""
 

@@ -9,13 +9,46 @@ from __future__ import annotations
 from typing import Any
 
 from vkbottle.bot import Message
+from vkbottle.dispatch.handlers import FromFuncHandler
 from vkbottle.dispatch.rules import ABCRule
+from vkbottle.dispatch.rules.base import PeerRule
+from vkbottle.tools.magic import magic_bundle
 
 from core.conversation import Conversation
 from core.payloads import Payload
 
 
-class PayloadIs(ABCRule[Message]):
+class ConversationRule(ABCRule[Message]):
+    """A rule that decides from the core Conversation alone: ``check(event, conv)``."""
+
+
+class ConversationHandler(FromFuncHandler):
+    """vkbottle's handler, with rule checks called directly instead of through its signature
+    introspection (``magic_bundle`` per rule per message was the bot's largest CPU cost under
+    load: a message is checked against every handler before one matches)."""
+
+    @classmethod
+    def of(cls, handler: FromFuncHandler) -> "ConversationHandler":
+        return cls(handler.handler, *handler.rules, blocking=handler.blocking)
+
+    async def filter(self, event: Any, context: dict[str, Any] | None = None) -> dict[str, Any] | bool:
+        rule_context = dict(context or {})
+        conv = rule_context.get("conv")
+        for rule in self.rules:
+            if isinstance(rule, ConversationRule) and conv is not None:
+                result = await rule.check(event, conv)
+            elif isinstance(rule, PeerRule):
+                result = await rule.check(event)
+            else:
+                result = await rule.check(event, **magic_bundle(rule.check, rule_context))
+            if result is False or result is None:
+                return False
+            if isinstance(result, dict):
+                rule_context.update(result)
+        return rule_context
+
+
+class PayloadIs(ConversationRule):
     def __init__(self, *models: type[Payload]) -> None:
         self.models = models
 
@@ -26,7 +59,7 @@ class PayloadIs(ABCRule[Message]):
         return False
 
 
-class InState(ABCRule[Message]):
+class InState(ConversationRule):
     """The person's stored state starts with one of the prefixes (e.g. "activation:")."""
 
     def __init__(self, *prefixes: str) -> None:
@@ -36,14 +69,14 @@ class InState(ABCRule[Message]):
         return conv.person.state.startswith(self.prefixes)
 
 
-class Newcomer(ABCRule[Message]):
+class Newcomer(ConversationRule):
     """Has not chosen a role yet."""
 
     async def check(self, event: Message, conv: Conversation) -> bool:
         return conv.person.role is None
 
 
-class HasRole(ABCRule[Message]):
+class HasRole(ConversationRule):
     def __init__(self, *roles: str) -> None:
         self.roles = roles
 
@@ -51,17 +84,17 @@ class HasRole(ABCRule[Message]):
         return conv.person.role in self.roles
 
 
-class IsCoordinator(ABCRule[Message]):
+class IsCoordinator(ConversationRule):
     async def check(self, event: Message, conv: Conversation) -> bool:
         return conv.access.coordinator
 
 
-class IsBotAdmin(ABCRule[Message]):
+class IsBotAdmin(ConversationRule):
     async def check(self, event: Message, conv: Conversation) -> bool:
         return conv.access.bot_admin
 
 
-class FreeText(ABCRule[Message]):
+class FreeText(ConversationRule):
     """Typed text (no button payload), not empty."""
 
     async def check(self, event: Message, conv: Conversation) -> bool:
@@ -73,7 +106,7 @@ def _normalise_command(text: str) -> str:
     return " ".join(text.lower().replace("ё", "е").strip(" .!?\t\n").split())
 
 
-class TextCommand(ABCRule[Message]):
+class TextCommand(ConversationRule):
     """A typed command, exactly (case-insensitive). Commands are catalog keys under ``cmd.``
     whose text lists the accepted words, e.g. ``menu = "главное меню | меню | /menu"``, so a
     methodist can add a word without touching code. With ``with_args`` the words after the
@@ -99,7 +132,7 @@ class TextCommand(ABCRule[Message]):
         return False
 
 
-class RoleTyped(ABCRule[Message]):
+class RoleTyped(ConversationRule):
     """A role label typed as text while the person is asked for a role."""
 
     async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:

@@ -18,10 +18,18 @@ def menu_keyboard(conv: Conversation) -> Keyboard:
 
     from core.faq_dialog import FaqTopics
 
+    from core.activation import menu_entries, privacy_entries
+
     rows: list[list[Button]] = []
+    rows.extend(menu_entries(conv))  # «Активация профиля» / «Регистрация в Сферуме» / «Координатору»
     rows.append([Button(texts.label("btn.faq"), FaqTopics().dump(), "primary")])
+    from core.reminders import RemindersOpen, weekly_roles
+
+    if conv.person.role in weekly_roles(conv.deps.settings):
+        rows.append([Button(texts.label("btn.reminders"), RemindersOpen().dump())])
     rows.append([Button(texts.label("btn.help"), Help().dump()),
                  Button(texts.label("btn.change_role"), AskRole().dump())])
+    rows.extend(privacy_entries(conv))  # «Мои данные»
     return Keyboard.of(*rows)
 
 

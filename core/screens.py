@@ -32,8 +32,50 @@ def _ticket(conv: Conversation) -> list[Reply]:
         [Button(conv.deps.texts.label("btn.cancel"), CancelTicket().dump())]), template=key)]
 
 
+def _broadcast(conv: Conversation) -> Awaitable[list[Reply]]:
+    from core.broadcasts import screen
+
+    return screen(conv)
+
+
+def _survey(conv: Conversation) -> Awaitable[list[Reply]]:
+    from core.surveys import screen
+
+    return screen(conv)
+
+
+def _activation(conv: Conversation) -> Awaitable[list[Reply]]:
+    from core.activation import screen
+
+    return screen(conv)
+
+
+def _staff(conv: Conversation) -> Awaitable[list[Reply]]:
+    from core.staff_registration import screen
+
+    return screen(conv)
+
+
+def _coordination(conv: Conversation) -> Awaitable[list[Reply]]:
+    from core.coordination import screen
+
+    return screen(conv)
+
+
+def _personal_data(conv: Conversation) -> Awaitable[list[Reply]]:
+    from core.personal_data import screen
+
+    return screen(conv)
+
+
 SCREENS: dict[str, Screen] = {
+    "survey": _survey,
+    "broadcast": _broadcast,
     "ticket": _ticket,
+    "activation": _activation,
+    "staff": _staff,
+    "coord": _coordination,
+    "mydata": _personal_data,
     "": _role,
     "start": _role,
     "menu": _menu,

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from storage.activation import ActivationRepo
+from storage.broadcasts import BroadcastsRepo
 from storage.events import AuditRepo, EventsRepo
 from storage.outbox import OutboxRepo
+from storage.personal import PersonalDataRepo
+from storage.schedule import ScheduleRepo
+from storage.summaries import SummariesRepo
+from storage.surveys import SurveysRepo
 from storage.territory import TerritoryRepo
 from storage.tickets import TicketsRepo
 from storage.users import UsersRepo
@@ -20,7 +26,13 @@ REPOSITORIES: dict[str, type] = {
     "events": EventsRepo,
     "audit": AuditRepo,
     "outbox": OutboxRepo,
+    "broadcasts": BroadcastsRepo,
+    "summaries": SummariesRepo,
     "tickets": TicketsRepo,
+    "activation": ActivationRepo,
+    "personal": PersonalDataRepo,
+    "schedule": ScheduleRepo,
+    "surveys": SurveysRepo,
 }
 
 

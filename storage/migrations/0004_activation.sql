@@ -46,3 +46,11 @@ CREATE TABLE staff (
     chat_at        INTEGER           -- joined the staff chat
 );
 CREATE INDEX staff_org ON staff(org_id, confirmed_at);
+
+-- The application form while it is being filled (step 1), so a person can leave and come back;
+-- it holds personal data until submitted and is erased with the person's data.
+CREATE TABLE application_drafts (
+    vk_id       INTEGER PRIMARY KEY,
+    data        TEXT NOT NULL DEFAULT '{}',    -- JSON: field -> value, "field" = the one asked now
+    updated_at  INTEGER NOT NULL
+);

@@ -14,6 +14,7 @@ CREATE TABLE survey_answers (
     messages         TEXT CHECK (messages IN ('0', '1-9', '10+')),
     comment          TEXT,
     completed        INTEGER NOT NULL DEFAULT 0,
+    question         TEXT,                       -- where a half-finished survey stopped (resume)
     started_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
     UNIQUE (week, vk_id)
@@ -28,3 +29,6 @@ CREATE TABLE schedule_runs (
     queued_at  INTEGER NOT NULL,
     PRIMARY KEY (job, period, peer_id)
 );
+
+-- Reminders look organisations up by their admin (the person's time zone, the survey's place).
+CREATE INDEX schedule_org_admin ON organisations(admin_vk_id);

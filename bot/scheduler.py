@@ -1,0 +1,63 @@
+"""The weekly jobs in the bot process: an APScheduler interval job that calls ``tick``.
+
+The interval job only wakes the tick up (every ``schedule.tick_minutes``, and once right after
+start, which makes up a run missed while the bot was down); *what* is due is decided by
+``core.weekly.tick`` from the injectable clock and the database, so tests call ``tick()``
+directly with a moved clock instead of waiting for real hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from core import weekly
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+JOB_ID = "weekly-tick"
+
+
+class ScheduleService:
+    def __init__(self, deps: "Deps") -> None:
+        self.deps = deps
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()  # one tick at a time (the interval job and tests' calls)
+
+    async def start(self) -> None:
+        settings = self.deps.settings.schedule
+        if not settings.enabled:
+            return
+        self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._scheduler.add_job(
+            self._scheduled_tick, IntervalTrigger(minutes=settings.tick_minutes),
+            id=JOB_ID, next_run_time=datetime.now(timezone.utc),  # catch up right after start
+            coalesce=True, max_instances=1, misfire_grace_time=None)
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        async with self._lock:  # let a tick in progress finish before the database closes
+            pass
+
+    async def tick(self, now: datetime | None = None) -> weekly.TickReport:
+        async with self._lock:
+            return await weekly.tick(self.deps, now)
+
+    async def _scheduled_tick(self) -> None:
+        try:
+            report = await self.tick()
+        except Exception:
+            log.exception("weekly tick failed")
+            return
+        if report.queued:
+            log.info("weekly tick queued %s", report.queued)

@@ -1,0 +1,94 @@
+"""VK's side of ``core.platform.Platform``: names through ``users.get`` and documents through the
+upload flow (docs.getMessagesUploadServer -> multipart POST of ``file`` -> docs.save ->
+attachment ``doc{owner_id}_{id}``). API methods go through the delivery engine's ``call`` (same
+rate limit and retries as messages); the upload POST goes straight to the upload server."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import aiohttp
+
+from bot.vk.api import VkApiError, VkTransportError
+from core.platform import PlatformError
+
+USERS_GET_BATCH = 1000
+UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
+MAX_DOWNLOAD = 50 * 1024 * 1024  # an attachment a coordinator sends for a broadcast
+
+
+class Caller(Protocol):
+    async def call(self, method: str, params: dict[str, Any]) -> Any: ...
+
+
+class VkPlatform:
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
+
+    async def names(self, user_ids: list[int]) -> dict[int, tuple[str, str]]:
+        found: dict[int, tuple[str, str]] = {}
+        ids = sorted(set(user_ids))
+        for start in range(0, len(ids), USERS_GET_BATCH):
+            batch = ids[start:start + USERS_GET_BATCH]
+            try:
+                people = await self.caller.call("users.get", {"user_ids": batch})
+            except (VkApiError, VkTransportError) as exc:
+                raise PlatformError(f"users.get failed: {exc}") from exc
+            for person in people or []:
+                found[int(person["id"])] = (str(person.get("first_name", "")),
+                                            str(person.get("last_name", "")))
+        return found
+
+    async def upload_document(self, peer_id: int, filename: str, data: bytes) -> str:
+        try:
+            server = await self.caller.call("docs.getMessagesUploadServer",
+                                            {"type": "doc", "peer_id": peer_id})
+            form = aiohttp.FormData()
+            form.add_field("file", data, filename=filename, content_type="application/octet-stream")
+            async with aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as http:
+                async with http.post(server["upload_url"], data=form) as resp:
+                    uploaded = await resp.json(content_type=None)
+            if not isinstance(uploaded, dict) or not uploaded.get("file"):
+                raise PlatformError(f"upload server answered {str(uploaded)[:200]}")
+            saved = await self.caller.call("docs.save", {"file": uploaded["file"], "title": filename})
+            doc = saved["doc"]
+            return f"doc{doc['owner_id']}_{doc['id']}"
+        except (VkApiError, VkTransportError, aiohttp.ClientError, TimeoutError, KeyError,
+                TypeError, ValueError) as exc:
+            raise PlatformError(f"document upload failed: {type(exc).__name__}: {exc}") from exc
+
+    async def upload_photo(self, peer_id: int, filename: str, data: bytes) -> str:
+        """photos.getMessagesUploadServer -> multipart POST of ``photo`` ->
+        photos.saveMessagesPhoto -> attachment ``photo{owner_id}_{id}_{access_key}``."""
+        try:
+            server = await self.caller.call("photos.getMessagesUploadServer", {"peer_id": peer_id})
+            form = aiohttp.FormData()
+            form.add_field("photo", data, filename=filename, content_type="image/png")
+            async with aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as http:
+                async with http.post(server["upload_url"], data=form) as resp:
+                    uploaded = await resp.json(content_type=None)
+            if not isinstance(uploaded, dict) or not uploaded.get("photo"):
+                raise PlatformError(f"upload server answered {str(uploaded)[:200]}")
+            saved = await self.caller.call("photos.saveMessagesPhoto", {
+                "photo": uploaded["photo"], "server": uploaded.get("server"),
+                "hash": uploaded.get("hash")})
+            photo = saved[0]
+            key = f"_{photo['access_key']}" if photo.get("access_key") else ""
+            return f"photo{photo['owner_id']}_{photo['id']}{key}"
+        except (VkApiError, VkTransportError, aiohttp.ClientError, TimeoutError, KeyError,
+                IndexError, TypeError, ValueError) as exc:
+            raise PlatformError(f"photo upload failed: {type(exc).__name__}: {exc}") from exc
+
+    async def fetch(self, url: str) -> bytes:
+        """Download an attachment a person sent (VK gives its URL in the message)."""
+        try:
+            async with aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as http:
+                async with http.get(url) as resp:
+                    if resp.status != 200:
+                        raise PlatformError(f"download: HTTP {resp.status}")
+                    data = await resp.content.read(MAX_DOWNLOAD + 1)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise PlatformError(f"download failed: {type(exc).__name__}") from exc
+        if len(data) > MAX_DOWNLOAD:
+            raise PlatformError("download: file too large")
+        return data

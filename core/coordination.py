@@ -1,0 +1,358 @@
+"""Coordinators' side of the activation: the application queue and its statuses (steps 1–3),
+the CSV export for the federal coordinators, the funnel and the stuck organisations.
+
+A municipal coordinator (access.municipality_id set) sees only their municipality in every list,
+export and status change. Every coordinator action is written to the audit log.
+
+States: "coord:panel" (the coordinator's keyboard), "coord:reject" (waiting for the reason of a
+rejection; state_data["app"] = application id).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+from typing import Any, Literal
+
+from core.activation import (
+    ACTIVATED,
+    APP_FLOW,
+    STEPS,
+    TOTAL_STEPS,
+    ActOpen,
+    FormRestart,
+    kind_label,
+    label,
+    local_date,
+    step_title,
+    t,
+    today,
+)
+from core.clock import unix
+from core.conversation import Conversation
+from core.menu import menu_button
+from core.outgoing import Outgoing
+from core.payloads import Payload
+from core.ui import Button, Keyboard, Reply, prefixed
+
+log = logging.getLogger(__name__)
+LIST_LIMIT = 10
+PENDING = ("new", "sent")
+STATE_PANEL = "coord:panel"
+STATE_REJECT = "coord:reject"
+REASON_MAX = 500
+
+
+class Panel(Payload):
+    cmd: str = "crd"
+
+
+class Applications(Payload):
+    cmd: str = "crd.apps"
+
+
+class SetStatus(Payload):
+    cmd: str = "crd.status"
+    app: int
+    status: Literal["sent", "created", "rejected"]
+
+
+class Export(Payload):
+    cmd: str = "crd.export"
+
+
+class MarkSent(Payload):
+    cmd: str = "crd.mark"
+    upto: int
+
+
+class Funnel(Payload):
+    cmd: str = "crd.funnel"
+
+
+class Stuck(Payload):
+    cmd: str = "crd.stuck"
+
+
+class CancelReject(Payload):
+    cmd: str = "crd.cancel"
+
+
+COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (Panel, Applications, SetStatus, Export, MarkSent,
+                                                   Funnel, Stuck, CancelReject)
+
+
+def _visible(conv: Conversation, municipality_id: int) -> bool:
+    scope = conv.access.municipality_id
+    return conv.access.coordinator and (scope is None or scope == municipality_id)
+
+
+async def _audit(conv: Conversation, action: str, details: dict[str, Any]) -> None:
+    async with conv.deps.db.transaction() as tx:
+        await tx.audit.upsert_entry(conv.person.vk_id, action,
+                                    {**details, "scope": conv.access.municipality_id},
+                                    unix(conv.deps.clock))
+
+
+async def _scope_name(conv: Conversation, tx: Any) -> str:
+    if conv.access.municipality_id is None:
+        return ""
+    found = await tx.territory.get_municipality(conv.access.municipality_id)
+    return found.name if found else ""
+
+
+def panel_keyboard(conv: Conversation) -> Keyboard:
+    from core.tickets import ListTickets
+
+    return Keyboard.of(
+        [Button(label(conv, "btn.crd_apps"), Applications().dump(), "primary"),
+         Button(label(conv, "btn.crd_export"), Export().dump())],
+        [Button(label(conv, "btn.crd_funnel"), Funnel().dump()),
+         Button(label(conv, "btn.crd_stuck"), Stuck().dump())],
+        [Button(label(conv, "btn.crd_questions"), ListTickets().dump())],
+        [menu_button(conv)])
+
+
+async def panel(conv: Conversation) -> list[Reply]:
+    async with conv.deps.db.transaction() as tx:
+        await tx.users.upsert_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
+        scope = await _scope_name(conv, tx)
+    return [Reply(t(conv, "coord.panel", scope=scope, days=conv.deps.settings.schedule.stuck_after_days),
+                  panel_keyboard(conv), template="coord.panel")]
+
+
+async def screen(conv: Conversation) -> list[Reply]:
+    if conv.person.state == STATE_REJECT and conv.access.coordinator:
+        return [_reason_prompt(conv, int(conv.person.state_data.get("app", 0)))]
+    if not conv.access.coordinator:
+        from core.menu import main_menu
+
+        return [main_menu(conv)]
+    return [Reply(t(conv, "coord.panel_short"), panel_keyboard(conv), template="coord.panel_short")]
+
+
+# ------------------------------------------------------------------------------------------------
+# The queue
+# ------------------------------------------------------------------------------------------------
+
+
+def _status_buttons(conv: Conversation, app_id: int, status: str) -> Keyboard | None:
+    allowed = APP_FLOW[status].next
+    buttons = [Button(label(conv, f"btn.crd_{s}"), SetStatus(app=app_id, status=s).dump(),  # type: ignore[arg-type]
+                      "negative" if s == "rejected" else "positive" if s == "created" else "primary")
+               for s in ("sent", "created", "rejected") if s in allowed]
+    return Keyboard.of(buttons, inline=True) if buttons else None
+
+
+def _app_values(conv: Conversation, app: Any) -> dict[str, Any]:
+    return {"id": app.id, "date": local_date(conv, app.created_at), "org": app.org_name,
+            "kind": kind_label(conv, app.org_kind), "municipality": app.municipality,
+            "full_name": app.admin_full_name, "phone": app.admin_phone,
+            "email": app.admin_email or "", "status": t(conv, f"coord.status.{app.status}"),
+            "reason": app.reject_reason or "", "applicant": app.applicant_vk_id}
+
+
+async def applications(conv: Conversation) -> list[Reply]:
+    async with conv.deps.db.read() as tx:
+        apps = await tx.activation.list_applications(PENDING, conv.access.municipality_id)
+        counts = await tx.activation.count_applications(conv.access.municipality_id)
+        scope = await _scope_name(conv, tx)
+    await _audit(conv, "activation.applications_viewed", {"shown": [a.id for a in apps[:LIST_LIMIT]]})
+    head = Reply(t(conv, "coord.apps_head", total=len(apps), shown=min(len(apps), LIST_LIMIT),
+                   new=counts.get("new", 0), sent=counts.get("sent", 0),
+                   created=counts.get("created", 0), rejected=counts.get("rejected", 0),
+                   scope=scope), template="coord.apps_head")
+    cards = [Reply(t(conv, "coord.app_card", **_app_values(conv, a)),
+                   _status_buttons(conv, a.id, a.status), template="coord.app_card")
+             for a in apps[:LIST_LIMIT]]
+    return [head, *cards]
+
+
+def _reason_prompt(conv: Conversation, app_id: int) -> Reply:
+    return Reply(t(conv, "coord.reject_reason", id=app_id),
+                 Keyboard.of([Button(label(conv, "btn.crd_cancel"), CancelReject().dump())]),
+                 template="coord.reject_reason")
+
+
+async def set_status(conv: Conversation, app_id: int, status: str) -> list[Reply]:
+    if status == "rejected":
+        async with conv.deps.db.transaction() as tx:
+            app = await tx.activation.get_application(app_id)
+            if app is None or not _visible(conv, app.municipality_id):
+                return [Reply(t(conv, "input.not_allowed"), template="input.not_allowed")]
+            if status not in APP_FLOW[app.status].next:
+                return [_already(conv, app)]
+            await tx.users.upsert_state(conv.person.vk_id, STATE_REJECT, {"app": app_id},
+                                        unix(conv.deps.clock))
+        return [_reason_prompt(conv, app_id)]
+    return await _apply(conv, [app_id], status, None)
+
+
+async def cancel_reject(conv: Conversation) -> list[Reply]:
+    return await panel(conv)
+
+
+async def reject_reason(conv: Conversation, text: str) -> list[Reply]:
+    app_id = int(conv.person.state_data.get("app", 0))
+    async with conv.deps.db.transaction() as tx:
+        await tx.users.upsert_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
+    answers = await _apply(conv, [app_id], "rejected", " ".join(text.split())[:REASON_MAX])
+    # the reason prompt's «Отмена» is under the input field: put the panel back
+    last = answers[-1]
+    answers[-1] = Reply(last.text, last.keyboard or panel_keyboard(conv), last.attachments,
+                        last.template)
+    return answers
+
+
+def _already(conv: Conversation, app: Any) -> Reply:
+    return Reply(t(conv, "coord.status_unchanged", id=app.id,
+                   status=t(conv, f"coord.status.{app.status}")),
+                 _status_buttons(conv, app.id, app.status), template="coord.status_unchanged")
+
+
+async def _apply(conv: Conversation, app_ids: list[int], status: str,
+                 reason: str | None, bulk: bool = False) -> list[Reply]:
+    """Move applications to a status; each is re-read and checked inside the transaction, so
+    two coordinators pressing at once change it once. Admins are told after the commit."""
+    deps = conv.deps
+    now = unix(deps.clock)
+    changed: list[Any] = []
+    answers: list[Reply] = []
+    async with deps.db.transaction() as tx:
+        for app_id in app_ids:
+            app = await tx.activation.get_application(app_id)
+            if app is None or not _visible(conv, app.municipality_id):
+                answers.append(Reply(t(conv, "input.not_allowed"), template="input.not_allowed"))
+                continue
+            if status not in APP_FLOW[app.status].next or not await \
+                    tx.activation.upsert_application_status(app.id, app.status, status, reason, now):
+                answers.append(_already(conv, app))
+                continue
+            if app.org_step <= 3:  # steps 1..3 follow the application; later ones are the admin's
+                await tx.activation.upsert_step(app.org_id, APP_FLOW[status].org_step, now)
+            await tx.audit.upsert_entry(conv.person.vk_id, "activation.status",
+                                        {"app": app.id, "from": app.status, "to": status,
+                                         "scope": conv.access.municipality_id}, now)
+            changed.append(app)
+    notices = [_admin_notice(conv, app, status, reason) for app in changed if app.applicant_vk_id]
+    if notices:
+        await deps.messenger.send(notices)
+    if not bulk and changed:
+        app = changed[0]
+        answers.append(Reply(t(conv, "coord.status_changed", id=app.id, org=app.org_name,
+                               status=t(conv, f"coord.status.{status}"), notified=bool(notices)),
+                             _status_buttons(conv, app.id, status), template="coord.status_changed"))
+    elif bulk:
+        answers = [Reply(t(conv, "coord.marked_sent", count=len(changed),
+                           skipped=len(app_ids) - len(changed)), template="coord.marked_sent")]
+    return answers
+
+
+def _admin_notice(conv: Conversation, app: Any, status: str, reason: str | None) -> Outgoing:
+    button = (Button(label(conv, "btn.act_refill"), FormRestart().dump(), "primary")
+              if status == "rejected" else
+              Button(label(conv, "btn.act_continue"), ActOpen().dump(), "primary"))
+    key = f"activation.notice.{status}"
+    text = t(conv, key, id=app.id, org=app.org_name, reason=reason or "")
+    return Outgoing(app.applicant_vk_id, Reply(text, Keyboard.of([button], inline=True), template=key),
+                    "notice", f"app-status:{app.id}:{status}")
+
+
+# ------------------------------------------------------------------------------------------------
+# The CSV for the federal coordinators
+# ------------------------------------------------------------------------------------------------
+
+
+def applications_csv(conv: Conversation, apps: list[Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([c.strip() for c in t(conv, "coord.csv_header").split(";")])
+    for app in apps:
+        v = _app_values(conv, app)
+        writer.writerow([v["id"], v["date"], v["municipality"], v["org"], v["kind"],
+                         v["full_name"], v["phone"], v["email"], v["status"]])
+    return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read it as UTF-8
+
+
+async def export(conv: Conversation) -> list[Reply]:
+    from core.platform import PlatformError, platform_of
+
+    async with conv.deps.db.read() as tx:
+        apps = await tx.activation.list_applications(("new",), conv.access.municipality_id)
+    if not apps:
+        await _audit(conv, "activation.export", {"count": 0})
+        return [Reply(t(conv, "coord.export_empty"), template="coord.export_empty")]
+    platform = platform_of(conv.deps)
+    filename = f"applications-{today(conv).isoformat()}.csv"
+    try:
+        if platform is None:
+            raise PlatformError("no platform service")
+        attachment = await platform.upload_document(conv.person.vk_id, filename,
+                                                    applications_csv(conv, apps))
+    except PlatformError as exc:
+        log.warning("export of %d applications failed: %s", len(apps), exc)
+        return [Reply(t(conv, "coord.export_failed"), template="coord.export_failed")]
+    upto = max(a.id for a in apps)
+    await _audit(conv, "activation.export", {"count": len(apps), "upto": upto})
+    keyboard = Keyboard.of([Button(label(conv, "btn.crd_mark", n=len(apps)),
+                                   MarkSent(upto=upto).dump(), "primary")], inline=True)
+    return [Reply(t(conv, "coord.exported", count=len(apps)), keyboard, (attachment,),
+                  template="coord.exported")]
+
+
+async def mark_sent(conv: Conversation, upto: int) -> list[Reply]:
+    async with conv.deps.db.read() as tx:
+        apps = await tx.activation.list_applications(("new",), conv.access.municipality_id,
+                                                     up_to_id=upto)
+    if not apps:
+        return [Reply(t(conv, "coord.marked_none"), template="coord.marked_none")]
+    return await _apply(conv, [a.id for a in apps], "sent", None, bulk=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Funnel and stuck organisations
+# ------------------------------------------------------------------------------------------------
+
+
+async def funnel(conv: Conversation) -> list[Reply]:
+    async with conv.deps.db.read() as tx:
+        rows = await tx.activation.list_funnel(conv.access.municipality_id)
+        scope = await _scope_name(conv, tx)
+    await _audit(conv, "activation.funnel_viewed", {})
+    per_step: dict[int, int] = defaultdict(int)
+    places: dict[str, dict[int, int]] = defaultdict(dict)
+    for r in rows:
+        per_step[r.step] += r.count
+        places[r.municipality][r.step] = r.count
+    steps = [(n, step_title(conv, n), per_step.get(n, 0)) for n in STEPS]
+    municipalities = [(name, sum(by_step.values()),
+                       [(n, c) for n, c in sorted(by_step.items()) if n < ACTIVATED],
+                       by_step.get(ACTIVATED, 0))
+                      for name, by_step in places.items()]
+    return [Reply(t(conv, "coord.funnel", steps=steps, activated=per_step.get(ACTIVATED, 0),
+                    total=sum(per_step.values()), municipalities=municipalities, scope=scope,
+                    all_steps=TOTAL_STEPS), template="coord.funnel")]
+
+
+async def stuck(conv: Conversation) -> list[Reply]:
+    days = conv.deps.settings.schedule.stuck_after_days
+    now = unix(conv.deps.clock)
+    async with conv.deps.db.read() as tx:
+        found = await tx.activation.list_stuck(now - days * 86400, conv.access.municipality_id)
+        scope = await _scope_name(conv, tx)
+    await _audit(conv, "activation.stuck_viewed", {"count": len(found)})
+    items = [{"org": s.org.name, "municipality": s.municipality, "step": s.org.step,
+              "title": step_title(conv, s.org.step),
+              "since": local_date(conv, s.org.step_updated_at or s.org.created_at),
+              "days": (now - (s.org.step_updated_at or s.org.created_at)) // 86400,
+              "admin": s.org.admin_vk_id or 0, "coordinators": STEPS[s.org.step].actor == "coordinator"}
+             for s in found]
+    return [Reply(t(conv, "coord.stuck", items=items, days=days, scope=scope), template="coord.stuck")]
+
+
+async def not_allowed(conv: Conversation) -> list[Reply]:
+    from core.screens import current_screen
+
+    return prefixed(t(conv, "input.not_allowed"), await current_screen(conv))

@@ -1,0 +1,351 @@
+"""The staff member's path through steps 6–8 of the scheme (seed 001): join the organisation by
+its invite code (typed) or deep link (``ref``), register in Sferum by the organisation's direct
+link before the deadline, install VK Messenger / open web.vk.me, join the staff chat.
+
+States (users.state):
+    staff:consent   the consent is shown (personal_data asks; «Даю согласие» -> join)
+    staff:code      waiting for the invite code (or «Присоединиться» when a ref brought them)
+    staff:step      joined: the next item of STAFF_STEPS not yet marked in the staff row
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from core.activation import (
+    TOTAL_STEPS,
+    has_phrase,
+    label,
+    local_date,
+    normalise_code,
+    show_date,
+    t,
+    today,
+    words,
+)
+from core.clock import unix
+from core.conversation import Conversation
+from core.menu import main_menu, menu_button
+from core.outgoing import Outgoing
+from core.payloads import Payload
+from core.ui import Button, Keyboard, Reply, prefixed
+
+Item = Literal["reg", "app", "chat"]
+
+
+@dataclass(frozen=True)
+class StaffStep:
+    """One item of a staff member's own path. Texts: staff.items.<item>.{title,text,help}."""
+
+    item: str
+    mark: str            # the staff column it sets
+    scheme_step: int     # the step of the 8-step scheme it belongs to
+    done: str            # label of its «Готово»
+    next: str | None
+
+
+STAFF_STEPS: dict[str, StaffStep] = {
+    "reg": StaffStep("reg", "confirmed_at", 6, "btn.act_registered", next="app"),
+    "app": StaffStep("app", "app_at", 7, "btn.stf_app", next="chat"),
+    "chat": StaffStep("chat", "chat_at", 8, "btn.stf_chat", next=None),
+}
+FIRST_ITEM = "reg"
+STATE_CONSENT = "staff:consent"
+STATE_CODE = "staff:code"
+STATE_STEP = "staff:step"
+
+
+class StaffOpen(Payload):
+    cmd: str = "stf"
+
+
+class StaffJoin(Payload):
+    cmd: str = "stf.join"
+    code: str
+
+
+class StaffDone(Payload):
+    cmd: str = "stf.done"
+    item: Item
+
+
+class StaffHelp(Payload):
+    cmd: str = "stf.help"
+    item: Item
+
+
+class StaffPass(Payload):
+    cmd: str = "stf.ticket"
+    item: Item
+
+
+class StaffWhere(Payload):
+    cmd: str = "stf.where"
+
+
+STAFF_PAYLOADS: tuple[type[Payload], ...] = (StaffOpen, StaffJoin, StaffDone, StaffHelp, StaffPass,
+                                             StaffWhere)
+
+
+def next_item(staff: Any) -> str | None:
+    """The first item of the path not yet marked."""
+    item: str | None = FIRST_ITEM
+    while item is not None and getattr(staff, STAFF_STEPS[item].mark):
+        item = STAFF_STEPS[item].next
+    return item
+
+
+async def _set_state(conv: Conversation, tx: Any, state: str, data: dict[str, Any] | None = None) -> None:
+    await tx.users.upsert_state(conv.person.vk_id, state, data or {}, unix(conv.deps.clock))
+
+
+async def _ref_org(conv: Conversation, tx: Any) -> Any:
+    """The organisation whose invite link brought this person, if any."""
+    person = await tx.users.get_user(conv.person.vk_id)
+    code = normalise_code(person.ref) if person and person.ref else None
+    if code is None and conv.incoming.ref:
+        code = normalise_code(conv.incoming.ref)
+    return await tx.activation.get_org_by_code(code) if code else None
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry, consent, joining
+# ------------------------------------------------------------------------------------------------
+
+
+async def open_flow(conv: Conversation) -> list[Reply]:
+    """«Регистрация в Сферуме»."""
+    from core.personal_data import ask_consent
+
+    async with conv.deps.db.transaction() as tx:
+        if await tx.personal.get_consent(conv.person.vk_id) is None:
+            consent_needed = True
+        else:
+            consent_needed = False
+            staff = await tx.activation.get_staff(conv.person.vk_id)
+            if staff is not None:
+                await _set_state(conv, tx, STATE_STEP)
+                return await _step_screen(conv, tx, staff)
+            await _set_state(conv, tx, STATE_CODE)
+            return await _code_screen(conv, tx)
+    if consent_needed:
+        return await ask_consent(conv, "stf")
+    return []
+
+
+async def after_consent(conv: Conversation) -> list[Reply]:
+    return await open_flow(conv)
+
+
+async def _code_screen(conv: Conversation, tx: Any, note: str | None = None) -> list[Reply]:
+    org = await _ref_org(conv, tx)
+    rows: list[list[Button]] = []
+    if org is not None:
+        key = "staff.join_offer"
+        rows.append([Button(label(conv, "btn.stf_join"), StaffJoin(code=org.invite_code).dump(),
+                            "positive")])
+    else:
+        key = "staff.ask_code"
+    rows.append([menu_button(conv)])
+    text = t(conv, key, org=org.name if org else "")
+    if note:
+        text = note + "\n\n" + text
+    return [Reply(text, Keyboard.of(*rows), template=key)]
+
+
+async def join(conv: Conversation, code_text: str) -> list[Reply]:
+    """Join by a code: typed, or the one in the «Присоединиться» button of a ref link."""
+    from core.personal_data import ask_consent
+    from core.platform import PlatformError, platform_of
+
+    deps = conv.deps
+    now = unix(deps.clock)
+    code = normalise_code(code_text)
+    async with deps.db.transaction() as tx:
+        if await tx.personal.get_consent(conv.person.vk_id) is None:
+            consent_needed = True
+        else:
+            consent_needed = False
+            org = await tx.activation.get_org_by_code(code) if code else None
+            if org is None:
+                await _set_state(conv, tx, STATE_CODE)
+                key = "staff.code_unknown" if code else "staff.code_format"
+                return await _code_screen(conv, tx, t(conv, key))
+            await tx.activation.upsert_staff(conv.person.vk_id, org.id, now)
+            await tx.users.upsert_org(conv.person.vk_id, org.id, now)
+            await _set_state(conv, tx, STATE_STEP)
+    if consent_needed:
+        return await ask_consent(conv, "stf")
+    platform = platform_of(deps)
+    if platform is not None:  # the VK name, for the admin's list of who registered
+        try:
+            names = await platform.names([conv.person.vk_id])
+        except PlatformError:
+            names = {}
+        if conv.person.vk_id in names:
+            async with deps.db.transaction() as tx:
+                await tx.users.upsert_name(conv.person.vk_id, *names[conv.person.vk_id])
+    async with deps.db.read() as tx:
+        staff = await tx.activation.get_staff(conv.person.vk_id)
+        screen_ = await _step_screen(conv, tx, staff)
+    return prefixed(t(conv, "staff.joined", org=org.name), screen_)
+
+
+# ------------------------------------------------------------------------------------------------
+# The staff member's steps
+# ------------------------------------------------------------------------------------------------
+
+
+async def _step_screen(conv: Conversation, tx: Any, staff: Any) -> list[Reply]:
+    org = await tx.activation.get_org(staff.org_id)
+    if org is None:
+        return [main_menu(conv)]
+    item = next_item(staff)
+    overdue = bool(org.staff_deadline and not staff.confirmed_at
+                   and show_date(org.staff_deadline) and org.staff_deadline < today(conv).isoformat())
+    values = {"org": org.name, "links": org.links, "deadline": show_date(org.staff_deadline),
+              "overdue": overdue}
+    rows: list[list[Button]] = []
+    if item is None:
+        key = "staff.all_done"
+    else:
+        key = f"staff.items.{item}.text"
+        spec = STAFF_STEPS[item]
+        if item == "reg" and len(org.links) == 1:
+            rows.append([Button(label(conv, "btn.stf_link"), link=org.links[0])])
+        if item == "app":
+            rows.append([Button(label(conv, "btn.act_web"), link="https://web.vk.me/")])
+        rows.append([Button(label(conv, spec.done), StaffDone(item=item).dump(), "positive")])  # type: ignore[arg-type]
+        rows.append([Button(label(conv, "btn.act_problem"), StaffHelp(item=item).dump()),  # type: ignore[arg-type]
+                     Button(label(conv, "btn.act_where"), StaffWhere().dump())])
+    rows.append([menu_button(conv)])
+    text = t(conv, key, **values)
+    if item is not None:
+        spec = STAFF_STEPS[item]
+        text = t(conv, "activation.step_header", n=spec.scheme_step, total=TOTAL_STEPS,
+                 title=t(conv, f"staff.items.{item}.title")) + "\n" + text
+    return [Reply(text, Keyboard.of(*rows), template=key)]
+
+
+async def screen(conv: Conversation) -> list[Reply]:
+    """What a staff member in "staff:*" is looking at."""
+    if conv.person.state == STATE_CONSENT:
+        from core.personal_data import consent_screen
+
+        return consent_screen(conv, "stf", full=False)
+    async with conv.deps.db.read() as tx:
+        staff = await tx.activation.get_staff(conv.person.vk_id)
+        if staff is not None:
+            return await _step_screen(conv, tx, staff)
+        if conv.person.state == STATE_CODE:
+            return await _code_screen(conv, tx)
+    return [main_menu(conv)]
+
+
+async def done(conv: Conversation, item: str) -> list[Reply]:
+    deps = conv.deps
+    now = unix(deps.clock)
+    async with deps.db.transaction() as tx:
+        staff = await tx.activation.get_staff(conv.person.vk_id)
+        if staff is None:
+            await _set_state(conv, tx, STATE_CODE)
+            return await _code_screen(conv, tx, t(conv, "staff.not_joined"))
+        await _set_state(conv, tx, STATE_STEP)
+        expected = next_item(staff)
+        if item != expected:
+            key = "staff.already_done" if getattr(staff, STAFF_STEPS[item].mark) else "staff.not_yet"
+            return prefixed(t(conv, key), await _step_screen(conv, tx, staff))
+        await tx.activation.upsert_staff_mark(conv.person.vk_id, STAFF_STEPS[item].mark, now)
+        staff = await tx.activation.get_staff(conv.person.vk_id)
+        org = await tx.activation.get_org(staff.org_id)
+        screen_ = await _step_screen(conv, tx, staff)
+    if item == "reg" and org is not None and org.admin_vk_id:
+        name = f"{staff.first_name} {staff.last_name}".strip() or f"vk.com/id{staff.vk_id}"
+        from core.activation import StaffList
+
+        notice = Reply(t(conv, "activation.staff_confirmed", name=name, org=org.name),
+                       Keyboard.of([Button(label(conv, "btn.act_staff"), StaffList().dump())],
+                                   inline=True),
+                       template="activation.staff_confirmed")
+        await deps.messenger.send([Outgoing(org.admin_vk_id, notice, "notice",
+                                            f"staff-confirmed:{org.id}:{staff.vk_id}")])
+    return prefixed(t(conv, f"staff.items.{item}.thanks"), screen_)
+
+
+async def help_(conv: Conversation, item: str, problem: str | None = None) -> list[Reply]:
+    from core.tickets import ask_button
+
+    async with conv.deps.db.transaction() as tx:
+        await _set_state(conv, tx, STATE_STEP, {"problem": problem[:2000]} if problem else {})
+    button = (Button(label(conv, "btn.act_pass"), StaffPass(item=item).dump(), "primary")  # type: ignore[arg-type]
+              if problem else ask_button(conv, f"staff:{item}"))
+    key = f"staff.items.{item}.help"
+    return [Reply(t(conv, key) + "\n\n" + t(conv, "activation.help_offer"),
+                  Keyboard.of([button], inline=True), template=key)]
+
+
+async def pass_problem(conv: Conversation, item: str) -> list[Reply]:
+    from core.tickets import ask, open_ticket
+
+    problem = conv.person.state_data.get("problem")
+    if not problem:
+        return await ask(conv, f"staff:{item}")
+    async with conv.deps.db.transaction() as tx:
+        await _set_state(conv, tx, STATE_STEP)
+        person = await tx.users.get_user(conv.person.vk_id)
+    assert person is not None
+    conv.person = person
+    return await open_ticket(conv, f"staff:{item}", str(problem))
+
+
+async def where(conv: Conversation) -> list[Reply]:
+    async with conv.deps.db.read() as tx:
+        staff = await tx.activation.get_staff(conv.person.vk_id)
+        if staff is None:
+            return prefixed(t(conv, "staff.not_joined"), await _code_screen(conv, tx))
+        org = await tx.activation.get_org(staff.org_id)
+        item = next_item(staff)
+        marks = [(STAFF_STEPS[i].scheme_step, t(conv, f"staff.items.{i}.title"),
+                  local_date(conv, getattr(staff, STAFF_STEPS[i].mark)))
+                 for i in STAFF_STEPS]
+        text = t(conv, "staff.where", org=org.name if org else "", items=marks,
+                 n=STAFF_STEPS[item].scheme_step if item else TOTAL_STEPS, total=TOTAL_STEPS,
+                 finished=item is None)
+        return prefixed(text, await _step_screen(conv, tx, staff))
+
+
+# ------------------------------------------------------------------------------------------------
+# Free text
+# ------------------------------------------------------------------------------------------------
+
+
+async def interpret(conv: Conversation, text: str) -> tuple[str, str] | None:
+    """(what, text) for typed text a staff member's state understands; None otherwise."""
+    state = conv.person.state
+    if state == STATE_CODE:
+        if normalise_code(text) or (len(text.split()) == 1 and 4 <= len(text.strip()) <= 12
+                                    and any(c.isdigit() for c in text)):
+            return ("code", text)
+        return None
+    if state == STATE_STEP:
+        if has_phrase(text, words(conv, "problem")):
+            return ("problem", text)
+        if len(text.split()) <= 8 and has_phrase(
+                text, words(conv, "done") + words(conv, "registered")):
+            return ("done", text)
+    return None
+
+
+async def free_text(conv: Conversation, what: str, text: str) -> list[Reply]:
+    if what == "code":
+        return await join(conv, text)
+    async with conv.deps.db.read() as tx:
+        staff = await tx.activation.get_staff(conv.person.vk_id)
+    item = next_item(staff) if staff is not None else None
+    if staff is None or item is None:
+        return await screen(conv)
+    if what == "problem":
+        return await help_(conv, item, text)
+    return await done(conv, item)
+

@@ -1,0 +1,218 @@
+"""Coordinator broadcasts and their audiences.
+
+Every query that can reveal people takes ``scope``: the municipality a coordinator is limited to
+(None = the whole region). A municipal coordinator's audience is the people whose organisation
+is in that municipality, whatever filter they chose, and they see only their own broadcasts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+BroadcastStatus = Literal["draft", "scheduled", "running", "done", "cancelled"]
+AudienceKind = Literal["all", "role", "municipality", "org", "step", "difficulty"]
+
+
+class Audience(BaseModel):
+    """Whom a broadcast is for. ``value`` depends on the kind: a role, a municipality id, an
+    organisation id, an activation step (1..9), a survey difficulty option id; ``week`` is the
+    survey week a difficulty audience refers to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: AudienceKind = "all"
+    value: str | int | None = None
+    week: str | None = None
+
+
+class Broadcast(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    author_vk_id: int
+    scope_municipality_id: int | None
+    audience: Audience
+    text: str
+    attachments: tuple[str, ...]
+    status: BroadcastStatus
+    send_at: int | None
+    recipients: int
+    status_peer_id: int | None
+    status_message_id: int | None
+    created_at: int
+    updated_at: int
+    job: str | None
+    started_at: int | None
+    finished_at: int | None
+    cancelled_by: int | None
+    delivered: int
+    not_allowed: int
+    failed: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Broadcast":
+        data = dict(row)
+        data["audience"] = json.loads(data.get("audience") or "{}")
+        data["attachments"] = tuple(a for a in (data.get("attachments") or "").split(",") if a)
+        return cls.model_validate(data)
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    vk_id: int
+    first_name: str = ""
+    last_name: str = ""
+    org_name: str | None = None
+    municipality_name: str | None = None
+
+
+def job_of(broadcast_id: int) -> str:
+    return f"broadcast:{broadcast_id}"
+
+
+# The organisation a person belongs to: their own org_id, else the one they administer.
+_PEOPLE = (
+    "SELECT u.vk_id, u.first_name, u.last_name, o.name AS org_name, m.name AS municipality_name"
+    " FROM users u"
+    " LEFT JOIN organisations o ON o.id = COALESCE(u.org_id, (SELECT a.id FROM organisations a"
+    "   WHERE a.admin_vk_id = u.vk_id ORDER BY a.id LIMIT 1))"
+    " LEFT JOIN municipalities m ON m.id = o.municipality_id"
+    " WHERE u.broadcasts_on = 1 AND u.reachable = 1"
+)
+
+
+class BroadcastsRepo:
+    def __init__(self, tx: Any) -> None:
+        self.tx = tx
+
+    # -- the broadcast itself -------------------------------------------------------------
+    async def upsert_draft(self, author: int, scope: int | None, now: int) -> Broadcast:
+        cur = await self.tx.execute(
+            "INSERT INTO broadcasts (author_vk_id, scope_municipality_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?)", (author, scope, now, now))
+        broadcast = await self.get_broadcast(cur.lastrowid, scope)
+        assert broadcast is not None
+        return broadcast
+
+    async def get_broadcast(self, broadcast_id: int, scope: int | None) -> Broadcast | None:
+        """The broadcast if the scope may see it (a regional scope sees all)."""
+        row = await self.tx.fetchone(
+            "SELECT * FROM broadcasts WHERE id = ?"
+            " AND (? IS NULL OR scope_municipality_id = ?)", (broadcast_id, scope, scope))
+        return None if row is None else Broadcast.from_row(row)
+
+    async def upsert_audience(self, broadcast_id: int, audience: Audience, now: int) -> None:
+        await self.tx.execute(
+            "UPDATE broadcasts SET audience = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+            (audience.model_dump_json(exclude_none=True), now, broadcast_id))
+
+    async def upsert_content(self, broadcast_id: int, text: str, attachments: tuple[str, ...],
+                             now: int) -> None:
+        await self.tx.execute(
+            "UPDATE broadcasts SET text = ?, attachments = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'draft'",
+            (text, ",".join(attachments), now, broadcast_id))
+
+    async def upsert_scheduled(self, broadcast_id: int, send_at: int, now: int) -> bool:
+        cur = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'scheduled', send_at = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'draft'", (send_at, now, broadcast_id))
+        return cur.rowcount == 1
+
+    async def upsert_running(self, broadcast_id: int, now: int) -> bool:
+        """Claim a due broadcast for sending; only one caller ever gets True."""
+        cur = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'running', started_at = ?, job = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'scheduled'",
+            (now, job_of(broadcast_id), now, broadcast_id))
+        return cur.rowcount == 1
+
+    async def upsert_recipients(self, broadcast_id: int, recipients: int, now: int) -> None:
+        await self.tx.execute(
+            "UPDATE broadcasts SET recipients = ?, updated_at = ? WHERE id = ?",
+            (recipients, now, broadcast_id))
+
+    async def upsert_status_message(self, broadcast_id: int, peer_id: int,
+                                    message_id: int | None) -> None:
+        await self.tx.execute(
+            "UPDATE broadcasts SET status_peer_id = ?, status_message_id = ? WHERE id = ?",
+            (peer_id, message_id, broadcast_id))
+
+    async def upsert_finished(self, broadcast_id: int, delivered: int, not_allowed: int,
+                              failed: int, now: int) -> bool:
+        """running -> done with the final counts; True only for the caller that finished it."""
+        cur = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'done', finished_at = ?, delivered = ?,"
+            " not_allowed = ?, failed = ?, updated_at = ? WHERE id = ? AND status = 'running'",
+            (now, delivered, not_allowed, failed, now, broadcast_id))
+        return cur.rowcount == 1
+
+    async def upsert_cancelled(self, broadcast_id: int, by: int, delivered: int,
+                               not_allowed: int, failed: int, now: int) -> bool:
+        cur = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'cancelled', cancelled_by = ?, finished_at = ?,"
+            " delivered = ?, not_allowed = ?, failed = ?, updated_at = ?"
+            " WHERE id = ? AND status IN ('draft', 'scheduled', 'running')",
+            (by, now, delivered, not_allowed, failed, now, broadcast_id))
+        return cur.rowcount == 1
+
+    async def list_due(self, now: int) -> list[Broadcast]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM broadcasts WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at",
+            (now,))
+        return [Broadcast.from_row(r) for r in rows]
+
+    async def list_running(self) -> list[Broadcast]:
+        rows = await self.tx.fetchall("SELECT * FROM broadcasts WHERE status = 'running'")
+        return [Broadcast.from_row(r) for r in rows]
+
+    async def list_broadcasts(self, scope: int | None, limit: int = 10) -> list[Broadcast]:
+        """Sent, running, scheduled and cancelled broadcasts (not drafts), newest first."""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM broadcasts WHERE status != 'draft'"
+            " AND (? IS NULL OR scope_municipality_id = ?) ORDER BY id DESC LIMIT ?",
+            (scope, scope, limit))
+        return [Broadcast.from_row(r) for r in rows]
+
+    # -- audiences ------------------------------------------------------------------------
+    async def list_audience(self, audience: Audience, scope: int | None) -> list[Recipient]:
+        """People the audience reaches within the scope: only those who take broadcasts and
+        have not blocked the community."""
+        sql = _PEOPLE
+        params: list[Any] = []
+        if scope is not None:
+            sql += " AND o.municipality_id = ?"
+            params.append(scope)
+        kind, value = audience.kind, audience.value
+        if kind == "role":
+            sql += " AND u.role = ?"
+            params.append(str(value))
+        elif kind == "municipality":
+            sql += " AND o.municipality_id = ?"
+            params.append(int(value or 0))
+        elif kind == "org":
+            sql += " AND o.id = ?"
+            params.append(int(value or 0))
+        elif kind == "step":
+            sql += " AND o.step = ?"
+            params.append(int(value or 0))
+        elif kind == "difficulty":
+            sql += (" AND u.vk_id IN (SELECT s.vk_id FROM survey_answers s WHERE s.week = ?"
+                    " AND s.completed = 1 AND s.vk_id IS NOT NULL"
+                    " AND (',' || s.difficulties || ',') LIKE ?"
+                    " AND (? IS NULL OR s.municipality_id = ?))")
+            params += [audience.week or "", f"%,{value},%", scope, scope]
+        sql += " ORDER BY u.vk_id"
+        rows = await self.tx.fetchall(sql, params)
+        return [Recipient.model_validate(dict(r)) for r in rows]
+
+    async def get_recipient(self, vk_id: int) -> Recipient | None:
+        """Personalisation values of one person (the coordinator's own preview)."""
+        row = await self.tx.fetchone(
+            _PEOPLE.replace(" WHERE u.broadcasts_on = 1 AND u.reachable = 1", " WHERE 1 = 1")
+            + " AND u.vk_id = ?", (vk_id,))
+        return None if row is None else Recipient.model_validate(dict(row))

@@ -10,18 +10,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
-from vkbottle.dispatch.rules import ABCRule
 
 from core import activation as act
 from core import coordination as crd
 from core import staff_registration as stf
 from core.conversation import Conversation
-from handlers.rules import FreeText, HasRole, InState, IsCoordinator, PayloadIs, TextCommand
+from handlers.rules import (ConversationRule, FreeText, HasRole, InState, IsCoordinator, PayloadIs,
+                            TextCommand)
 
 labeler = BotLabeler()
 
 
-class Interprets(ABCRule[Message]):
+class Interprets(ConversationRule):
     """Typed text the state understands; the interpretation goes to the handler as ``intent``."""
 
     def __init__(self, interpret: Callable[[Conversation, str], Awaitable[Any]]) -> None:
@@ -32,7 +32,7 @@ class Interprets(ABCRule[Message]):
         return {"intent": intent} if intent is not None else False
 
 
-class IsNotCoordinator(ABCRule[Message]):
+class IsNotCoordinator(ConversationRule):
     async def check(self, event: Message, conv: Conversation) -> bool:
         return not conv.access.coordinator
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
-from vkbottle.dispatch.rules import ABCRule
 
 from core import admin, broadcasts
 from core.conversation import Conversation
-from handlers.rules import IsBotAdmin, IsCoordinator, PayloadIs
+from handlers.rules import ConversationRule, IsBotAdmin, IsCoordinator, PayloadIs
 
 labeler = BotLabeler()
 
 
-class Cmd(ABCRule[Message]):
+class Cmd(ConversationRule):
     """A typed command of core.admin.COMMANDS, whoever types it; the rest of the text is
     handed to the handler as ``args``."""
 
@@ -34,7 +33,7 @@ class Cmd(ABCRule[Message]):
         return False
 
 
-class Typed(ABCRule[Message]):
+class Typed(ConversationRule):
     """Typed text or an attachment, not a button."""
 
     async def check(self, event: Message, conv: Conversation) -> bool:
@@ -46,7 +45,7 @@ class Typed(ABCRule[Message]):
 PRIVILEGED_PAYLOADS = (*broadcasts.COORDINATOR_PAYLOADS, *admin.COORDINATOR_PAYLOADS)
 
 
-class NotAllowed(ABCRule[Message]):
+class NotAllowed(ConversationRule):
     """A command or a coordinator's button from someone who may not use it."""
 
     async def check(self, event: Message, conv: Conversation) -> bool:

@@ -22,7 +22,7 @@ from common import ROOT  # noqa: F401  (puts the repository on sys.path)
 
 from bot.config import SenderSettings
 from bot.vk.api import VkApi
-from bot.vk.sender import Contact, VkSender
+from bot.vk.sender import VkSender
 from bot.vkemu import VKEmulator
 from core.clock import SystemClock, unix
 from core.outgoing import Outgoing
@@ -118,16 +118,8 @@ async def main(identical: int, personal: int, rps: float, same_process: bool) ->
             "INSERT OR IGNORE INTO users (vk_id, last_inbound_at, created_at, updated_at)"
             " VALUES (?, ?, ?, ?)", [(p, unix(clock), 0, 0) for p in people])
 
-    async def contacts(ids: list[int]) -> dict[int, Contact]:
-        async with db.read() as tx:
-            rows = await tx.users.list_contacts(ids)
-        return {vk_id: Contact(last, ok, reachable) for vk_id, last, ok, reachable in rows}
-
-    async def unreachable(ids: list[int]) -> None:
-        return None
-
     sender = VkSender(VkApi(api_url, TOKEN, "5.199"),
-                      SenderSettings(requests_per_second=rps), db, clock, contacts, unreachable)
+                      SenderSettings(requests_per_second=rps), db, clock)
     await sender.start()
     keyboard = Keyboard.of([Button("Не присылать рассылки", {"cmd": "bc.off"})], inline=True)
     where = "in this process" if same_process else "in a child process"

@@ -25,7 +25,7 @@ from bot.dispatch import Dispatcher, current_event_id
 from bot.services import build_services
 from bot.vk.api import VkApi
 from bot.vk.callback import serve_callback
-from bot.vk.sender import Contact, VkSender
+from bot.vk.sender import VkSender
 from core.access import access_of
 from core.clock import Clock, SystemClock, unix
 from core.conversation import Conversation, Incoming
@@ -206,17 +206,7 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
     texts = Texts.load(content_root(settings.content.dir) / "texts")
     vk_api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
 
-    async def contacts(peer_ids: list[int]) -> dict[int, Contact]:
-        async with db.read() as tx:
-            rows = await tx.users.list_contacts(peer_ids)
-        return {vk_id: Contact(last, ok, reachable) for vk_id, last, ok, reachable in rows}
-
-    async def unreachable(peer_ids: list[int]) -> None:
-        async with db.transaction() as tx:
-            for peer in peer_ids:
-                await tx.users.upsert_flags(peer, reachable=False)
-
-    sender = VkSender(vk_api, settings.sender, db, clock, contacts, unreachable)
+    sender = VkSender(vk_api, settings.sender, db, clock)
     deps = Deps(settings=settings, db=db, texts=texts, clock=clock, messenger=sender)
     deps.services.update(build_services(deps))
 

@@ -43,18 +43,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def build_sender(emu: VKEmulator, db: Database, **settings: object) -> VkSender:
-    async def contacts(peer_ids: list[int]) -> dict[int, Contact]:
-        async with db.read() as tx:
-            rows = await tx.users.list_contacts(peer_ids)
-        return {vk_id: Contact(last, ok, reachable) for vk_id, last, ok, reachable in rows}
-
-    async def unreachable(peer_ids: list[int]) -> None:
-        async with db.transaction() as tx:
-            for peer in peer_ids:
-                await tx.users.upsert_flags(peer, reachable=False)
-
     api = VkApi(emu.api_url, TOKEN, "5.199")
-    return VkSender(api, SenderSettings(**settings), db, clock, contacts, unreachable)
+    return VkSender(api, SenderSettings(**settings), db, clock)
 
 
 @pytest.fixture

@@ -53,8 +53,6 @@ class Contact:
     reachable: bool
 
 
-ContactLookup = Callable[[list[int]], Awaitable[dict[int, Contact]]]
-UnreachableHook = Callable[[list[int]], Awaitable[None]]
 ProgressHook = Callable[[set[str]], Awaitable[None]]
 
 
@@ -193,13 +191,11 @@ def execute_code(calls: list[dict[str, Any]]) -> str:
 
 class VkSender:
     def __init__(self, api: VkApi, settings: SenderSettings, db: Database, clock: Clock,
-                 contacts: ContactLookup, on_unreachable: UnreachableHook) -> None:
+                 ) -> None:
         self.api = api
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.contacts = contacts
-        self.on_unreachable = on_unreachable
         self.progress_hooks: list[ProgressHook] = []
         self.limiter = RateLimiter(settings.requests_per_second)
         self._interactive: deque[_Item] = deque()
@@ -311,6 +307,18 @@ class VkSender:
                     raise
             attempt += 1
             await asyncio.sleep(self._backoff(attempt))
+
+    # -- who may be written to ---------------------------------------------------------------
+    async def contacts(self, peer_ids: list[int]) -> dict[int, Contact]:
+        async with self.db.read() as tx:
+            rows = await tx.users.list_contacts(peer_ids)
+        return {vk_id: Contact(last, ok, reachable) for vk_id, last, ok, reachable in rows}
+
+    async def on_unreachable(self, peer_ids: list[int]) -> None:
+        """901/902: the person does not allow messages; bulk sends skip them until they write."""
+        async with self.db.transaction() as tx:
+            for peer in peer_ids:
+                await tx.users.upsert_flags(peer, reachable=False)
 
     # -- building items ---------------------------------------------------------------------
     def _items(self, message: Outgoing, intent: str | None) -> list[Any]:

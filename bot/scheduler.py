@@ -30,6 +30,7 @@ class ScheduleService:
         self.deps = deps
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()  # one tick at a time (the interval job and tests' calls)
+        self._stopping = False
 
     async def start(self) -> None:
         settings = self.deps.settings.schedule
@@ -43,6 +44,7 @@ class ScheduleService:
         self._scheduler.start()
 
     async def stop(self) -> None:
+        self._stopping = True  # a job that has not reached the lock yet must not start a tick
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
@@ -54,8 +56,18 @@ class ScheduleService:
             return await weekly.tick(self.deps, now)
 
     async def _scheduled_tick(self) -> None:
+        if self._stopping:
+            return
         try:
-            report = await self.tick()
+            async with self._lock:
+                if self._stopping:
+                    return
+                report = await weekly.tick(self.deps, None)
+        except asyncio.CancelledError:
+            # Shutdown in the middle of a tick: what was queued is in the outbox, the rest is
+            # made up by the tick right after the next start.
+            log.info("weekly tick interrupted by shutdown")
+            return
         except Exception:
             log.exception("weekly tick failed")
             return

@@ -173,6 +173,9 @@ def config_overrides() -> dict[str, Any]:
 async def bot(emulator: VKEmulator, tmp_path: Path,
               config_overrides: dict[str, Any]) -> AsyncIterator[BotProcess]:
     raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3", **config_overrides)
+    # The real process runs on the real clock: its weekly tick would send reminders or surveys
+    # to the test's people on some days and hours. Scheduler tests use the in-process bot.
+    raw.setdefault("schedule", {}).setdefault("enabled", False)
     process = BotProcess(emulator, tmp_path, raw)
     await process.start()
     yield process

@@ -6,9 +6,14 @@
 | не присылать рассылки /unsubscribe, присылать рассылки /subscribe | anyone |
 | рассылка /broadcast, рассылки /broadcasts, отменить рассылку N /cancel N | coordinator |
 | сводка [неделя] [муниципалитет | орг N] [график|xlsx|csv] /summary   | coordinator |
-| воронка [муниципалитет] [график] /funnel                | coordinator  |
+| воронка [муниципалитет] [график] /funnel (also the panel's «Воронка») | coordinator |
 | журнал /audit                                           | coordinator  |
 | назначить координатора <vk_id> [муниципалитет] /grant, снять координатора <vk_id> /revoke | bot admin |
+
+The help also lists other features' commands (``listed_only``: their words are ``cmd.*`` keys
+checked by their own handlers): главное меню; координатору, заявки, выгрузка, застряли
+(handlers/activation.py); вопросы (handlers/tickets.py); частые вопросы, обновить справку
+(handlers/faq.py). tests/test_summaries.py types every listed command.
 
 Who may use a command is declared here (``need``) and enforced by the handlers' rules; what a
 coordinator sees is limited to their territory (``conv.access.municipality_id``) in every
@@ -48,20 +53,24 @@ class Command:
     listed_only: bool = False  # another feature's command: only listed in the help here
 
 
-COMMANDS: tuple[Command, ...] = (
+COMMANDS: tuple[Command, ...] = (  # in the order of the help
     Command("help", "anyone"),
-    Command("menu", "anyone", listed_only=True),
+    Command("menu", "anyone", listed_only=True),            # cmd.menu
     Command("broadcasts_off", "anyone"),
     Command("broadcasts_on", "anyone"),
+    Command("coord", "coordinator", listed_only=True),      # cmd.coord (handlers/activation.py)
+    Command("applications", "coordinator", listed_only=True),  # cmd.applications
+    Command("export", "coordinator", listed_only=True),     # cmd.export
+    Command("funnel", "coordinator", args=True),
+    Command("stuck", "coordinator", listed_only=True),      # cmd.stuck
+    Command("questions", "coordinator", listed_only=True),  # cmd.tickets (handlers/tickets.py)
+    Command("misses", "coordinator", listed_only=True),     # cmd.faq_misses (handlers/faq.py)
+    Command("summary", "coordinator", args=True),
     Command("broadcast", "coordinator"),
     Command("history", "coordinator"),
     Command("cancel", "coordinator", args=True),
-    Command("summary", "coordinator", args=True),
-    Command("funnel", "coordinator", args=True),
     Command("audit", "coordinator"),
-    Command("questions", "coordinator", listed_only=True),
-    Command("misses", "coordinator", listed_only=True),
-    Command("reload_faq", "admin", listed_only=True),
+    Command("reload_faq", "admin", listed_only=True),       # cmd.faq_reload (handlers/faq.py)
     Command("grant", "admin", args=True),
     Command("revoke", "admin", args=True),
 )
@@ -81,7 +90,12 @@ class FunnelChart(Payload):
     m: int | None = None
 
 
-COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (SummaryFile, FunnelChart)
+class FunnelView(Payload):
+    """«Воронка» in the coordinator panel: the funnel of the coordinator's whole territory."""
+    cmd: str = "fun"
+
+
+COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (SummaryFile, FunnelChart, FunnelView)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -133,7 +147,8 @@ def refuse(conv: Conversation) -> list[Reply]:
 
 
 def help_screen(conv: Conversation) -> list[Reply]:
-    lines = [conv.deps.texts.render(f"admin.help_{c.name}") for c in COMMANDS
+    days = conv.deps.settings.schedule.stuck_after_days
+    lines = [conv.deps.texts.render(f"admin.help_{c.name}", days=days) for c in COMMANDS
              if allowed(conv.access, c.need)]
     return [_say(conv, "admin.help", lines=lines, coordinator=conv.access.coordinator)]
 
@@ -343,6 +358,20 @@ def _step_names(conv: Conversation) -> list[str]:
     return [conv.deps.texts.render(f"admin.step_{n}") for n in range(1, figures.STEPS + 2)]
 
 
+async def _by_municipality(conv: Conversation) -> list[dict[str, Any]]:
+    """Organisations per step in each municipality of the coordinator's territory."""
+    async with conv.deps.db.read() as tx:
+        rows = await tx.summaries.list_municipality_steps(conv.access.municipality_id)
+    places: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        place = places.setdefault(r.municipality_id, {"name": r.municipality, "total": 0,
+                                                      "steps": []})
+        place["total"] += r.organisations
+        place["steps"].append({"step": r.step, "count": r.organisations,
+                               "activated": r.step > figures.STEPS})
+    return list(places.values())
+
+
 async def funnel(conv: Conversation, args: str) -> list[Reply]:
     _, fmt, rest = _split_args(conv, args)
     place = await resolve_place(conv, rest)
@@ -355,10 +384,13 @@ async def funnel(conv: Conversation, args: str) -> list[Reply]:
     names = _step_names(conv)
     steps = [{"name": names[s.step - 1], "step": s.step, "count": s.organisations,
               "stuck": s.stuck} for s in found.steps]
+    # the whole region: also each municipality, compactly
+    municipalities = await _by_municipality(conv) if place.municipality_id is None else []
     keyboard = Keyboard.of([Button(conv.deps.texts.label("btn.sum_funnel_png"),
                                    FunnelChart(m=place.municipality_id).dump())], inline=True)
     return [_say(conv, "admin.funnel", keyboard, place=place.name, steps=steps,
                  total=found.total, activated=found.activated, stuck=found.stuck,
+                 municipalities=municipalities,
                  days=conv.deps.settings.schedule.stuck_after_days)]
 
 

@@ -1,5 +1,6 @@
 """Coordinators' side of the activation: the application queue and its statuses (steps 1–3),
-the CSV export for the federal coordinators, the funnel and the stuck organisations.
+the CSV export for the federal coordinators and the stuck organisations. The panel's «Воронка»
+is core.admin's funnel (the typed «воронка» /funnel).
 
 A municipal coordinator (access.municipality_id set) sees only their municipality in every list,
 export and status change. Every coordinator action is written to the audit log.
@@ -13,14 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections import defaultdict
 from typing import Any, Literal
 
 from core.activation import (
-    ACTIVATED,
     APP_FLOW,
     STEPS,
-    TOTAL_STEPS,
     ActOpen,
     FormRestart,
     kind_label,
@@ -68,10 +66,6 @@ class MarkSent(Payload):
     upto: int
 
 
-class Funnel(Payload):
-    cmd: str = "crd.funnel"
-
-
 class Stuck(Payload):
     cmd: str = "crd.stuck"
 
@@ -81,7 +75,7 @@ class CancelReject(Payload):
 
 
 COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (Panel, Applications, SetStatus, Export, MarkSent,
-                                                   Funnel, Stuck, CancelReject)
+                                                   Stuck, CancelReject)
 
 
 def _visible(conv: Conversation, municipality_id: int) -> bool:
@@ -104,12 +98,13 @@ async def _scope_name(conv: Conversation, tx: Any) -> str:
 
 
 def panel_keyboard(conv: Conversation) -> Keyboard:
+    from core.admin import FunnelView
     from core.tickets import ListTickets
 
     return Keyboard.of(
         [Button(label(conv, "btn.crd_apps"), Applications().dump(), "primary"),
          Button(label(conv, "btn.crd_export"), Export().dump())],
-        [Button(label(conv, "btn.crd_funnel"), Funnel().dump()),
+        [Button(label(conv, "btn.crd_funnel"), FunnelView().dump()),
          Button(label(conv, "btn.crd_stuck"), Stuck().dump())],
         [Button(label(conv, "btn.crd_questions"), ListTickets().dump())],
         [menu_button(conv)])
@@ -312,28 +307,8 @@ async def mark_sent(conv: Conversation, upto: int) -> list[Reply]:
 
 
 # ------------------------------------------------------------------------------------------------
-# Funnel and stuck organisations
+# Stuck organisations
 # ------------------------------------------------------------------------------------------------
-
-
-async def funnel(conv: Conversation) -> list[Reply]:
-    async with conv.deps.db.read() as tx:
-        rows = await tx.activation.list_funnel(conv.access.municipality_id)
-        scope = await _scope_name(conv, tx)
-    await _audit(conv, "activation.funnel_viewed", {})
-    per_step: dict[int, int] = defaultdict(int)
-    places: dict[str, dict[int, int]] = defaultdict(dict)
-    for r in rows:
-        per_step[r.step] += r.count
-        places[r.municipality][r.step] = r.count
-    steps = [(n, step_title(conv, n), per_step.get(n, 0)) for n in STEPS]
-    municipalities = [(name, sum(by_step.values()),
-                       [(n, c) for n, c in sorted(by_step.items()) if n < ACTIVATED],
-                       by_step.get(ACTIVATED, 0))
-                      for name, by_step in places.items()]
-    return [Reply(t(conv, "coord.funnel", steps=steps, activated=per_step.get(ACTIVATED, 0),
-                    total=sum(per_step.values()), municipalities=municipalities, scope=scope,
-                    all_steps=TOTAL_STEPS), template="coord.funnel")]
 
 
 async def stuck(conv: Conversation) -> list[Reply]:

@@ -78,8 +78,10 @@ async def choose_role(conv: Conversation, role: ChosenRole) -> list[Reply]:
     assert person is not None
     conv.person = person
     from core.reminders import subscription_offer  # «Присылать напоминания и опросы?» (once)
+    from core.staff_registration import invite_offer  # staff who came by an invite link
 
-    return [*prefixed(deps.texts.render(f"start.role_saved_{role}"), [main_menu(conv)]),
+    offer = await invite_offer(conv) if role == "staff" else None
+    return [*prefixed(deps.texts.render(f"start.role_saved_{role}"), [offer or main_menu(conv)]),
             *subscription_offer(conv)]
 
 

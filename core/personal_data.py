@@ -112,9 +112,11 @@ def consent_screen(conv: Conversation, then: Then, full: bool = True) -> list[Re
     return [document, question] if full else [question]
 
 
-async def ask_consent(conv: Conversation, then: Then) -> list[Reply]:
+async def ask_consent(conv: Conversation, then: Then,
+                      data: dict[str, Any] | None = None) -> list[Reply]:
+    """Ask; ``data`` stays in state_data for the flow to go on with after «Даю согласие»."""
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, _consent_state(then), {},
+        await tx.users.upsert_state(conv.person.vk_id, _consent_state(then), data or {},
                                     unix(conv.deps.clock))
     return consent_screen(conv, then)
 

@@ -3,8 +3,11 @@ its invite code (typed) or deep link (``ref``), register in Sferum by the organi
 link before the deadline, install VK Messenger / open web.vk.me, join the staff chat.
 
 States (users.state):
-    staff:consent   the consent is shown (personal_data asks; «Даю согласие» -> join)
-    staff:code      waiting for the invite code (or «Присоединиться» when a ref brought them)
+    staff:consent   the consent is shown (personal_data asks; «Даю согласие» -> join; when
+                    «Присоединиться» or a typed code asked for it, state_data["code"] joins
+                    that organisation right away)
+    staff:code      waiting for the invite code (or «Присоединиться» when a ref brought them;
+                    right after the role choice too, see invite_offer)
     staff:step      joined: the next item of STAFF_STEPS not yet marked in the staff row
 """
 
@@ -26,7 +29,7 @@ from core.activation import (
 )
 from core.clock import unix
 from core.conversation import Conversation
-from core.menu import main_menu, menu_button
+from core.menu import main_menu, menu_button, menu_keyboard
 from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
@@ -135,7 +138,31 @@ async def open_flow(conv: Conversation) -> list[Reply]:
 
 
 async def after_consent(conv: Conversation) -> list[Reply]:
+    """Right after «Даю согласие»: join the organisation whose code asked for the consent,
+    else go on where «Регистрация в Сферуме» leads."""
+    code = conv.person.state_data.get("code")
+    if code:
+        return await join(conv, str(code))
     return await open_flow(conv)
+
+
+async def invite_offer(conv: Conversation) -> Reply | None:
+    """Right after «Педагог или сотрудник»: the organisation whose invite link brought the
+    person (users.ref), offered with one «Присоединиться» above the menu; None if there is
+    no such organisation or they have already joined one."""
+    async with conv.deps.db.transaction() as tx:
+        if await tx.activation.get_staff(conv.person.vk_id) is not None:
+            return None
+        org = await _ref_org(conv, tx)
+        if org is None:
+            return None
+        await _set_state(conv, tx, STATE_CODE)
+    keyboard = Keyboard.of([_join_button(conv, org)], *menu_keyboard(conv).rows)
+    return Reply(t(conv, "staff.join_offer", org=org.name), keyboard, template="staff.join_offer")
+
+
+def _join_button(conv: Conversation, org: Any) -> Button:
+    return Button(label(conv, "btn.stf_join"), StaffJoin(code=org.invite_code).dump(), "positive")
 
 
 async def _code_screen(conv: Conversation, tx: Any, note: str | None = None) -> list[Reply]:
@@ -143,8 +170,7 @@ async def _code_screen(conv: Conversation, tx: Any, note: str | None = None) -> 
     rows: list[list[Button]] = []
     if org is not None:
         key = "staff.join_offer"
-        rows.append([Button(label(conv, "btn.stf_join"), StaffJoin(code=org.invite_code).dump(),
-                            "positive")])
+        rows.append([_join_button(conv, org)])
     else:
         key = "staff.ask_code"
     rows.append([menu_button(conv)])
@@ -155,7 +181,9 @@ async def _code_screen(conv: Conversation, tx: Any, note: str | None = None) -> 
 
 
 async def join(conv: Conversation, code_text: str) -> list[Reply]:
-    """Join by a code: typed, or the one in the «Присоединиться» button of a ref link."""
+    """Join by a code: typed, or the one in the «Присоединиться» button of a ref link. An
+    unknown code is said at once; a known one asks the consent first if there is none yet
+    (the code is kept with it, so «Даю согласие» joins)."""
     from core.personal_data import ask_consent
     from core.platform import PlatformError, platform_of
 
@@ -163,20 +191,18 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
     now = unix(deps.clock)
     code = normalise_code(code_text)
     async with deps.db.transaction() as tx:
-        if await tx.personal.get_consent(conv.person.vk_id) is None:
-            consent_needed = True
-        else:
-            consent_needed = False
-            org = await tx.activation.get_org_by_code(code) if code else None
-            if org is None:
-                await _set_state(conv, tx, STATE_CODE)
-                key = "staff.code_unknown" if code else "staff.code_format"
-                return await _code_screen(conv, tx, t(conv, key))
+        org = await tx.activation.get_org_by_code(code) if code else None
+        if org is None:
+            await _set_state(conv, tx, STATE_CODE)
+            key = "staff.code_unknown" if code else "staff.code_format"
+            return await _code_screen(conv, tx, t(conv, key))
+        consent_needed = await tx.personal.get_consent(conv.person.vk_id) is None
+        if not consent_needed:
             await tx.activation.upsert_staff(conv.person.vk_id, org.id, now)
             await tx.users.upsert_org(conv.person.vk_id, org.id, now)
             await _set_state(conv, tx, STATE_STEP)
     if consent_needed:
-        return await ask_consent(conv, "stf")
+        return await ask_consent(conv, "stf", {"code": code})
     platform = platform_of(deps)
     if platform is not None:  # the VK name, for the admin's list of who registered
         try:

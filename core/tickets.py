@@ -125,6 +125,8 @@ async def start_answer(conv: Conversation, ticket_id: int) -> list[Reply]:
         ticket = await tx.tickets.get_ticket(ticket_id)
         if ticket is None or not _visible(conv, ticket.municipality_id):
             return [Reply(conv.deps.texts.render("input.not_allowed"), template="input.not_allowed")]
+        if ticket.erased:
+            return [_erased(conv, ticket.id)]
         if ticket.status != "open":
             return [Reply(conv.deps.texts.render("tickets.already_answered", id=ticket.id),
                           template="tickets.already_answered")]
@@ -136,6 +138,10 @@ async def start_answer(conv: Conversation, ticket_id: int) -> list[Reply]:
                                          question=ticket.question),
                   Keyboard.of([Button(conv.deps.texts.label("btn.cancel"), CancelTicket().dump())]),
                   template="tickets.answer_prompt")]
+
+
+def _erased(conv: Conversation, ticket_id: int) -> Reply:
+    return Reply(conv.deps.texts.render("tickets.erased", id=ticket_id), template="tickets.erased")
 
 
 def _visible(conv: Conversation, municipality_id: int | None) -> bool:
@@ -152,6 +158,8 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
         ticket = await tx.tickets.get_ticket(ticket_id)
         if ticket is None or not _visible(conv, ticket.municipality_id):
             return [Reply(deps.texts.render("input.not_allowed"), template="input.not_allowed")]
+        if ticket.erased:
+            return prefixed(_erased(conv, ticket_id).text, await current_screen(conv))
         first = await tx.tickets.upsert_answer(ticket_id, text.strip()[:QUESTION_MAX],
                                                conv.person.vk_id, unix(deps.clock))
         if first:

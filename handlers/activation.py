@@ -1,8 +1,8 @@
 """The 8-step activation: the organisation admin's buttons and typed answers, the staff member's
 path, the coordinators' queue and commands. Buttons first, then commands, then free text by
 state (only what the state understands; other text goes on to the FAQ and the fallback, which
-show the step again). The typed «воронка» /funnel is core.admin's (handlers/admin.py); the
-coordinator panel's «Воронка» button adds the breakdown by municipality."""
+show the step again). The funnel («воронка» /funnel and the panel's «Воронка» button) is
+core.admin's (handlers/admin.py)."""
 
 from __future__ import annotations
 
@@ -224,11 +224,6 @@ async def on_activation_export(message: Message, conv: Conversation) -> None:
 async def on_activation_mark_sent(message: Message, conv: Conversation,
                                   payload: crd.MarkSent) -> None:
     await conv.say(*await crd.mark_sent(conv, payload.upto))
-
-
-@labeler.private_message(PayloadIs(crd.Funnel))
-async def on_activation_funnel(message: Message, conv: Conversation) -> None:
-    await conv.say(*await crd.funnel(conv))
 
 
 @labeler.private_message(PayloadIs(crd.Stuck))

@@ -79,6 +79,11 @@ async def on_admin_funnel(message: Message, conv: Conversation, args: str) -> No
     await conv.say(*await admin.funnel(conv, args))
 
 
+@labeler.private_message(IsCoordinator(), PayloadIs(admin.FunnelView))
+async def on_admin_funnel_button(message: Message, conv: Conversation) -> None:
+    await conv.say(*await admin.funnel(conv, ""))
+
+
 @labeler.private_message(IsCoordinator(), PayloadIs(admin.FunnelChart))
 async def on_admin_funnel_chart(message: Message, conv: Conversation,
                                 payload: admin.FunnelChart) -> None:

@@ -69,15 +69,6 @@ class StaffMember(BaseModel):
     last_name: str = ""
 
 
-class FunnelRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    municipality_id: int
-    municipality: str
-    step: int
-    count: int
-
-
 class StuckOrg(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -250,15 +241,6 @@ class ActivationRepo:
         await self.tx.execute("DELETE FROM application_drafts WHERE vk_id = ?", (vk_id,))
 
     # -- what coordinators see --------------------------------------------------------------
-    async def list_funnel(self, municipality_id: int | None) -> list[FunnelRow]:
-        where, params = _scope(municipality_id)
-        rows = await self.tx.fetchall(
-            "SELECT o.municipality_id, m.name AS municipality, o.step, COUNT(*) AS count"
-            " FROM organisations o JOIN municipalities m ON m.id = o.municipality_id"
-            f" WHERE 1 = 1{where} GROUP BY o.municipality_id, o.step ORDER BY m.name, o.step",
-            params)
-        return [FunnelRow.model_validate(dict(r)) for r in rows]
-
     async def list_stuck(self, before: int, municipality_id: int | None,
                          limit: int = 30) -> list[StuckOrg]:
         where, params = _scope(municipality_id)

@@ -53,9 +53,12 @@ class PersonalDataRepo:
 
     async def delete_person(self, vk_id: int, now: int) -> None:
         """Withdraw consent and erase: the application's personal fields, the staff row, the
-        form draft, the person's questions; survey answers keep only anonymous counts; the users
-        row keeps nothing but the VK id (needed to answer them at all). The consent record stays,
-        marked withdrawn, as proof of what was agreed to and when."""
+        form draft, the text of the person's questions and of their answers (the rows stay, so
+        coordinators' counts do not change), which weekly messages they were sent
+        (schedule_runs), messages still waiting to be sent to them (cancelled); survey answers
+        keep only anonymous counts; the users row keeps nothing but the VK id (needed to answer
+        them at all). The consent record stays, marked withdrawn, as proof of what was agreed
+        to and when."""
         await self.tx.execute(
             "UPDATE applications SET admin_full_name = '', admin_phone = '', admin_email = NULL,"
             " applicant_vk_id = 0, updated_at = ? WHERE applicant_vk_id = ?", (now, vk_id))
@@ -63,7 +66,13 @@ class PersonalDataRepo:
             "UPDATE organisations SET admin_vk_id = NULL WHERE admin_vk_id = ?", (vk_id,))
         await self.tx.execute("DELETE FROM staff WHERE vk_id = ?", (vk_id,))
         await self.tx.execute("DELETE FROM application_drafts WHERE vk_id = ?", (vk_id,))
-        await self.tx.execute("DELETE FROM tickets WHERE vk_id = ?", (vk_id,))
+        await self.tx.execute(
+            "UPDATE tickets SET question = '', answer = CASE WHEN answer IS NULL THEN NULL"
+            " ELSE '' END WHERE vk_id = ?", (vk_id,))
+        await self.tx.execute("DELETE FROM schedule_runs WHERE peer_id = ?", (vk_id,))
+        await self.tx.execute(
+            "UPDATE outbox SET status = 'cancelled', updated_at = ?"
+            " WHERE peer_id = ? AND status = 'pending'", (now, vk_id))
         await self.tx.execute("UPDATE survey_answers SET vk_id = NULL WHERE vk_id = ?", (vk_id,))
         await self.tx.execute(
             "UPDATE consents SET withdrawn_at = ? WHERE vk_id = ? AND withdrawn_at IS NULL",

@@ -30,6 +30,14 @@ class StepCount:
     stuck: int
 
 
+@dataclass(frozen=True)
+class MunicipalityStep:
+    municipality_id: int
+    municipality: str
+    step: int
+    organisations: int
+
+
 class SummariesRepo:
     def __init__(self, tx: Any) -> None:
         self.tx = tx
@@ -76,6 +84,18 @@ class SummariesRepo:
             " FROM organisations WHERE (? IS NULL OR municipality_id = ?) GROUP BY step",
             (stuck_before, scope, scope))
         return [StepCount(int(r["step"]), int(r["n"]), int(r["stuck"] or 0)) for r in rows]
+
+    async def list_municipality_steps(self, scope: int | None) -> list[MunicipalityStep]:
+        """Organisations per municipality and activation step (municipalities without
+        organisations are left out), by municipality name."""
+        rows = await self.tx.fetchall(
+            "SELECT o.municipality_id, m.name, o.step, COUNT(*) AS n FROM organisations o"
+            " JOIN municipalities m ON m.id = o.municipality_id"
+            " WHERE (? IS NULL OR o.municipality_id = ?)"
+            " GROUP BY o.municipality_id, o.step ORDER BY m.name, o.municipality_id, o.step",
+            (scope, scope))
+        return [MunicipalityStep(int(r["municipality_id"]), r["name"], int(r["step"]), int(r["n"]))
+                for r in rows]
 
     async def list_municipalities(self, scope: int | None) -> list[Municipality]:
         rows = await self.tx.fetchall(

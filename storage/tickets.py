@@ -21,6 +21,11 @@ class Ticket(BaseModel):
     created_at: int
     answered_at: int | None
 
+    @property
+    def erased(self) -> bool:
+        """The person erased their data (the question's text is gone, the row is counted)."""
+        return self.question == ""
+
 
 class TicketsRepo:
     def __init__(self, tx: Any) -> None:
@@ -51,13 +56,15 @@ class TicketsRepo:
         return cur.rowcount == 1
 
     async def list_open(self, municipality_id: int | None, limit: int = 10) -> list[Ticket]:
+        """Open questions still to answer (not those of people who erased their data)."""
         if municipality_id is None:
             rows = await self.tx.fetchall(
-                "SELECT * FROM tickets WHERE status = 'open' ORDER BY id LIMIT ?", (limit,))
+                "SELECT * FROM tickets WHERE status = 'open' AND question != ''"
+                " ORDER BY id LIMIT ?", (limit,))
         else:
             rows = await self.tx.fetchall(
-                "SELECT * FROM tickets WHERE status = 'open' AND municipality_id = ?"
-                " ORDER BY id LIMIT ?", (municipality_id, limit))
+                "SELECT * FROM tickets WHERE status = 'open' AND question != ''"
+                " AND municipality_id = ? ORDER BY id LIMIT ?", (municipality_id, limit))
         return [Ticket.model_validate(dict(r)) for r in rows]
 
     async def list_coordinators(self, municipality_id: int | None) -> list[int]:

@@ -200,13 +200,19 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     anna = users(201, "Анна", "Смирнова")
     text = await say(anna, "Начать", ref=code, ref_source="other")
     assert "по приглашению организации" in text
-    await press(anna, "Педагог или сотрудник")
-    text = await press(anna, "Регистрация в Сферуме")
+    # the role chosen, the organisation of the link is offered at once, above the menu
+    text = await press(anna, "Педагог или сотрудник")
+    assert "Вы — педагог или сотрудник" in text
+    assert "по приглашению организации «МБОУ «СОШ № 17»»" in text
+    assert kb(anna)[:2] == ["Присоединиться", "Регистрация в Сферуме"]
+    assert "Мои данные" in kb(anna)
+    assert len(anna.inbox) == 3  # greeting; role + offer; «Присылать напоминания?»
+    # one press: the consent (asked once, a separate act), and «Даю согласие» joins
+    text = await press(anna, "Присоединиться")
     assert "Согласие на обработку" in text and "увидит администратор" in text
     text = await press(anna, "Даю согласие")
-    assert "по приглашению организации «МБОУ «СОШ № 17»»" in text
-    text = await press(anna, "Присоединиться")
-    assert "Вы присоединились" in text and "Шаг 6 из 8" in text and LINK in text
+    assert "согласие записано" in text and "Вы присоединились к организации «МБОУ «СОШ № 17»»" in text
+    assert "Шаг 6 из 8" in text and LINK in text
     assert f"до {deadline}" in text
     text = await press(anna, "Я зарегистрировался(ась)")
     assert "Я сообщил администратору" in text and "Шаг 7 из 8" in text
@@ -267,8 +273,10 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     text = await press(coordinator, "Координатору")
     assert "Выгрузка CSV" in kb(coordinator)
     text = await press(coordinator, "Воронка")
-    assert "организаций всего 2, активировано 1" in text
-    assert "г. Новосибирск — 1: активировано — 1" in text and "Искитимский район — 1: шаг 2 — 1" in text
+    assert "Всего организаций: 2, активированы: 1" in text and "Шаг 2. Передано" in text
+    assert "• г. Новосибирск — 1: активированы — 1" in text
+    assert "• Искитимский район — 1: шаг 2 — 1" in text
+    assert inline(coordinator) == ["График воронки"]
     text = await say(coordinator, "застряли")
     assert "«МКОУ «Лесная СОШ»» (Искитимский район) — шаг 2" in text and "ждёт координаторов" in text
 
@@ -300,7 +308,9 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     assert "недоступна" in await said(municipal)
     assert "Воронка" in kb(municipal)  # the panel is back after the reason
     text = await press(municipal, "Воронка")
-    assert "Искитимский район — 1: шаг 2 — 1" in text and "г. Новосибирск" not in text
+    assert "— Искитимский район. Всего организаций: 1, активированы: 0" in text
+    assert "Шаг 2. Передано федеральным координаторам: 1" in text
+    assert "г. Новосибирск" not in text and "По муниципалитетам" not in text
     text = await press(municipal, "Застряли")
     assert "Организаций без движения больше 7 дн. (Искитимский район) нет" in text
     text = await press(municipal, "Выгрузка CSV")
@@ -383,6 +393,21 @@ async def test_help_ticket_decline_and_erasing_an_admin(bot: BotProcess, users,
     assert "Передал Ваш вопрос координатору" in text and "Шаг 2 из 8" in text
     question = await coordinator.next_reply()
     assert "заявка висит уже неделю" in question.text
+    assert "Напишите ответ" in await press(coordinator, "Ответить")
+    assert "отправлен" in await say(coordinator, "Заявку передали, профиль создадут за неделю")
+    assert "профиль создадут за неделю" in (await admin.next_reply()).text
+
+    # what the erasing must also reach: another open question, this week's reminder and survey
+    # runs, a reminder still waiting in the outbox (and someone else's, which stays)
+    db_rows(tmp_path, "INSERT INTO tickets (vk_id, source, question, created_at)"
+                      " VALUES (111, 'faq', 'Где взять код приглашения?', 0)")
+    db_rows(tmp_path, "INSERT INTO schedule_runs (job, period, peer_id, queued_at) VALUES"
+                      " ('reminders', '2026-W48', 111, 0), ('survey', '2026-W48', 111, 0),"
+                      " ('reminders', '2026-W48', ?, 0)", (COORDINATOR,))
+    db_rows(tmp_path, "INSERT INTO outbox (job, peer_id, key, kind, text, status, created_at,"
+                      " updated_at) VALUES ('reminder:w48', 111, 'a', 'reminder', 'x', 'pending',"
+                      " 0, 0), ('reminder:w47', 111, 'b', 'reminder', 'x', 'delivered', 0, 0),"
+                      " ('reminder:w48', ?, 'c', 'reminder', 'x', 'pending', 0, 0)", (COORDINATOR,))
 
     # erasing an admin blanks the application and the organisation loses its admin
     await press(admin, "Главное меню")
@@ -392,7 +417,18 @@ async def test_help_ticket_decline_and_erasing_an_admin(bot: BotProcess, users,
     assert db_rows(tmp_path, "SELECT admin_full_name, admin_phone, admin_email, applicant_vk_id"
                              " FROM applications") == [("", "", None, 0)]
     assert db_rows(tmp_path, "SELECT admin_vk_id FROM organisations") == [(None,)]
-    assert db_rows(tmp_path, "SELECT COUNT(*) FROM tickets WHERE vk_id = 111") == [(0,)]
+    # the questions stay counted, without their text or the answer's
+    assert db_rows(tmp_path, "SELECT status, question, answer FROM tickets WHERE vk_id = 111"
+                             " ORDER BY id") == [("answered", "", ""), ("open", "", None)]
+    assert db_rows(tmp_path, "SELECT job, peer_id FROM schedule_runs") == [
+        ("reminders", COORDINATOR)]
+    assert db_rows(tmp_path, "SELECT key, status FROM outbox ORDER BY key") == [
+        ("a", "cancelled"), ("b", "delivered"), ("c", "pending")]
+    # coordinators: the erased open question is not in the list, its old «Ответить» says why
+    assert "Открытых вопросов нет" in await say(coordinator, "вопросы")
+    open_id = db_rows(tmp_path, "SELECT id FROM tickets WHERE status = 'open'")[0][0]
+    await coordinator.press_payload({"cmd": "ticket.answer", "id": open_id}, "Ответить")
+    assert "удалил свои данные" in await said(coordinator)
     text = await say(coordinator, "заявки")
     assert "данные удалены по его просьбе" in text and "+79235554433" not in text
     # the old «Да» button again: nothing is erased twice, the person is asked first

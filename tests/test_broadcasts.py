@@ -407,7 +407,7 @@ async def test_admin_commands_are_refused_to_teachers_and_parents(
     pressed = [{"cmd": "bc.new"}, {"cmd": "bc.list"}, {"cmd": "bc.cancel", "id": 1},
                {"cmd": "bc.now"}, {"cmd": "bc.kind", "kind": "all"},
                {"cmd": "sum.file", "w": "2026-W47", "m": None, "o": None, "f": "xlsx"},
-               {"cmd": "fun.chart", "m": None}]
+               {"cmd": "fun.chart", "m": None}, {"cmd": "fun"}]
     for person in (teacher, parent):
         for text in typed:
             await person.send(text)

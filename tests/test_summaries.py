@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import random
+import re
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -241,6 +242,18 @@ async def test_funnel_and_municipal_scope(bot_inprocess: InProcessBot, emulator:
         line = next(line for line in funnel.splitlines() if line.startswith(f"Шаг {step}."))
         assert line.split(": ")[1].split(" ")[0] == str(per_step[step]), line
         assert (f"без движения больше 7 дн.: {stuck[step]}" in line) == bool(stuck[step])
+    # The whole region: each municipality too, organisations per step.
+    assert "По муниципалитетам" in funnel
+    for name, mid in muns.items():
+        here = Counter(step for m, step, _ in steps.values() if m == mid)
+        parts = ", ".join(("активированы" if step == 9 else f"шаг {step}") + f" — {here[step]}"
+                          for step in sorted(here))
+        assert f"• {name} — {sum(here.values())}: {parts}" in funnel, name
+    # The coordinator panel's «Воронка» is the same funnel.
+    await coordinator.send("координатору")
+    await coordinator.next_reply()
+    await coordinator.press("Воронка")
+    assert (await coordinator.next_reply()).text == funnel
     await coordinator.press("График воронки")
     _, png = attachment_bytes(emulator, await coordinator.next_reply())
     assert png.startswith(PNG)
@@ -279,7 +292,13 @@ async def test_funnel_and_municipal_scope(bot_inprocess: InProcessBot, emulator:
     await municipal.send("воронка")
     own = (await municipal.next_reply()).text
     own_steps = [s for mid, s, _ in steps.values() if mid == iskitim]
+    assert "— Искитимский район." in own
     assert f"Всего организаций: {len(own_steps)}, активированы: {own_steps.count(9)}" in own
+    assert "По муниципалитетам" not in own and "Новосибирск" not in own
+    await municipal.send("координатору")
+    await municipal.next_reply()
+    await municipal.press("Воронка")
+    assert (await municipal.next_reply()).text == own
 
     # The audit log: the regional coordinator sees everything, the municipal one only theirs.
     await coordinator.send("журнал")
@@ -298,20 +317,78 @@ async def test_funnel_and_municipal_scope(bot_inprocess: InProcessBot, emulator:
                for e in entries if e.actor_id == MUNICIPAL_COORDINATOR)
 
 
+# What each command of the help answers when typed without arguments (by its /form).
+COMMAND_ANSWERS = {
+    "/help": "Команды, доступные Вам",
+    "/menu": "Главное меню",
+    "/unsubscribe": "рассылки координаторов больше не будут приходить",
+    "/subscribe": "рассылки координаторов снова будут приходить",
+    "/coord": "«Заявки» (/applications)",
+    "/applications": "Заявки в работе",
+    "/export": "Новых заявок для выгрузки нет",
+    "/funnel": "Активация профилей организаций",
+    "/stuck": "Организаций без движения больше 7 дн.",
+    "/questions": "Открытых вопросов нет",
+    "/misses": "Частые вопросы без ответа",
+    "/summary": "Ответов на опрос о трудностях",
+    "/broadcast": "Новая рассылка",
+    "/broadcasts": "Рассылок пока не было",
+    "/cancel": "Напишите номер рассылки",
+    "/audit": "Журнал действий",
+    "/reload_faq": "Справка обновлена",
+    "/grant": "Напишите так: «назначить координатора",
+    "/revoke": "Напишите так: «снять координатора",
+}
+HELP_LINE = re.compile(r"^• «([^»]+)» \((/[^)]+)\) — ")
+
+
+def help_commands(text: str) -> list[tuple[str, str]]:
+    """(«слово», /form) of every line of the help, arguments left out:
+    «сводка [неделя] …» (/summary) -> ("сводка", "/summary")."""
+    lines = [line for line in text.splitlines() if line.startswith("• ")]
+    found = []
+    for line in lines:
+        match = HELP_LINE.match(line)
+        assert match, line
+        word, slash = (re.split(r" [\[<]| N$", form)[0] for form in match.groups())
+        found.append((word, slash))
+    return found
+
+
+async def check_commands_work(person: Any) -> set[str]:
+    """Type every command the person's help lists, both ways; each answers as that command."""
+    await person.send("команды")
+    listed = help_commands((await person.next_reply()).text)
+    for word, slash in listed:
+        for typed in (word, slash):
+            await person.send(typed)
+            text = "\n".join(m.text for m in await person.replies())
+            assert COMMAND_ANSWERS[slash] in text, (person.uid, typed, text)
+            if slash == "/broadcast":  # leave the dialog it opened
+                await person.send("главное меню")
+                await person.replies()
+    return {slash for _, slash in listed}
+
+
 async def test_help_lists_only_what_a_person_may_use(bot_inprocess: InProcessBot,
                                                      users: Any) -> None:
     teacher = await start_as(users, 7001, "Педагог или сотрудник")
-    await teacher.send("команды")
-    text = (await teacher.next_reply()).text
-    assert "не присылать рассылки" in text and "сводка" not in text and "назначить" not in text
+    assert await check_commands_work(teacher) == {"/help", "/menu", "/unsubscribe", "/subscribe"}
+
+    coordinator_only = {"/coord", "/applications", "/export", "/funnel", "/stuck", "/questions",
+                        "/misses", "/summary", "/broadcast", "/broadcasts", "/cancel", "/audit"}
+    admin = await start_as(users, BOT_ADMIN, "Координатор", "Админ")
+    await admin.send(f"назначить координатора {MUNICIPAL_COORDINATOR} Искитимский район")
+    await admin.next_reply()
+    municipal = await start_as(users, MUNICIPAL_COORDINATOR, "Координатор", "Ирина")
+    listed = await check_commands_work(municipal)
+    assert listed == {"/help", "/menu", "/unsubscribe", "/subscribe", *coordinator_only}
+
     coordinator = await start_as(users, COORDINATOR, "Координатор")
-    await coordinator.send("/help")
-    text = (await coordinator.next_reply()).text
-    assert "сводка" in text and "рассылка" in text and "журнал" in text
-    assert "назначить координатора" not in text
-    admin = users(BOT_ADMIN)
-    await admin.send("/help")
-    assert "назначить координатора" in (await admin.next_reply()).text
+    assert await check_commands_work(coordinator) == listed
+
+    everything = await check_commands_work(admin)
+    assert everything == set(COMMAND_ANSWERS) == listed | {"/reload_faq", "/grant", "/revoke"}
 
 
 def test_summarise_pure() -> None:

@@ -419,8 +419,10 @@ async def test_a_restart_before_during_and_after_the_run_sends_nothing_twice(
     # During: the next Friday the survey request reaches VK but its answer is lost, and the bot
     # stops before it retries. After the restart the sender resumes from the outbox with the same
     # random_id, so nobody gets it twice, and the scheduler does not queue it again.
-    emulator.inject_http_failure("messages.send", after_processing=True)
-    emulator.inject_http_failure("execute", after_processing=True)
+    # (Several lost answers in a row, so the bot is surely stopped before a retry gets through,
+    # however slow the machine running the test is.)
+    emulator.inject_http_failure("messages.send", after_processing=True, count=10)
+    emulator.inject_http_failure("execute", after_processing=True, count=10)
     sends_before = len(emulator.calls)
     world.clock._now = local(34, 12)
     report = await world.app.deps.services["schedule"].tick()

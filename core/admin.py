@@ -476,7 +476,7 @@ async def audit_log(conv: Conversation) -> list[Reply]:
     texts = conv.deps.texts
     lines = []
     for e in entries:
-        key = f"admin.action_{e.action}"
+        key = f"admin.action_{e.action.replace('.', '_')}"
         details = {k: v for k, v in e.details.items() if k != "municipality_id" and v is not None}
         lines.append({"when": local_time(e.at, tz), "actor": e.actor_id,
                       "action": texts.render(key) if texts.has(key) else e.action,

@@ -86,7 +86,7 @@ def _visible(conv: Conversation, municipality_id: int) -> bool:
 async def _audit(conv: Conversation, action: str, details: dict[str, Any]) -> None:
     async with conv.deps.db.transaction() as tx:
         await tx.audit.upsert_entry(conv.person.vk_id, action,
-                                    {**details, "scope": conv.access.municipality_id},
+                                    {**details, "municipality_id": conv.access.municipality_id},
                                     unix(conv.deps.clock))
 
 
@@ -229,7 +229,7 @@ async def _apply(conv: Conversation, app_ids: list[int], status: str,
                 await tx.activation.upsert_step(app.org_id, APP_FLOW[status].org_step, now)
             await tx.audit.upsert_entry(conv.person.vk_id, "activation.status",
                                         {"app": app.id, "from": app.status, "to": status,
-                                         "scope": conv.access.municipality_id}, now)
+                                         "municipality_id": app.municipality_id}, now)
             changed.append(app)
     notices = [_admin_notice(conv, app, status, reason) for app in changed if app.applicant_vk_id]
     if notices:

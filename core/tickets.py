@@ -163,8 +163,9 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
         first = await tx.tickets.upsert_answer(ticket_id, text.strip()[:QUESTION_MAX],
                                                conv.person.vk_id, unix(deps.clock))
         if first:
-            await tx.audit.upsert_entry(conv.person.vk_id, "ticket.answer", {"ticket": ticket_id},
-                                        unix(deps.clock))
+            await tx.audit.upsert_entry(
+                conv.person.vk_id, "ticket.answer",
+                {"ticket": ticket_id, "municipality_id": ticket.municipality_id}, unix(deps.clock))
     if not first:
         return [Reply(deps.texts.render("tickets.already_answered", id=ticket_id),
                       template="tickets.already_answered")]

@@ -16,9 +16,11 @@ import hashlib
 import json
 import secrets
 import time
+import tomllib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -95,34 +97,10 @@ ERROR_MESSAGES: dict[int, str] = {
     914: "Message is too long",
 }
 
-# Deterministic invented names for users.get on ids nobody registered: (first, sex).
-_FIRST_NAMES: tuple[tuple[str, int], ...] = (
-    ("Анна", 1),
-    ("Иван", 2),
-    ("Мария", 1),
-    ("Алексей", 2),
-    ("Елена", 1),
-    ("Дмитрий", 2),
-    ("Ольга", 1),
-    ("Сергей", 2),
-    ("Наталья", 1),
-    ("Андрей", 2),
-    ("Татьяна", 1),
-    ("Михаил", 2),
-)
-# (male, female) surname forms.
-_LAST_NAMES: tuple[tuple[str, str], ...] = (
-    ("Иванов", "Иванова"),
-    ("Смирнов", "Смирнова"),
-    ("Кузнецов", "Кузнецова"),
-    ("Попов", "Попова"),
-    ("Соколов", "Соколова"),
-    ("Лебедев", "Лебедева"),
-    ("Козлов", "Козлова"),
-    ("Новиков", "Новикова"),
-    ("Морозов", "Морозова"),
-    ("Волков", "Волкова"),
-)
+# Deterministic invented names for users.get on ids nobody registered (data: names.toml).
+_NAMES = tomllib.loads((Path(__file__).with_name("names.toml")).read_text(encoding="utf-8"))
+_FIRST_NAMES: tuple[tuple[str, int], ...] = tuple((n, int(sex)) for n, sex in _NAMES["first"])
+_LAST_NAMES: tuple[tuple[str, str], ...] = tuple((m, f) for m, f in _NAMES["last"])
 
 DOC_TYPES = {"txt": 1, "doc": 1, "docx": 1, "pdf": 1, "odt": 1, "xlsx": 1, "csv": 1,
              "zip": 2, "rar": 2, "gif": 3, "jpg": 4, "jpeg": 4, "png": 4,

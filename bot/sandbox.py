@@ -38,19 +38,30 @@ def sandbox_settings(db_path: Path, api_url: str, base: Path | None) -> Settings
     return settings_from_dict(raw, "sandbox", environ={})
 
 
-def render(message: Any, out: TextIO, numbering: list[str], prefix: str) -> None:
-    """Print a bot message; numbering collects the labels of the buttons printed, in order."""
-    out.write(prefix + message.text.replace("\n", "\n     ") + "\n")
-    keyboard = message.keyboard
-    if keyboard and keyboard.get("buttons"):
-        numbering.clear()
-        for row in keyboard["buttons"]:
-            cells = []
-            for button in row:
-                label = button["action"].get("label", "")
-                numbering.append(label)
-                cells.append(f"[{len(numbering)}] {label}")
-            out.write("     " + "   ".join(cells) + "\n")
+def _cells(labels: list[str], numbering: list[str]) -> str:
+    return "   ".join(f"[{numbering.index(label) + 1}] {label}" if label in numbering
+                      else f"({label})" for label in labels)
+
+
+def show(messages: list[Any], visible: list[str], out: TextIO, numbering: list[str],
+         prefix: str) -> None:
+    """Print bot messages with their buttons. Numbers go to the buttons a person can press now
+    (the latest inline keyboard and the one under the input field); the field's keyboard is
+    printed again at the end when an inline one came after it."""
+    batch = [b["action"].get("label", "") for m in messages
+             for row in (m.keyboard or {}).get("buttons", []) for b in row]
+    ordered = [label for label in dict.fromkeys(batch) if label in visible]
+    numbering[:] = ordered + [label for label in visible if label not in ordered]
+    shown: set[str] = set()
+    for message in messages:
+        out.write(prefix + message.text.replace("\n", "\n     ") + "\n")
+        for row in (message.keyboard or {}).get("buttons", []):
+            labels = [b["action"].get("label", "") for b in row]
+            shown.update(labels)
+            out.write("     " + _cells(labels, numbering) + "\n")
+    rest = [label for label in numbering if label not in shown]
+    if rest and messages:
+        out.write("     " + _cells(rest, numbering) + "\n")
 
 
 async def run_sandbox(db: Path | None, config: Path | None, user_id: int | None,
@@ -97,9 +108,7 @@ async def run_sandbox(db: Path | None, config: Path | None, user_id: int | None,
                 parts = command.split()
                 if len(parts) == 2 and parts[1].isdigit():
                     current = user(int(parts[1]))
-                    numbering.clear()
-                    for message in current.pending():
-                        render(message, stdout, numbering, texts["bot"])
+                    show(current.pending(), current.buttons(), stdout, numbering, texts["bot"])
                 else:
                     stdout.write(texts["as_usage"] + "\n")
                 continue
@@ -107,8 +116,8 @@ async def run_sandbox(db: Path | None, config: Path | None, user_id: int | None,
                 await current.press(numbering[int(command) - 1])
             else:
                 await current.send(line)
-            for message in await current.replies(timeout=10.0, quiet=0.6):
-                render(message, stdout, numbering, texts["bot"])
+            replies = await current.replies(timeout=10.0, quiet=0.6)
+            show(replies, current.buttons(), stdout, numbering, texts["bot"])
     finally:
         bot_task.cancel()
         await asyncio.gather(bot_task, return_exceptions=True)

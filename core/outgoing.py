@@ -56,3 +56,6 @@ class Messenger(Protocol):
 
     async def enqueue_bulk(self, job: str, messages: Sequence[Outgoing]) -> int:
         """Persist a bulk job before the first request; it survives crashes and restarts."""
+
+    def forget(self, peer_id: int) -> None:
+        """Drop bulk messages to this person that wait in memory (their data was erased)."""

@@ -233,6 +233,8 @@ async def erase(conv: Conversation) -> list[Reply]:
             await tx.users.upsert_state(conv.person.vk_id, STATE_ERASE, {}, unix(conv.deps.clock))
             return prefixed(_t(conv, "pd.erase_again"), _erase_screen(conv))
         await tx.personal.delete_person(conv.person.vk_id, unix(conv.deps.clock))
+    # Bulk messages already loaded for sending are dropped too, not only the queued rows.
+    conv.deps.messenger.forget(conv.person.vk_id)
     keyboard = Keyboard.of([Button(conv.deps.texts.label("btn.pd_start"), Start().dump(), "primary")])
     return [Reply(_t(conv, "pd.erased"), keyboard, template="pd.erased")]
 

@@ -278,6 +278,9 @@ class VkSender:
         self._bulk = deque(i for i in self._bulk if i.job != job)
         return cancelled
 
+    def forget(self, peer_id: int) -> None:
+        self._bulk = deque(i for i in self._bulk if i.peer_id != peer_id)
+
     async def edit(self, peer_id: int, message_id: int, reply: Reply) -> bool:
         params: dict[str, Any] = {"peer_id": peer_id, "message_id": message_id,
                                   "message": reply.text[:TEXT_LIMIT]}

@@ -11,16 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from storage.models import Organisation
 
-class OrgProgress(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
-    id: int
-    name: str
-    kind: str
-    municipality_id: int
-    invite_code: str | None = None
-    created_at: int = 0
+class OrgProgress(Organisation):
+    """An organisation with its activation progress (columns of migration 0004)."""
+
     step: int = 1
     step_updated_at: int | None = None
     admin_vk_id: int | None = None

@@ -39,17 +39,24 @@ class VkPlatform:
                                             str(person.get("last_name", "")))
         return found
 
+    async def _upload(self, url: str, field: str, filename: str, data: bytes,
+                      content_type: str) -> dict[str, Any]:
+        """The multipart POST to an upload server; its JSON answer must hold ``field``."""
+        form = aiohttp.FormData()
+        form.add_field(field, data, filename=filename, content_type=content_type)
+        async with aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as http:
+            async with http.post(url, data=form) as resp:
+                uploaded = await resp.json(content_type=None)
+        if not isinstance(uploaded, dict) or not uploaded.get(field):
+            raise PlatformError(f"upload server answered {str(uploaded)[:200]}")
+        return uploaded
+
     async def upload_document(self, peer_id: int, filename: str, data: bytes) -> str:
         try:
             server = await self.caller.call("docs.getMessagesUploadServer",
                                             {"type": "doc", "peer_id": peer_id})
-            form = aiohttp.FormData()
-            form.add_field("file", data, filename=filename, content_type="application/octet-stream")
-            async with aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as http:
-                async with http.post(server["upload_url"], data=form) as resp:
-                    uploaded = await resp.json(content_type=None)
-            if not isinstance(uploaded, dict) or not uploaded.get("file"):
-                raise PlatformError(f"upload server answered {str(uploaded)[:200]}")
+            uploaded = await self._upload(server["upload_url"], "file", filename, data,
+                                          "application/octet-stream")
             saved = await self.caller.call("docs.save", {"file": uploaded["file"], "title": filename})
             doc = saved["doc"]
             return f"doc{doc['owner_id']}_{doc['id']}"
@@ -62,13 +69,8 @@ class VkPlatform:
         photos.saveMessagesPhoto -> attachment ``photo{owner_id}_{id}_{access_key}``."""
         try:
             server = await self.caller.call("photos.getMessagesUploadServer", {"peer_id": peer_id})
-            form = aiohttp.FormData()
-            form.add_field("photo", data, filename=filename, content_type="image/png")
-            async with aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as http:
-                async with http.post(server["upload_url"], data=form) as resp:
-                    uploaded = await resp.json(content_type=None)
-            if not isinstance(uploaded, dict) or not uploaded.get("photo"):
-                raise PlatformError(f"upload server answered {str(uploaded)[:200]}")
+            uploaded = await self._upload(server["upload_url"], "photo", filename, data,
+                                          "image/png")
             saved = await self.caller.call("photos.saveMessagesPhoto", {
                 "photo": uploaded["photo"], "server": uploaded.get("server"),
                 "hash": uploaded.get("hash")})

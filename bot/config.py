@@ -55,6 +55,14 @@ class VkSettings(_Section):
         return value if value.endswith("/") else value + "/"
 
 
+# Without a secret anyone who learns the address can post events as any VK user (a coordinator or
+# bot admin included) and the bot would obey: callback mode never starts without one.
+CALLBACK_SECRET_MISSING = (
+    'callback.secret is required when vk.transport = "callback": set [callback] secret in the '
+    "config (or the SFERUM_CALLBACK_SECRET environment variable) to the «Секретный ключ» from the "
+    "community's Callback API settings")
+
+
 class CallbackSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -146,6 +154,8 @@ class Settings(_Section):
     def _callback_complete(self) -> "Settings":
         if self.vk.transport == "callback" and not self.callback.confirmation:
             raise ValueError("callback.confirmation is required when vk.transport = \"callback\"")
+        if self.vk.transport == "callback" and not self.callback.secret.strip():
+            raise ValueError(CALLBACK_SECRET_MISSING)
         return self
 
 
@@ -171,6 +181,8 @@ def _describe(error: ValidationError, source: str) -> str:
         message = "is required but missing"
     elif first["type"] == "extra_forbidden":
         message = "is not a known setting"
+    elif first["type"] == "value_error" and where == "(root)":
+        return f"{source}: {first['ctx']['error']}"  # a rule across settings names them itself
     return f"{source}: setting {where}: {message}"
 
 

@@ -75,6 +75,12 @@ def toml_dump(raw: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def bot_pythonpath() -> str:
+    """The bot process runs in its own folder: it must import this checkout, not a copy
+    installed into the venv's site-packages."""
+    return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+
+
 class BotProcess:
     """The real bot: `python -m bot run --config ...` in its own working directory."""
 
@@ -90,6 +96,7 @@ class BotProcess:
         servers_before = len(self.emu.calls_of("groups.getLongPollServer"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("SFERUM_")}
         env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONPATH"] = bot_pythonpath()
         self._log_file = self.log.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", "--config", str(self.config),

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.vkemu import EmulatedUser, VKEmulator
-from tests.conftest import GROUP, base_config, toml_dump
+from tests.conftest import GROUP, base_config, bot_pythonpath, toml_dump
 
 
 def free_port() -> int:
@@ -31,7 +31,8 @@ async def test_callback_confirmation_secret_and_replay(emulator: VKEmulator, tmp
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--config", str(tmp_path / "config.toml"),
         cwd=tmp_path, stdout=log, stderr=log,
-        env={k: v for k, v in os.environ.items() if not k.startswith("SFERUM_")})
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("SFERUM_")},
+             "PYTHONPATH": bot_pythonpath()})
     url = f"http://127.0.0.1:{port}/vk/callback"
     try:
         async with aiohttp.ClientSession() as http:

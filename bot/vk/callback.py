@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.config import CallbackSettings
+from bot.config import CALLBACK_SECRET_MISSING, CallbackSettings
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ Feed = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def callback_app(settings: CallbackSettings, group_id: int, feed: Feed) -> web.Application:
+    if not settings.secret.strip():  # settings refuse it too; never serve unauthenticated events
+        raise ValueError(CALLBACK_SECRET_MISSING)
     async def receive(request: web.Request) -> web.Response:
         try:
             event = json.loads(await request.text())
@@ -32,8 +34,8 @@ def callback_app(settings: CallbackSettings, group_id: int, feed: Feed) -> web.A
             return web.Response(status=403, text="wrong group")
         if event.get("type") == "confirmation":
             return web.Response(text=settings.confirmation)
-        if settings.secret and not hmac.compare_digest(str(event.get("secret", "")),
-                                                       settings.secret):
+        if not hmac.compare_digest(str(event.get("secret", "")).encode(),
+                                   settings.secret.encode()):
             log.warning("callback event with a wrong secret refused")
             return web.Response(status=403, text="wrong secret")
         await feed(event)

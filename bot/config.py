@@ -59,7 +59,7 @@ class VkSettings(_Section):
 # bot admin included) and the bot would obey: callback mode never starts without one.
 CALLBACK_SECRET_MISSING = (
     'callback.secret is required when vk.transport = "callback": set [callback] secret in the '
-    "config (or the SFERUM_CALLBACK_SECRET environment variable) to the «Секретный ключ» from the "
+    "config (or the SFERUM_CALLBACK_SECRET environment variable) to the secret key from the "
     "community's Callback API settings")
 
 

@@ -38,14 +38,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rapidfuzz import fuzz, process
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-SOURCE_PATTERN = r"^[0-9]{3}$"
+SOURCE_PATTERN = r"^(?:[0-9]{3}|max)$"  # a seed number, or the dated MAX facts
 TITLE_MAX = 80
 LABEL_MAX = 40  # VK keyboard button label limit
 ANSWER_MAX = 3000
+BRIEF_MAX = 300  # the short direct answer a person reads first
+NOTE_MAX = 200  # the one line that says where the seeds disagree
 
 TOPICS_FILE = "topics.yaml"
 SYNONYMS_FILE = "synonyms.yaml"
 LANGUAGE_FILE = "language.yaml"
+REGION_FILE = "region.yaml"
+SOURCES_FILE = "sources.yaml"
+# The folder a bot's coordinators teach (see core/faq_learning.py): phrasings they attached to
+# existing entries, and the entries they wrote that a bot admin published.
+LEARNED_PHRASINGS = "phrasings.yaml"
+LEARNED_ENTRIES = "entries"
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 # Markdown that VK would show literally: bold/italic markers, headings, tables.
@@ -86,14 +94,21 @@ class FaqTopic(_Model):
 
 
 class FaqEntry(_Model):
+    """One question: ``brief`` is the direct answer read first (a Jinja2 template, like the
+    details after the front matter); ``note`` says in one line where the seeds disagree."""
+
     id: str = Field(pattern=ID_PATTERN)
     topic: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     short: str = Field(min_length=1, max_length=LABEL_MAX)
+    brief: str = Field(min_length=1, max_length=BRIEF_MAX)
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
     phrasings: tuple[str, ...] = Field(min_length=4, max_length=10)
     related: tuple[str, ...] = Field(min_length=1, max_length=4)
     sources: tuple[str, ...] = Field(min_length=1)
     answer: str = Field(min_length=1)
+    offer_coordinator: bool = False  # the seeds leave the question open: offer to ask a person
+    learned: bool = False  # written by a coordinator (core/faq_learning.py), not from the seeds
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("phrasings")
@@ -120,6 +135,37 @@ class FaqEntry(_Model):
         if bad:
             raise ValueError(f"sources must be seed numbers like '002', got {bad}")
         return value
+
+
+class LearnedEntry(FaqEntry):
+    """An entry a coordinator wrote from their answer: one phrasing (the question asked) is
+    enough, and its source is the coordinator, not a seed."""
+
+    phrasings: tuple[str, ...] = Field(min_length=1, max_length=50)
+    related: tuple[str, ...] = Field(default=(), max_length=4)
+    sources: tuple[str, ...] = ()
+    learned: bool = True
+
+
+class RegionData(_Model):
+    """What differs by region (``region.yaml``, edited by the operator): answers use it as
+    ``{{ region.<name> }}``. The packaged file holds the seeds' example, marked as one."""
+
+    values: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("values")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+                raise ValueError(f"name {key!r} must be lowercase Latin letters and '_'")
+        return value
+
+
+class SourceTitles(_Model):
+    """Seed number -> how the answer names that document in its one line of sources."""
+
+    titles: dict[str, str] = Field(default_factory=dict)
 
 
 class LanguageData(_Model):
@@ -175,7 +221,10 @@ class FaqBook:
     entries: Mapping[str, FaqEntry]
     language: LanguageData = field(default_factory=LanguageData)
     synonyms: Synonyms = field(default_factory=Synonyms)
+    region: RegionData = field(default_factory=RegionData)
+    source_titles: SourceTitles = field(default_factory=SourceTitles)
     _templates: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
+    _briefs: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
 
     def topic(self, topic_id: str) -> FaqTopic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -188,11 +237,22 @@ class FaqBook:
         return self.entries.get(entry_id)
 
     def render(self, entry: FaqEntry) -> str:
-        """The answer text, rendered with StrictUndefined and no variables."""
+        """The details, rendered with StrictUndefined and the region's data only."""
         template = self._templates.get(entry.id)
         if template is None:
             template = _jinja_env().from_string(entry.answer)
-        return template.render().strip()
+        return template.render(region=self.region.values).strip()
+
+    def render_brief(self, entry: FaqEntry) -> str:
+        """The short direct answer."""
+        template = self._briefs.get(entry.id)
+        if template is None:
+            template = _jinja_env().from_string(entry.brief)
+        return template.render(region=self.region.values).strip()
+
+    def sources_of(self, entry: FaqEntry) -> list[str]:
+        """The documents an answer rests on, as the answer names them."""
+        return [self.source_titles.titles.get(s, s) for s in entry.sources]
 
 
 def _display(path: Path) -> str:
@@ -272,7 +332,8 @@ def _load_optional(directory: Path, name: str, model: type[_Model], errors: list
         return model()
 
 
-def _parse_entry(path: Path, errors: list[str]) -> FaqEntry | None:
+def _parse_entry(path: Path, errors: list[str],
+                 model: type[FaqEntry] = FaqEntry) -> FaqEntry | None:
     where = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -298,14 +359,31 @@ def _parse_entry(path: Path, errors: list[str]) -> FaqEntry | None:
     if isinstance(front.get("sources"), list):
         front["sources"] = [f"{s:03d}" if isinstance(s, int) else s for s in front["sources"]]
     try:
-        return FaqEntry.model_validate({**front, "answer": found.group(2).strip(), "path": path})
+        return model.model_validate({**front, "answer": found.group(2).strip(), "path": path})
     except ValidationError as exc:
         errors.extend(f"{where}: {p}" for p in _format_validation(exc))
         return None
 
 
-def load_faq(directory: Path) -> FaqBook:
-    """Load and validate the FAQ in ``directory``; raise ``FaqError`` listing every problem."""
+def _load_learned_phrasings(learned: Path, errors: list[str]) -> dict[str, list[str]]:
+    path = learned / LEARNED_PHRASINGS
+    if not path.is_file():
+        return {}
+    data = _read_yaml(path, errors)
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v)
+        for k, v in data.items()
+    ):
+        errors.append(f"{_display(path)}: must map entry ids to lists of phrasings")
+        return {}
+    return data
+
+
+def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
+    """Load and validate the FAQ in ``directory`` plus what coordinators taught in ``learned``;
+    raise ``FaqError`` listing every problem."""
     directory = Path(directory)
     errors: list[str] = []
     if not directory.is_dir():
@@ -315,6 +393,8 @@ def load_faq(directory: Path) -> FaqBook:
     topic_ids = {t.id for t in topics}
     language = _load_optional(directory, LANGUAGE_FILE, LanguageData, errors)
     synonyms = _load_optional(directory, SYNONYMS_FILE, Synonyms, errors)
+    region = _load_optional(directory, REGION_FILE, RegionData, errors)
+    sources = _load_optional(directory, SOURCES_FILE, SourceTitles, errors)
 
     parsed: list[FaqEntry] = []
     for path in sorted(directory.glob("*/*.md")):
@@ -323,6 +403,13 @@ def load_faq(directory: Path) -> FaqBook:
             parsed.append(entry)
     stray = sorted(p for p in directory.glob("*.md"))
     errors.extend(f"{_display(p)}: entries belong in a topic folder <topic>/<id>.md" for p in stray)
+    extra_phrasings: dict[str, list[str]] = {}
+    if learned is not None and learned.is_dir():
+        for path in sorted((learned / LEARNED_ENTRIES).glob("*.md")):
+            entry = _parse_entry(path, errors, LearnedEntry)
+            if entry is not None:
+                parsed.append(entry)
+        extra_phrasings = _load_learned_phrasings(learned, errors)
 
     entries: dict[str, FaqEntry] = {}
     first_path: dict[str, Path] = {}
@@ -338,6 +425,7 @@ def load_faq(directory: Path) -> FaqBook:
 
     env = _jinja_env()
     templates: dict[str, jinja2.Template] = {}
+    briefs: dict[str, jinja2.Template] = {}
     labels: dict[tuple[str, str], str] = {}
     for entry in entries.values():
         path = entry.path or Path(entry.id)
@@ -346,7 +434,7 @@ def load_faq(directory: Path) -> FaqBook:
             errors.append(f"{where}: file name must be '{entry.id}.md' to match the id")
         if entry.topic not in topic_ids:
             errors.append(f"{where}: topic '{entry.topic}' does not exist in {TOPICS_FILE}")
-        elif path.parent.name != entry.topic:
+        elif path.parent.name != entry.topic and not entry.learned:
             errors.append(f"{where}: entry of topic '{entry.topic}' must be in folder '{entry.topic}/'")
         for rel in entry.related:
             if rel == entry.id:
@@ -363,13 +451,25 @@ def load_faq(directory: Path) -> FaqBook:
             labels[key] = entry.id
         try:
             template = env.from_string(entry.answer)
-            rendered = template.render().strip()
+            rendered = template.render(region=region.values).strip()
         except jinja2.TemplateSyntaxError as exc:
             errors.append(f"{where}: answer is not a valid Jinja2 template: {exc.message} (line {exc.lineno})")
             continue
         except jinja2.TemplateError as exc:
             errors.append(f"{where}: answer cannot be rendered: {exc}")
             continue
+        try:
+            brief_template = env.from_string(entry.brief)
+            brief = brief_template.render(region=region.values).strip()
+        except jinja2.TemplateError as exc:
+            errors.append(f"{where}: brief cannot be rendered: {exc}")
+            continue
+        if len(brief) > BRIEF_MAX:
+            errors.append(f"{where}: brief is {len(brief)} characters, the limit is {BRIEF_MAX}")
+        briefs[entry.id] = brief_template
+        for seed in entry.sources:
+            if sources.titles and seed not in sources.titles:
+                errors.append(f"{where}: source '{seed}' is not listed in {SOURCES_FILE}")
         if not rendered:
             errors.append(f"{where}: answer is empty")
         elif len(rendered) > ANSWER_MAX:
@@ -382,6 +482,15 @@ def load_faq(directory: Path) -> FaqBook:
         if not any(e.topic == topic.id for e in entries.values()):
             errors.append(f"{_display(directory / TOPICS_FILE)}: topic '{topic.id}' has no entries")
 
+    for entry_id, phrasings in extra_phrasings.items():
+        entry = entries.get(entry_id)
+        if entry is None:  # the entry was removed from the content since; the phrasing waits
+            continue
+        known = {p.casefold() for p in entry.phrasings}
+        added = tuple(p.strip() for p in phrasings
+                      if p.strip() and p.strip().casefold() not in known)
+        entries[entry_id] = entry.model_copy(update={"phrasings": entry.phrasings + added})
+
     if errors:
         raise FaqError(errors)
     return FaqBook(
@@ -389,7 +498,10 @@ def load_faq(directory: Path) -> FaqBook:
         entries=MappingProxyType(entries),
         language=language,
         synonyms=synonyms,
+        region=region,
+        source_titles=sources,
         _templates=MappingProxyType(templates),
+        _briefs=MappingProxyType(briefs),
     )
 
 

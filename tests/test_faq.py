@@ -23,7 +23,7 @@ from core.faq import (
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "content" / "faq"
 QUESTIONS = Path(__file__).resolve().parent / "faq_questions.yaml"
-SEEDS = {"000", "001", "002", "003", "004"}
+SEEDS = {"000", "001", "002", "003", "004", "max"}  # max: MAX_PROTOCOL.md §10
 
 MIN_IN_SCOPE_ACCURACY = 0.90
 MIN_FALLBACK_RATE = 0.90
@@ -105,6 +105,7 @@ def entry_text(entry_id: str, topic: str = "calls", **fields: object) -> str:
         "topic": topic,
         "title": f"Вопрос {entry_id}?",
         "short": f"Кнопка {entry_id}",
+        "brief": "Коротко.",
         "phrasings": ["первый вопрос", "второй вопрос", "третий вопрос", "четвертый вопрос"],
         "related": ["calls-b" if entry_id != "calls-b" else "calls-a"],
         "sources": ["002"],
@@ -173,6 +174,9 @@ def test_minimal_valid_content_loads(tmp_path: Path) -> None:
         ("calls/calls-x.md", entry_text("calls-x", colour="red"), "unknown field 'colour'"),
         ("calls/calls-x.md", entry_text("calls-x", short="Кнопка calls-a"),
          "button label 'Кнопка calls-a' is already used"),
+        ("calls/calls-x.md", entry_text("calls-x", brief="Б" * 301), "field 'brief'"),
+        ("calls/calls-x.md", entry_text("calls-x", brief="{{ region.nope }}"),
+         "brief cannot be rendered"),
         ("calls/calls-x.md", "Просто текст без заголовка", "no front matter"),
         ("calls/calls-x.md", "---\nid: [unclosed\n---\nОтвет", "invalid YAML"),
         ("calls/calls-y.md", entry_text("calls-x"), "file name must be 'calls-x.md'"),

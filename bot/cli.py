@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--config", type=Path, default=None,
                          help="settings to start from (vk and storage are replaced)")
     sandbox.add_argument("--user", type=int, default=None, help="VK id to start as")
+    sandbox.add_argument("--files", type=Path, default=None,
+                         help="save charts and spreadsheets the bot sends here"
+                              " (default: ./sandbox-files)")
     check = sub.add_parser("check", help="validate the config and the content files, then exit")
     check.add_argument("--config", type=Path, default=Path("config.toml"))
     return parser
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sandbox":
             from bot.sandbox import run_sandbox
 
-            return asyncio.run(run_sandbox(args.db, args.config, args.user))
+            return asyncio.run(run_sandbox(args.db, args.config, args.user, files=args.files))
         elif args.command == "check":
             from bot.app import build_bot
 

@@ -61,8 +61,10 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled = 0
+        self.received = 0  # updates fed in, replays included (the sandbox waits on it)
 
     async def feed(self, update: dict[str, Any]) -> None:
+        self.received += 1
         event_id = str(update.get("event_id") or "")
         if event_id:
             async with self.db.transaction() as tx:
@@ -95,6 +97,10 @@ class Dispatcher:
         finally:
             if self._chains.get(peer) is asyncio.current_task():
                 del self._chains[peer]
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
 
     async def drain(self) -> None:
         while self._tasks:

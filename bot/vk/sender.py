@@ -594,4 +594,5 @@ class VkSender:
 
     async def idle(self) -> bool:
         """True when nothing is queued or in flight (tests and graceful shutdown)."""
-        return not (self._interactive or self._bulk or self._in_flight_peers) and self._bulk_exhausted
+        return (not (self._interactive or self._bulk or self._in_flight_peers or self._tasks)
+                and self._bulk_exhausted)

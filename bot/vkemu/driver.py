@@ -109,6 +109,12 @@ class EmulatedUser:
         Text buttons send message_new with the button payload; callback buttons send
         message_event; open_link returns None (nothing goes to the bot)."""
         button, source = self._find_button(label)
+        return await self.press_button(button, source)
+
+    async def press_button(self, button: dict[str, Any],
+                           source: ReceivedMessage | None) -> dict[str, Any] | None:
+        """Press this very button of this message (an older inline keyboard stays pressable in
+        VK, as here); `source` None means the keyboard under the input field."""
         action = button["action"]
         kind = action.get("type")
         from_one_time = source is not None and not source.inline and bool(
@@ -134,7 +140,7 @@ class EmulatedUser:
             event = await self.emu.user_message(self.uid, "", extra={"geo": geo})
             self._log(event["object"]["message"]["id"], "Person", "[location]")
             return event
-        raise AssertionError(f"pressing {kind} buttons is not emulated (button {label!r})")
+        raise AssertionError(f"pressing {kind} buttons is not emulated (button {action.get('label')!r})")
 
     async def press_payload(self, payload: Any, label: str = "") -> dict[str, Any]:
         """Send a message_new with a forged button payload."""

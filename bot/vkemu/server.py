@@ -409,6 +409,27 @@ class VKEmulator:
         else:
             subs.discard(subscribe_id)
 
+    def export_users(self) -> list[dict[str, Any]]:
+        """What VK remembers about each person across a bot restart: whether they allowed the
+        community's messages, when they last wrote (the 24-hour rule), their subscriptions and
+        names. A sandbox kept in a --db file saves it beside the database."""
+        return [{"id": u.id, "first_name": u.first_name, "last_name": u.last_name, "sex": u.sex,
+                 "allows_messages": u.allows_messages, "last_interaction": u.last_interaction,
+                 "subscriptions": sorted(u.subscriptions), "next_cmid": u.next_cmid}
+                for u in self._users.values()]
+
+    def import_users(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            user = self._ensure_user(int(row["id"]))
+            user.first_name = str(row.get("first_name", user.first_name))
+            user.last_name = str(row.get("last_name", user.last_name))
+            user.sex = int(row.get("sex", user.sex))
+            user.allows_messages = bool(row.get("allows_messages", False))
+            last = row.get("last_interaction")
+            user.last_interaction = None if last is None else float(last)
+            user.subscriptions = {int(x) for x in row.get("subscriptions", [])}
+            user.next_cmid = max(user.next_cmid, int(row.get("next_cmid", 1)))
+
     def is_allowed(self, uid: int) -> bool:
         user = self._users.get(uid)
         return bool(user and user.allows_messages)

@@ -92,7 +92,7 @@ class BotProcess:
         self.log = workdir / "bot.log"
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self, timeout: float = 20.0) -> None:
+    async def start(self, timeout: float = 90.0) -> None:
         servers_before = len(self.emu.calls_of("groups.getLongPollServer"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("SFERUM_")}
         env["PYTHONUNBUFFERED"] = "1"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,7 +39,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from core.clock import monotonic, unix
 from core.conversation import Conversation
-from core.outgoing import Outgoing
+from core.outgoing import Multicast, Outgoing
 from core.payloads import Payload
 from core.platform import IncomingFile, Platform, PlatformError
 from core.ui import Button, Keyboard, Reply, prefixed
@@ -282,7 +282,7 @@ async def describe_audience(deps: "Deps", audience: Audience, scope: int | None)
 
 async def _count(deps: "Deps", audience: Audience, scope: int | None) -> int:
     async with deps.db.read() as tx:
-        return len(await tx.broadcasts.list_audience(audience, scope))
+        return await tx.broadcasts.count_audience(audience, scope)
 
 
 # -- the dialog ------------------------------------------------------------------------------
@@ -786,6 +786,56 @@ async def set_broadcasts(conv: Conversation, on: bool) -> list[Reply]:
         [_btn(conv, "btn.bc_on", BroadcastsOn())], inline=True))]
 
 
+# -- sending: the audience, streamed ---------------------------------------------------------
+AUDIENCE_PAGE = 5000  # people read from the database at a time
+
+
+class _Stream:
+    """A broadcast's messages, page by page: one Multicast per page when the text is the same
+    for everyone, one Outgoing per person when it names them (names looked up per page)."""
+
+    def __init__(self, deps: "Deps", broadcast: Broadcast, template: Template) -> None:
+        self.deps = deps
+        self.broadcast = broadcast
+        self.template = template
+        self.personal = bool(meta.find_undeclared_variables(ENV.parse(broadcast.text)))
+        self.count = 0
+
+    async def messages(self) -> AsyncIterator[Outgoing | Multicast]:
+        deps, broadcast = self.deps, self.broadcast
+        job = job_of(broadcast.id)
+        audience, scope = broadcast.audience, broadcast.scope_municipality_id
+        same = None if self.personal else recipient_reply(
+            deps, self.template, broadcast, Recipient(vk_id=0))
+        after = 0
+        while True:
+            async with deps.db.read() as tx:
+                if same is not None:
+                    ids = await tx.broadcasts.list_audience_ids(audience, scope, after,
+                                                                AUDIENCE_PAGE)
+                else:
+                    people = await tx.broadcasts.list_audience_page(audience, scope, after,
+                                                                    AUDIENCE_PAGE)
+                    ids = [p.vk_id for p in people]
+            if not ids:
+                return
+            after = ids[-1]
+            self.count += len(ids)
+            if same is not None:
+                yield Multicast(ids, same, "broadcast", job)
+                continue
+            names = variable_names(deps.texts)
+            keyboard = optout_keyboard(deps)  # one object: encoded once for the whole job
+            try:
+                for person in await fill_names(deps, people):
+                    reply = Reply(render_text(self.template, person, names), keyboard,
+                                  broadcast.attachments, template="broadcasts.message")
+                    yield Outgoing(person.vk_id, reply, "broadcast", job)
+            except TemplateProblem as problem:
+                log.error("broadcast %s: template failed: %s", broadcast.id, problem.key)
+                return
+
+
 # -- sending: the service --------------------------------------------------------------------
 class BroadcastService:
     """Sends due broadcasts (``tick``, every TICK_EVERY s while running; tests call it), follows
@@ -828,14 +878,15 @@ class BroadcastService:
                 log.exception("broadcast tick failed")
 
     async def resume(self) -> None:
-        """After a restart: a running broadcast whose messages never reached the outbox is
-        queued again (keys make it idempotent); one that has nothing pending is reported."""
+        """After a restart: a running broadcast whose audience was not all queued is queued
+        again (the outbox keeps what it has: a person is queued once per job); one that has
+        nothing pending is reported."""
         async with self.deps.db.read() as tx:
             running = await tx.broadcasts.list_running()
         for broadcast in running:
             async with self.deps.db.read() as tx:
                 counts = await tx.outbox.get_job_counts(job_of(broadcast.id))
-            if counts.total == 0:
+            if not counts.complete:
                 await self._enqueue(broadcast)
             elif counts.pending == 0:
                 await self._progress(broadcast.id)
@@ -859,33 +910,34 @@ class BroadcastService:
         return True
 
     async def _enqueue(self, broadcast: Broadcast) -> None:
+        """Count the audience, post the status message, then stream the audience into the
+        outbox page by page (the sender starts on the first page)."""
         deps = self.deps
         job = job_of(broadcast.id)
+        scope = broadcast.scope_municipality_id
         async with deps.db.read() as tx:
-            people = await tx.broadcasts.list_audience(broadcast.audience,
-                                                       broadcast.scope_municipality_id)
-        people = await fill_names(deps, people)
+            total = await tx.broadcasts.count_audience(broadcast.audience, scope)
         try:
             template = compile_text(broadcast.text, variable_names(deps.texts))
-            messages = [Outgoing(p.vk_id, recipient_reply(deps, template, broadcast, p),
-                                 "broadcast", job) for p in people]
         except TemplateProblem as problem:  # validated at preview; only an edited DB gets here
             log.error("broadcast %s: template failed: %s", broadcast.id, problem.key)
-            messages = []
+            template, total = None, 0
         now = unix(deps.clock)
         async with deps.db.transaction() as tx:
-            await tx.broadcasts.upsert_recipients(broadcast.id, len(messages), now)
-        status = self._progress_reply(broadcast.id, 0, len(messages))
+            await tx.broadcasts.upsert_recipients(broadcast.id, total, now)
+        status = self._progress_reply(broadcast.id, 0, total)
         sent = await deps.messenger.send([Outgoing(broadcast.author_vk_id, status, "notice",
                                                    f"broadcast-status:{broadcast.id}")])
         async with deps.db.transaction() as tx:
             await tx.broadcasts.upsert_status_message(broadcast.id, broadcast.author_vk_id,
                                                       sent[0].message_id if sent else None)
         self._edited_at[broadcast.id] = monotonic()
-        if messages:
-            await deps.messenger.enqueue_bulk(job, messages)
-        else:
-            await self._progress(broadcast.id)
+        stream = _Stream(deps, broadcast, template) if template is not None and total else None
+        # Queued even when empty: the job is then complete at once and the report follows.
+        await deps.messenger.enqueue_bulk(job, stream.messages() if stream else [])
+        if stream is not None and stream.count != total:
+            async with deps.db.transaction() as tx:  # people joined or left meanwhile
+                await tx.broadcasts.upsert_recipients(broadcast.id, stream.count, unix(deps.clock))
 
     def _progress_reply(self, broadcast_id: int, done: int, total: int) -> Reply:
         texts = self.deps.texts
@@ -926,7 +978,7 @@ class BroadcastService:
             if broadcast is None or broadcast.status != "running":
                 return
             done = counts.delivered + counts.not_allowed + counts.failed + counts.cancelled
-            if counts.pending == 0:
+            if counts.pending == 0 and counts.complete:
                 await self._finish(broadcast, counts)
                 return
             if monotonic() - self._edited_at.get(broadcast_id, 0.0) < self.progress_every:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence
+from collections.abc import AsyncIterable, Iterable
+from typing import Literal, Protocol, Sequence, Union
 
 from core.ui import Reply
 
@@ -29,6 +30,21 @@ class Outgoing:
     @property
     def random_id(self) -> int:
         return random_id_for(self.key)
+
+
+@dataclass(frozen=True)
+class Multicast:
+    """One message (the same text, key and kind) to many people: a bulk producer yields one per
+    chunk of its audience instead of one Outgoing per person."""
+
+    peer_ids: Sequence[int]
+    reply: Reply
+    kind: Kind
+    key: str
+
+
+# What a bulk producer hands over: any mix of both, as a list or streamed chunk by chunk.
+BulkMessages = Union[Iterable["Outgoing | Multicast"], AsyncIterable["Outgoing | Multicast"]]
 
 
 @dataclass(frozen=True)
@@ -54,8 +70,11 @@ class Messenger(Protocol):
 
     async def edit(self, peer_id: int, message_id: int, reply: Reply) -> bool: ...
 
-    async def enqueue_bulk(self, job: str, messages: Sequence[Outgoing]) -> int:
-        """Persist a bulk job before the first request; it survives crashes and restarts."""
+    async def enqueue_bulk(self, job: str, messages: BulkMessages, complete: bool = True) -> int:
+        """Persist a bulk job before its requests, chunk by chunk as ``messages`` stream in (the
+        first chunk is sent while the next is read); it survives crashes and restarts. The job
+        is marked complete (its whole audience queued) at the end unless ``complete`` is False.
+        A job is one message per person (the same person, part and job is queued once)."""
 
     def forget(self, peer_id: int) -> None:
         """Drop bulk messages to this person that wait in memory (their data was erased)."""

@@ -75,14 +75,56 @@ def job_of(broadcast_id: int) -> str:
 
 
 # The organisation a person belongs to: their own org_id, else the one they administer.
+_PEOPLE_COLUMNS = ("u.vk_id, u.first_name, u.last_name, o.name AS org_name,"
+                   " m.name AS municipality_name")
 _PEOPLE = (
-    "SELECT u.vk_id, u.first_name, u.last_name, o.name AS org_name, m.name AS municipality_name"
+    "SELECT " + _PEOPLE_COLUMNS +
     " FROM users u"
     " LEFT JOIN organisations o ON o.id = COALESCE(u.org_id, (SELECT a.id FROM organisations a"
     "   WHERE a.admin_vk_id = u.vk_id ORDER BY a.id LIMIT 1))"
     " LEFT JOIN municipalities m ON m.id = o.municipality_id"
     " WHERE u.broadcasts_on = 1 AND u.reachable = 1"
 )
+
+
+def _needs_org(audience: Audience, scope: int | None) -> bool:
+    return scope is not None or audience.kind in ("municipality", "org", "step")
+
+
+def _from(audience: Audience, scope: int | None, what: str) -> str:
+    """SELECT <what> over the audience's people; the organisation join only when a filter
+    needs it (counting a whole region then reads the users table alone)."""
+    if _needs_org(audience, scope):
+        return _PEOPLE.replace(_PEOPLE_COLUMNS, what)
+    return f"SELECT {what} FROM users u WHERE u.broadcasts_on = 1 AND u.reachable = 1"
+
+
+def _audience_filter(audience: Audience, scope: int | None) -> tuple[str, list[Any]]:
+    sql = ""
+    params: list[Any] = []
+    if scope is not None:
+        sql += " AND o.municipality_id = ?"
+        params.append(scope)
+    kind, value = audience.kind, audience.value
+    if kind == "role":
+        sql += " AND u.role = ?"
+        params.append(str(value))
+    elif kind == "municipality":
+        sql += " AND o.municipality_id = ?"
+        params.append(int(value or 0))
+    elif kind == "org":
+        sql += " AND o.id = ?"
+        params.append(int(value or 0))
+    elif kind == "step":
+        sql += " AND o.step = ?"
+        params.append(int(value or 0))
+    elif kind == "difficulty":
+        sql += (" AND u.vk_id IN (SELECT s.vk_id FROM survey_answers s WHERE s.week = ?"
+                " AND s.completed = 1 AND s.vk_id IS NOT NULL"
+                " AND (',' || s.difficulties || ',') LIKE ?"
+                " AND (? IS NULL OR s.municipality_id = ?))")
+        params += [audience.week or "", f"%,{value},%", scope, scope]
+    return sql, params
 
 
 class BroadcastsRepo:
@@ -181,34 +223,34 @@ class BroadcastsRepo:
     # -- audiences ------------------------------------------------------------------------
     async def list_audience(self, audience: Audience, scope: int | None) -> list[Recipient]:
         """People the audience reaches within the scope: only those who take broadcasts and
-        have not blocked the community."""
-        sql = _PEOPLE
-        params: list[Any] = []
-        if scope is not None:
-            sql += " AND o.municipality_id = ?"
-            params.append(scope)
-        kind, value = audience.kind, audience.value
-        if kind == "role":
-            sql += " AND u.role = ?"
-            params.append(str(value))
-        elif kind == "municipality":
-            sql += " AND o.municipality_id = ?"
-            params.append(int(value or 0))
-        elif kind == "org":
-            sql += " AND o.id = ?"
-            params.append(int(value or 0))
-        elif kind == "step":
-            sql += " AND o.step = ?"
-            params.append(int(value or 0))
-        elif kind == "difficulty":
-            sql += (" AND u.vk_id IN (SELECT s.vk_id FROM survey_answers s WHERE s.week = ?"
-                    " AND s.completed = 1 AND s.vk_id IS NOT NULL"
-                    " AND (',' || s.difficulties || ',') LIKE ?"
-                    " AND (? IS NULL OR s.municipality_id = ?))")
-            params += [audience.week or "", f"%,{value},%", scope, scope]
-        sql += " ORDER BY u.vk_id"
-        rows = await self.tx.fetchall(sql, params)
+        have not blocked the community (small audiences and tests; sending pages through
+        ``list_audience_page``)."""
+        where, params = _audience_filter(audience, scope)
+        rows = await self.tx.fetchall(_PEOPLE + where + " ORDER BY u.vk_id", params)
         return [Recipient.model_validate(dict(r)) for r in rows]
+
+    async def list_audience_page(self, audience: Audience, scope: int | None, after: int,
+                                 limit: int) -> list[Recipient]:
+        """The next ``limit`` people of the audience with vk_id above ``after``, names and
+        places included (personalised texts)."""
+        where, params = _audience_filter(audience, scope)
+        rows = await self.tx.fetchall(
+            _PEOPLE + where + " AND u.vk_id > ? ORDER BY u.vk_id LIMIT ?", (*params, after, limit))
+        return [Recipient.model_validate(dict(r)) for r in rows]
+
+    async def list_audience_ids(self, audience: Audience, scope: int | None, after: int,
+                                limit: int) -> list[int]:
+        """The next ``limit`` vk_ids of the audience above ``after`` (one text for all)."""
+        where, params = _audience_filter(audience, scope)
+        rows = await self.tx.fetchall(
+            _from(audience, scope, "u.vk_id") + where + " AND u.vk_id > ? ORDER BY u.vk_id LIMIT ?",
+            (*params, after, limit))
+        return [r[0] for r in rows]
+
+    async def count_audience(self, audience: Audience, scope: int | None) -> int:
+        """How many people the audience reaches, counted in SQL (a region has 300 000)."""
+        where, params = _audience_filter(audience, scope)
+        return int(await self.tx.scalar(_from(audience, scope, "COUNT(*)") + where, params))
 
     async def get_recipient(self, vk_id: int) -> Recipient | None:
         """Personalisation values of one person (the coordinator's own preview)."""

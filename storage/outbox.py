@@ -1,23 +1,36 @@
-"""The persistent queue of bulk messages (broadcasts, reminders, surveys)."""
+"""The persistent queue of bulk messages (broadcasts, reminders, surveys).
+
+A job (``outbox_jobs``) keeps its counters, so progress and reports read one row and stay right
+after retention deleted the recipient rows; each distinct text of a job is stored once
+(``outbox_texts``); each recipient is a small row (``outbox``: job, person, part, text, status).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+STATUSES = ("pending", "delivered", "not_allowed", "failed", "cancelled")
+MAX_PARAMS = 30_000  # below SQLite's limit of bound parameters
+
 
 @dataclass(frozen=True)
-class OutboxRow:
+class OutboxText:
     id: int
     job: str
-    peer_id: int
     key: str
     kind: str
     text: str
     keyboard: str | None  # VK keyboard JSON, as it will be sent
     attachments: tuple[str, ...]
     template: str
+
+
+# (outbox id, job id, peer id, text id, last_inbound_at, newsletter_ok, reachable): the last
+# three are the person's contact (None when the bot does not know them).
+PendingRow = tuple[int, int, int, int, int | None, int | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,7 @@ class JobCounts:
     not_allowed: int = 0
     failed: int = 0
     cancelled: int = 0
+    complete: bool = False  # the producer queued its whole audience
 
     @property
     def total(self) -> int:
@@ -37,66 +51,153 @@ class OutboxRepo:
     def __init__(self, tx: Any) -> None:
         self.tx = tx
 
-    async def upsert_messages(self, rows: Iterable[tuple[str, int, str, str, str, str | None,
-                                                          str, str]], now: int) -> int:
-        """Insert (job, peer_id, key, kind, text, keyboard_json, attachments, template) rows;
-        a row already queued (same job, peer, key) is left as it is."""
+    # -- queueing ---------------------------------------------------------------------------
+    async def upsert_job(self, name: str, now: int) -> int:
+        await self.tx.execute(
+            "INSERT OR IGNORE INTO outbox_jobs (name, created_at, updated_at) VALUES (?, ?, ?)",
+            (name, now, now))
+        return int(await self.tx.scalar("SELECT id FROM outbox_jobs WHERE name = ?", (name,)))
+
+    async def upsert_job_complete(self, job_id: int, now: int) -> None:
+        await self.tx.execute("UPDATE outbox_jobs SET complete = 1, updated_at = ? WHERE id = ?",
+                              (now, job_id))
+
+    async def upsert_texts(self, job_id: int,
+                           texts: Sequence[tuple[int, str, str, str, str | None, str, str]],
+                           ) -> dict[int, int]:
+        """(digest, key, kind, text, keyboard, attachments, template) -> {digest: text id};
+        a text the job already holds is not stored again."""
+        await self.tx.executemany(
+            "INSERT OR IGNORE INTO outbox_texts (job_id, digest, key, kind, text, keyboard,"
+            " attachments, template) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(job_id, *t) for t in texts])
+        found: dict[int, int] = {}
+        digests = [t[0] for t in texts]
+        for start in range(0, len(digests), MAX_PARAMS):
+            chunk = digests[start:start + MAX_PARAMS]
+            rows = await self.tx.fetchall(
+                f"SELECT digest, id FROM outbox_texts WHERE job_id = ?"
+                f" AND digest IN ({','.join('?' * len(chunk))})", (job_id, *chunk))
+            found.update((r[0], r[1]) for r in rows)
+        return found
+
+    async def upsert_recipients(self, job_id: int, rows: Iterable[tuple[int, int, int]],
+                                now: int) -> int:
+        """(peer_id, part, text_id) rows; one already queued (same job, person, part) is left as
+        it is. Returns how many were added."""
         before = self.tx.conn.total_changes
         await self.tx.executemany(
-            "INSERT OR IGNORE INTO outbox (job, peer_id, key, kind, text, keyboard, attachments,"
-            " template, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*row, now, now) for row in rows],
-        )
-        return self.tx.conn.total_changes - before
-
-    async def list_pending(self, after_id: int, limit: int) -> list[OutboxRow]:
-        rows = await self.tx.fetchall(
-            "SELECT id, job, peer_id, key, kind, text, keyboard, attachments, template"
-            " FROM outbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
-            (after_id, limit),
-        )
-        return [
-            OutboxRow(
-                id=r["id"], job=r["job"], peer_id=r["peer_id"], key=r["key"], kind=r["kind"],
-                text=r["text"], keyboard=r["keyboard"],
-                attachments=tuple(a for a in r["attachments"].split(",") if a),
-                template=r["template"],
-            )
-            for r in rows
-        ]
-
-    async def upsert_results(self, results: Iterable[tuple[str, int | None, str | None, int]],
-                             now: int) -> None:
-        """(status, message_id, error, outbox id) for rows that reached a final status.
-
-        Delivered rows are marked in bulk (one statement per thousand rows: a 30 000-recipient
-        broadcast must not spend its time here); the few failures keep their own message."""
-        delivered = [oid for status, _, _, oid in results if status == "delivered"]
-        others = [(status, err, now, oid) for status, _, err, oid in results if status != "delivered"]
-        for start in range(0, len(delivered), 1000):
-            chunk = delivered[start:start + 1000]
+            "INSERT OR IGNORE INTO outbox (job_id, peer_id, part, text_id, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)", [(job_id, p, n, t, now) for p, n, t in rows])
+        added = self.tx.conn.total_changes - before
+        if added:
             await self.tx.execute(
-                f"UPDATE outbox SET status = 'delivered', updated_at = ?"
-                f" WHERE status = 'pending' AND id IN ({','.join('?' * len(chunk))})",
-                (now, *chunk))
-        if others:
-            await self.tx.executemany(
-                "UPDATE outbox SET status = ?, error = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'pending'", others)
+                "UPDATE outbox_jobs SET total = total + ?, pending = pending + ?, updated_at = ?"
+                " WHERE id = ?", (added, added, now, job_id))
+        return added
 
-    async def cancel_job(self, job: str, now: int) -> int:
+    # -- the sender's side -------------------------------------------------------------------
+    async def list_pending(self, after_id: int, limit: int) -> list[PendingRow]:
+        rows = await self.tx.fetchall(
+            "SELECT o.id, o.job_id, o.peer_id, o.text_id,"
+            " u.last_inbound_at, u.newsletter_ok, u.reachable"
+            " FROM outbox o LEFT JOIN users u ON u.vk_id = o.peer_id"
+            " WHERE o.status = 'pending' AND o.id > ? ORDER BY o.id LIMIT ?",
+            (after_id, limit))
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    async def list_texts(self, text_ids: Sequence[int]) -> list[OutboxText]:
+        out: list[OutboxText] = []
+        for start in range(0, len(text_ids), MAX_PARAMS):
+            chunk = list(text_ids[start:start + MAX_PARAMS])
+            rows = await self.tx.fetchall(
+                "SELECT t.id, j.name, t.key, t.kind, t.text, t.keyboard, t.attachments, t.template"
+                " FROM outbox_texts t JOIN outbox_jobs j ON j.id = t.job_id"
+                f" WHERE t.id IN ({','.join('?' * len(chunk))})", chunk)
+            out.extend(OutboxText(r[0], r[1], r[2], r[3], r[4], r[5],
+                                  tuple(a for a in r[6].split(",") if a), r[7]) for r in rows)
+        return out
+
+    async def upsert_results(self, delivered: dict[int, list[int]],
+                             others: Iterable[tuple[str, str | None, int, int]], now: int) -> None:
+        """``delivered``: job id -> outbox ids delivered; ``others``: (status, error, outbox id,
+        job id) of rows that reached another final status. Only pending rows change, and each
+        job's counters move by what really changed."""
+        moved: dict[tuple[int, str], int] = defaultdict(int)
+        for job_id, ids in delivered.items():
+            for start in range(0, len(ids), MAX_PARAMS):
+                chunk = ids[start:start + MAX_PARAMS]
+                cur = await self.tx.execute(
+                    f"UPDATE outbox SET status = 'delivered', updated_at = ?"
+                    f" WHERE status = 'pending' AND id IN ({','.join('?' * len(chunk))})",
+                    (now, *chunk))
+                moved[(job_id, "delivered")] += cur.rowcount
+        for status, error, oid, job_id in others:
+            cur = await self.tx.execute(
+                "UPDATE outbox SET status = ?, error = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'", (status, error, now, oid))
+            moved[(job_id, status)] += cur.rowcount
+        await self._move(moved, now)
+
+    async def _move(self, moved: dict[tuple[int, str], int], now: int) -> None:
+        for (job_id, status), n in moved.items():
+            if n and status in STATUSES[1:]:
+                await self.tx.execute(
+                    f"UPDATE outbox_jobs SET pending = pending - ?, {status} = {status} + ?,"
+                    " updated_at = ? WHERE id = ?", (n, n, now, job_id))
+
+    async def cancel_job(self, name: str, now: int) -> int:
+        job_id = await self.tx.scalar("SELECT id FROM outbox_jobs WHERE name = ?", (name,))
+        if job_id is None:
+            return 0
         cur = await self.tx.execute(
             "UPDATE outbox SET status = 'cancelled', updated_at = ?"
-            " WHERE job = ? AND status = 'pending'",
-            (now, job),
-        )
+            " WHERE job_id = ? AND status = 'pending'", (now, job_id))
+        await self._move({(job_id, "cancelled"): cur.rowcount}, now)
         return cur.rowcount
 
-    async def get_job_counts(self, job: str) -> JobCounts:
+    async def cancel_peer(self, peer_id: int, now: int) -> int:
+        """Everything still waiting for one person (their data is being erased)."""
         rows = await self.tx.fetchall(
-            "SELECT status, COUNT(*) AS n FROM outbox WHERE job = ? GROUP BY status", (job,)
-        )
-        return JobCounts(**{r["status"]: r["n"] for r in rows})
+            "SELECT job_id, COUNT(*) FROM outbox WHERE peer_id = ? AND status = 'pending'"
+            " GROUP BY job_id", (peer_id,))
+        await self.tx.execute(
+            "UPDATE outbox SET status = 'cancelled', updated_at = ?"
+            " WHERE peer_id = ? AND status = 'pending'", (now, peer_id))
+        await self._move({(r[0], "cancelled"): r[1] for r in rows}, now)
+        return sum(r[1] for r in rows)
+
+    # -- reading -----------------------------------------------------------------------------
+    async def get_job_counts(self, name: str) -> JobCounts:
+        row = await self.tx.fetchone(
+            "SELECT pending, delivered, not_allowed, failed, cancelled, complete"
+            " FROM outbox_jobs WHERE name = ?", (name,))
+        if row is None:
+            return JobCounts()
+        return JobCounts(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
     async def count_pending(self) -> int:
-        return int(await self.tx.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"))
+        return int(await self.tx.scalar("SELECT COALESCE(SUM(pending), 0) FROM outbox_jobs"))
+
+    # -- retention ---------------------------------------------------------------------------
+    async def list_prunable_jobs(self, before: int) -> list[int]:
+        """Finished jobs (all queued, nothing pending) untouched since ``before`` that still
+        have recipient rows."""
+        rows = await self.tx.fetchall(
+            "SELECT id FROM outbox_jobs WHERE complete = 1 AND pending = 0 AND updated_at < ?"
+            " AND pruned < total ORDER BY id", (before,))
+        return [r[0] for r in rows]
+
+    async def delete_job_rows(self, job_id: int, limit: int) -> int:
+        """Delete up to ``limit`` recipient rows of a finished job (its counters stay); the
+        texts go with the last rows. Returns how many rows were deleted."""
+        cur = await self.tx.execute(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE job_id = ? LIMIT ?)",
+            (job_id, limit))
+        deleted = cur.rowcount
+        await self.tx.execute("UPDATE outbox_jobs SET pruned = pruned + ? WHERE id = ?",
+                              (deleted, job_id))
+        if deleted < limit:
+            await self.tx.execute("DELETE FROM outbox_texts WHERE job_id = ?", (job_id,))
+            await self.tx.execute("UPDATE outbox_jobs SET pruned = total WHERE id = ?", (job_id,))
+        return deleted

@@ -70,9 +70,7 @@ class PersonalDataRepo:
             "UPDATE tickets SET question = '', answer = CASE WHEN answer IS NULL THEN NULL"
             " ELSE '' END WHERE vk_id = ?", (vk_id,))
         await self.tx.execute("DELETE FROM schedule_runs WHERE peer_id = ?", (vk_id,))
-        await self.tx.execute(
-            "UPDATE outbox SET status = 'cancelled', updated_at = ?"
-            " WHERE peer_id = ? AND status = 'pending'", (now, vk_id))
+        await self.tx.outbox.cancel_peer(vk_id, now)
         await self.tx.execute("UPDATE survey_answers SET vk_id = NULL WHERE vk_id = ?", (vk_id,))
         await self.tx.execute(
             "UPDATE consents SET withdrawn_at = ? WHERE vk_id = ? AND withdrawn_at IS NULL",

@@ -404,10 +404,15 @@ async def test_help_ticket_decline_and_erasing_an_admin(bot: BotProcess, users,
     db_rows(tmp_path, "INSERT INTO schedule_runs (job, period, peer_id, queued_at) VALUES"
                       " ('reminders', '2026-W48', 111, 0), ('survey', '2026-W48', 111, 0),"
                       " ('reminders', '2026-W48', ?, 0)", (COORDINATOR,))
-    db_rows(tmp_path, "INSERT INTO outbox (job, peer_id, key, kind, text, status, created_at,"
-                      " updated_at) VALUES ('reminder:w48', 111, 'a', 'reminder', 'x', 'pending',"
-                      " 0, 0), ('reminder:w47', 111, 'b', 'reminder', 'x', 'delivered', 0, 0),"
-                      " ('reminder:w48', ?, 'c', 'reminder', 'x', 'pending', 0, 0)", (COORDINATOR,))
+    db_rows(tmp_path, "INSERT INTO outbox_jobs (id, name, complete, total, pending, delivered,"
+                      " created_at, updated_at) VALUES (1, 'reminder:w48', 1, 2, 2, 0, 0, 0),"
+                      " (2, 'reminder:w47', 1, 1, 0, 1, 0, 0)")
+    db_rows(tmp_path, "INSERT INTO outbox_texts (id, job_id, key, kind, text) VALUES"
+                      " (1, 1, 'a', 'reminder', 'x'), (2, 2, 'b', 'reminder', 'x'),"
+                      " (3, 1, 'c', 'reminder', 'x')")
+    db_rows(tmp_path, "INSERT INTO outbox (job_id, peer_id, text_id, status, updated_at) VALUES"
+                      " (1, 111, 1, 'pending', 0), (2, 111, 2, 'delivered', 0),"
+                      " (1, ?, 3, 'pending', 0)", (COORDINATOR,))
 
     # erasing an admin blanks the application and the organisation loses its admin
     await press(admin, "Главное меню")
@@ -422,8 +427,10 @@ async def test_help_ticket_decline_and_erasing_an_admin(bot: BotProcess, users,
                              " ORDER BY id") == [("answered", "", ""), ("open", "", None)]
     assert db_rows(tmp_path, "SELECT job, peer_id FROM schedule_runs") == [
         ("reminders", COORDINATOR)]
-    assert db_rows(tmp_path, "SELECT key, status FROM outbox ORDER BY key") == [
+    assert db_rows(tmp_path, "SELECT t.key, o.status FROM outbox o JOIN outbox_texts t"
+                             " ON t.id = o.text_id ORDER BY t.key") == [
         ("a", "cancelled"), ("b", "delivered"), ("c", "pending")]
+    assert db_rows(tmp_path, "SELECT pending, cancelled FROM outbox_jobs WHERE id = 1") == [(1, 1)]
     # coordinators: the erased open question is not in the list, its old «Ответить» says why
     assert "Открытых вопросов нет" in await say(coordinator, "вопросы")
     open_id = db_rows(tmp_path, "SELECT id FROM tickets WHERE status = 'open'")[0][0]

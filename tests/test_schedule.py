@@ -355,7 +355,8 @@ async def test_without_consent_and_outside_24_hours_nobody_is_written_to(world: 
     assert world.inbox(151) == []
     [to_152], [to_153] = world.inbox(152), world.inbox(153)
     assert to_152.intent == "non_promo_newsletter" and to_153.intent is None
-    rows = await world.sql("SELECT peer_id, status FROM outbox WHERE job = ? ORDER BY peer_id",
+    rows = await world.sql("SELECT peer_id, status FROM outbox WHERE job_id ="
+                           " (SELECT id FROM outbox_jobs WHERE name = ?) ORDER BY peer_id",
                            (f"survey:{W48}",))
     assert rows == [(151, "not_allowed"), (152, "delivered"), (153, "delivered")]
     assert not [c for c in world.emu.calls if "151" in c.params.get("peer_ids", "")
@@ -436,7 +437,8 @@ async def test_a_restart_before_during_and_after_the_run_sends_nothing_twice(
     await bot_inprocess.start()
     await world.settle()
     assert counts() == [4] * 5 + [2] * 25
-    rows = await world.sql("SELECT status, COUNT(*) FROM outbox WHERE job = ? GROUP BY status",
+    rows = await world.sql("SELECT status, COUNT(*) FROM outbox WHERE job_id ="
+                           " (SELECT id FROM outbox_jobs WHERE name = ?) GROUP BY status",
                            ("survey:2026-W49",))
     assert rows == [("delivered", 30)]
 

@@ -15,7 +15,7 @@ from bot.vk.api import VkApi
 from bot.vk.sender import Contact, VkSender, choose_intent, split_text
 from bot.vkemu import VKEmulator
 from core.clock import SystemClock, unix
-from core.outgoing import Outgoing, random_id_for
+from core.outgoing import Multicast, Outgoing, random_id_for
 from core.ui import Button, Keyboard, Reply
 from storage import Database
 from tests.conftest import TOKEN, BotProcess, base_config
@@ -91,6 +91,45 @@ async def test_2000_recipients_of_one_broadcast_each_get_it_once(
     async with db.read() as tx:
         counts = await tx.outbox.get_job_counts("broadcast:1")
     assert counts.delivered == 2000
+
+
+async def test_a_streamed_job_is_sent_while_it_is_read_and_its_text_is_stored_once(
+        emulator: VKEmulator, db: Database, sender: VkSender) -> None:
+    """One text to 12 000 people handed over in pages: the first page is delivered before the
+    producer reads the next one, the text is stored once, every recipient gets it once."""
+    people = list(range(100_000, 112_000))
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO users (vk_id, last_inbound_at, created_at, updated_at)"
+            " VALUES (?, ?, 0, 0)", [(uid, unix(clock)) for uid in people])
+    for uid in people:
+        emulator.add_user(uid, allows_messages=True)
+    reply = Reply("Вебинар о чатах — в четверг в 15:00.", template="test.broadcast")
+    pages_read = []
+
+    async def pages() -> AsyncIterator[Multicast]:
+        for start in range(0, len(people), 3000):
+            if start:  # the sender is already at work on what was queued
+                assert await emulator.wait_until(
+                    lambda: sum(1 for uid in people[:start] if emulator.inbox(uid)) > 0, 10)
+            pages_read.append(start)
+            yield Multicast(people[start:start + 3000], reply, "broadcast", "broadcast:5")
+            async with db.read() as tx:
+                assert not (await tx.outbox.get_job_counts("broadcast:5")).complete
+
+    assert await sender.enqueue_bulk("broadcast:5", pages()) == len(people)
+    await wait_job_done(db, "broadcast:5")
+    assert pages_read == [0, 3000, 6000, 9000]
+    assert set(delivered_counts(emulator, people).values()) == {1}
+    async with db.read() as tx:
+        counts = await tx.outbox.get_job_counts("broadcast:5")
+        texts = await tx.scalar("SELECT COUNT(*) FROM outbox_texts t JOIN outbox_jobs j"
+                                " ON j.id = t.job_id WHERE j.name = 'broadcast:5'")
+        rows = await tx.scalar("SELECT COUNT(*) FROM outbox o JOIN outbox_jobs j"
+                               " ON j.id = o.job_id WHERE j.name = 'broadcast:5'")
+    assert counts.complete and counts.delivered == len(people) and counts.pending == 0
+    assert (texts, rows) == (1, len(people))
+    assert no_rate_errors(emulator)
 
 
 async def test_enqueueing_the_same_job_twice_adds_nothing(emulator: VKEmulator, db: Database,
@@ -262,5 +301,6 @@ async def test_crash_in_the_middle_of_a_broadcast_resumes_without_duplicates(
     # the new one starts; the sender slows down and retries them, which the counts above prove.)
     with sqlite3.connect(db_path) as conn:
         statuses = dict(conn.execute(
-            "SELECT status, COUNT(*) FROM outbox WHERE job = 'broadcast:crash' GROUP BY status"))
+            "SELECT status, COUNT(*) FROM outbox WHERE job_id ="
+            " (SELECT id FROM outbox_jobs WHERE name = 'broadcast:crash') GROUP BY status"))
     assert statuses == {"delivered": 2000}

@@ -15,12 +15,13 @@ Why it looks like this (see ../shared/VK_PROTOCOL.md):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
 import time
-from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +30,10 @@ from bot.config import SenderSettings
 from bot.vk.api import VkApi, VkApiError, VkTransportError
 from bot.vk.keyboards import keyboard_json
 from core.clock import Clock, unix
-from core.outgoing import Delivery, Outgoing, random_id_for
+from core.outgoing import BulkMessages, Delivery, Multicast, Outgoing, random_id_for
 from core.ui import KeyboardError, Reply
 from storage import Database
+from storage.outbox import OutboxText
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,8 @@ TEXT_LIMIT = 4096
 NOT_ALLOWED = {901, 902}
 SLOW_DOWN = {6, 9}
 TRANSIENT = {6, 9, 10}
-BULK_CHUNK = 5000
+BULK_CHUNK = 10_000     # outbox rows loaded at a time (four requests at the ceiling)
+ENQUEUE_CHUNK = 5000    # recipients a producer queues per transaction
 MAX_IN_FLIGHT = 10
 # The subscription that «Присылать напоминания и опросы?» asks for (VK's newsletter intents).
 SUBSCRIBE_ID = 1
@@ -138,6 +141,8 @@ class RateLimiter:
 
 @dataclass
 class _Item:
+    """One interactive message (a reply or a notice) that a caller awaits."""
+
     peer_id: int
     key: str
     kind: str
@@ -147,8 +152,6 @@ class _Item:
     template: str
     intent: str | None = None
     future: asyncio.Future[Delivery] | None = None
-    outbox_id: int | None = None
-    job: str | None = None
     attempts: int = 0
     not_before: float = 0.0
     queued_at: float = field(default_factory=time.monotonic)
@@ -159,6 +162,62 @@ class _Item:
 
     def group(self) -> tuple[Any, ...]:
         return (self.text, self.keyboard, self.attachments, self.intent, self.random_id)
+
+
+class _Text:
+    """A text of a bulk job as loaded from the outbox, shared by all its recipients."""
+
+    __slots__ = ("id", "job", "key", "kind", "text", "keyboard", "attachments", "template",
+                 "random_id")
+
+    def __init__(self, row: OutboxText) -> None:
+        self.id = row.id
+        self.job = row.job
+        self.key = row.key
+        self.kind = row.kind
+        self.text = row.text
+        self.keyboard = row.keyboard
+        self.attachments = row.attachments
+        self.template = row.template
+        self.random_id = random_id_for(row.key)
+
+
+class _Group:
+    """Up to peer_ids_batch recipients of one bulk text: one call of a request. Built when the
+    outbox is loaded, so the per-recipient work is two list appends."""
+
+    __slots__ = ("text", "intent", "job_id", "peers", "ids", "attempts", "not_before")
+
+    def __init__(self, text: _Text, intent: str | None, job_id: int, attempts: int = 0,
+                 not_before: float = 0.0) -> None:
+        self.text = text
+        self.intent = intent
+        self.job_id = job_id
+        self.peers: list[int] = []
+        self.ids: list[int] = []
+        self.attempts = attempts
+        self.not_before = not_before
+
+    def params(self) -> dict[str, Any]:
+        text = self.text
+        params: dict[str, Any] = {"random_id": text.random_id,
+                                  "peer_ids": ",".join(map(str, self.peers))}
+        if text.text:
+            params["message"] = text.text
+        if text.keyboard is not None:
+            params["keyboard"] = text.keyboard
+        if text.attachments:
+            params["attachment"] = ",".join(text.attachments)
+        _intent_params(params, self.intent)
+        params["dont_parse_links"] = 0
+        return params
+
+
+def _intent_params(params: dict[str, Any], intent: str | None) -> None:
+    if intent:
+        params["intent"] = intent
+        if intent.endswith("newsletter"):
+            params["subscribe_id"] = SUBSCRIBE_ID
 
 
 def _params(items: list[_Item]) -> dict[str, Any]:
@@ -174,12 +233,20 @@ def _params(items: list[_Item]) -> dict[str, Any]:
         params["keyboard"] = first.keyboard
     if first.attachments:
         params["attachment"] = ",".join(first.attachments)
-    if first.intent:
-        params["intent"] = first.intent
-        if first.intent.endswith("newsletter"):
-            params["subscribe_id"] = SUBSCRIBE_ID
+    _intent_params(params, first.intent)
     params["dont_parse_links"] = 0
     return params
+
+
+Call = list[_Item] | _Group
+
+
+def _call_params(call: Call) -> dict[str, Any]:
+    return call.params() if isinstance(call, _Group) else _params(call)
+
+
+def _call_peers(call: Call) -> list[int]:
+    return call.peers if isinstance(call, _Group) else [i.peer_id for i in call]
 
 
 def execute_code(calls: list[dict[str, Any]]) -> str:
@@ -187,6 +254,64 @@ def execute_code(calls: list[dict[str, Any]]) -> str:
         "API.messages.send(" + json.dumps(c, ensure_ascii=False) + ")" for c in calls
     )
     return f"return [{body}];"
+
+
+def _digest(parts: tuple[Any, ...]) -> int:
+    """A signed 64-bit id of a text's content (SQLite integers are signed)."""
+    data = "\x00".join("" if p is None else str(p) for p in parts).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+async def _chunks(messages: BulkMessages, size: int) -> AsyncIterator[list[Outgoing | Multicast]]:
+    """The producer's messages in chunks of about ``size`` recipients; a Multicast is a page
+    the producer already bounded, so it ends a chunk (queued while the next page is read)."""
+    chunk: list[Outgoing | Multicast] = []
+    count = 0
+    stream = messages if isinstance(messages, AsyncIterable) else _aiter(messages)
+    async for m in stream:
+        chunk.append(m)
+        many = isinstance(m, Multicast)
+        count += len(m.peer_ids) if many else 1
+        if many or count >= size:
+            yield chunk
+            chunk, count = [], 0
+    if chunk:
+        yield chunk
+
+
+async def _aiter(messages: Iterable[Outgoing | Multicast]) -> AsyncIterator[Outgoing | Multicast]:
+    for m in messages:
+        yield m
+
+
+_REFUSED = "refused"  # a marker: the 24-hour rule forbids this bulk message
+
+
+class _Outcome:
+    """What one request ended with: interactive deliveries, bulk rows by final status, retries."""
+
+    __slots__ = ("finished", "retry_items", "retry_groups", "bulk_delivered", "bulk_other",
+                 "unreachable", "jobs")
+
+    def __init__(self) -> None:
+        self.finished: list[tuple[_Item, Delivery]] = []
+        self.retry_items: list[_Item] = []
+        self.retry_groups: list[_Group] = []
+        self.bulk_delivered: dict[int, list[int]] = {}
+        self.bulk_other: list[tuple[str, str | None, int, int]] = []
+        self.unreachable: list[int] = []
+        self.jobs: set[str] = set()
+
+    def delivered(self, job_id: int, ids: list[int], job: str) -> None:
+        self.bulk_delivered.setdefault(job_id, []).extend(ids)
+        self.jobs.add(job)
+
+    def fail_group(self, group: _Group, peers: list[int], ids: list[int], status: str,
+                   error: str) -> None:
+        self.bulk_other.extend((status, error, oid, group.job_id) for oid in ids)
+        if status == "not_allowed":
+            self.unreachable.extend(peers)
+        self.jobs.add(group.text.job)
 
 
 class VkSender:
@@ -199,10 +324,12 @@ class VkSender:
         self.progress_hooks: list[ProgressHook] = []
         self.limiter = RateLimiter(settings.requests_per_second)
         self._interactive: deque[_Item] = deque()
-        self._bulk: deque[_Item] = deque()
+        self._bulk: deque[_Group] = deque()
+        self._bulk_queued = 0  # recipients in self._bulk
         self._bulk_cursor = 0
         self._bulk_exhausted = False
-        self._in_flight_peers: Counter[int] = Counter()
+        # A person is in at most one request at a time, so a set is enough.
+        self._in_flight_peers: set[int] = set()
         self._wake = asyncio.Event()
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -248,38 +375,87 @@ class VkSender:
         self._wake.set()
         return list(await asyncio.gather(*futures))
 
-    async def enqueue_bulk(self, job: str, messages: Sequence[Outgoing]) -> int:
-        rows = []
-        encoded: dict[int, str | None] = {}  # a broadcast shares one keyboard object
-        for m in messages:
-            keyboard = m.reply.keyboard
-            if id(keyboard) not in encoded:
+    async def enqueue_bulk(self, job: str, messages: BulkMessages, complete: bool = True) -> int:
+        """Queue a bulk job in the outbox, ENQUEUE_CHUNK recipients per transaction: the sender
+        starts on the first chunk while the producer reads the next, and memory holds one
+        chunk whatever the audience. Each distinct text is stored once per job."""
+        async with self.db.transaction() as tx:
+            job_id = await tx.outbox.upsert_job(job, unix(self.clock))
+        added = 0
+        known: dict[tuple[Any, ...], int] = {}  # content -> text id (bounded below)
+        keyboards: dict[int, str | None] = {}   # a job shares one keyboard object
+        async for chunk in _chunks(messages, ENQUEUE_CHUNK):
+            added += await self._enqueue_chunk(job, job_id, chunk, known, keyboards)
+            if len(known) > 1000:
+                known.clear()
+            if len(keyboards) > 100:
+                keyboards.clear()
+            self._bulk_exhausted = False
+            self._wake.set()
+        if complete:
+            async with self.db.transaction() as tx:
+                await tx.outbox.upsert_job_complete(job_id, unix(self.clock))
+            await self._notify({job})
+        return added
+
+    async def _enqueue_chunk(self, job: str, job_id: int, chunk: list[Outgoing | Multicast],
+                             known: dict[tuple[Any, ...], int],
+                             keyboards: dict[int, str | None]) -> int:
+        rows: list[tuple[int, int, tuple[Any, ...]]] = []   # peer, part, content
+        new: dict[tuple[Any, ...], None] = {}
+        for m in chunk:
+            reply = m.reply
+            keyboard = reply.keyboard
+            if id(keyboard) not in keyboards:
                 try:
-                    encoded[id(keyboard)] = keyboard_json(keyboard) if keyboard is not None else None
+                    keyboards[id(keyboard)] = (keyboard_json(keyboard) if keyboard is not None
+                                               else None)
                 except KeyboardError as exc:
                     log.error("keyboard of %s is invalid, job %s not queued: %s",
-                              m.reply.template, job, exc)
+                              reply.template, job, exc)
                     raise
-            kb = encoded[id(keyboard)]
-            for n, text in enumerate(split_text(m.reply.text)):
-                key = m.key if n == 0 else f"{m.key}#{n}"
-                rows.append((job, m.peer_id, key, m.kind, text, kb,
-                             ",".join(m.reply.attachments), m.reply.template))
+            kb = keyboards[id(keyboard)]
+            attachments = ",".join(reply.attachments)
+            parts = split_text(reply.text) if len(reply.text) > TEXT_LIMIT else [reply.text]
+            contents = []
+            for n, text in enumerate(parts):
+                last = n == len(parts) - 1
+                content = (m.key if n == 0 else f"{m.key}#{n}", m.kind, text,
+                           kb if last else None, attachments if last else "", reply.template)
+                if content not in known:
+                    new[content] = None
+                contents.append(content)
+            peers = m.peer_ids if isinstance(m, Multicast) else (m.peer_id,)
+            for peer in peers:
+                for n, content in enumerate(contents):
+                    rows.append((peer, n, content))
+        now = unix(self.clock)
         async with self.db.transaction() as tx:
-            added = await tx.outbox.upsert_messages(rows, unix(self.clock))
-        self._bulk_exhausted = False
-        self._wake.set()
-        return added
+            if new:
+                by_digest = {_digest(c): c for c in new}
+                ids = await tx.outbox.upsert_texts(
+                    job_id, [(d, *c) for d, c in by_digest.items()])
+                for d, c in by_digest.items():
+                    known[c] = ids[d]
+            return await tx.outbox.upsert_recipients(
+                job_id, [(peer, n, known[c]) for peer, n, c in rows], now)
 
     async def cancel_bulk(self, job: str) -> int:
         async with self.db.transaction() as tx:
             cancelled = await tx.outbox.cancel_job(job, unix(self.clock))
         self._cancelled.add(job)  # a chunk being loaded right now must not bring it back
-        self._bulk = deque(i for i in self._bulk if i.job != job)
+        self._bulk = deque(g for g in self._bulk if g.text.job != job)
+        self._bulk_queued = sum(len(g.peers) for g in self._bulk)
         return cancelled
 
     def forget(self, peer_id: int) -> None:
-        self._bulk = deque(i for i in self._bulk if i.peer_id != peer_id)
+        for group in self._bulk:
+            if peer_id in group.peers:
+                keep = [(p, i) for p, i in zip(group.peers, group.ids) if p != peer_id]
+                group.peers = [p for p, _ in keep]
+                group.ids = [i for _, i in keep]
+        self._bulk = deque(g for g in self._bulk if g.peers)
+        self._bulk_queued = sum(len(g.peers) for g in self._bulk)
 
     async def edit(self, peer_id: int, message_id: int, reply: Reply) -> bool:
         params: dict[str, Any] = {"peer_id": peer_id, "message_id": message_id,
@@ -349,7 +525,7 @@ class VkSender:
 
     def _want_bulk(self) -> None:
         """Load the next chunk of the outbox in the background while requests go out."""
-        if self._bulk_exhausted or len(self._bulk) >= BULK_CHUNK:
+        if self._bulk_exhausted or self._bulk_queued >= BULK_CHUNK:
             return
         if self._refill_task is None or self._refill_task.done():
             self._refill_task = asyncio.create_task(self._refill_guarded())
@@ -364,64 +540,113 @@ class VkSender:
     async def _refill_bulk(self) -> None:
         async with self.db.read() as tx:
             rows = await tx.outbox.list_pending(self._bulk_cursor, BULK_CHUNK)
-        if not rows:
-            self._bulk_exhausted = True
-            return
-        self._bulk_cursor = rows[-1].id
-        book = await self.contacts(sorted({r.peer_id for r in rows}))
+            if not rows:
+                self._bulk_exhausted = True
+                return
+            texts = {t.id: _Text(t) for t in
+                     await tx.outbox.list_texts(sorted({r[3] for r in rows}))}
+        self._bulk_cursor = rows[-1][0]
         now = unix(self.clock)
-        skipped = []
-        for r in rows:
-            if r.job in self._cancelled:
+        recent = now - DAY
+        max_peers = self.settings.peer_ids_batch
+        cancelled = self._cancelled
+        skipped: list[tuple[str, str | None, int, int]] = []
+        open_groups: dict[tuple[int, str | None], _Group] = {}
+        seen: set[int] = set()
+        bulk = self._bulk
+        queued = 0
+        for oid, job_id, peer, text_id, last, newsletter_ok, reachable in rows:
+            text = texts.get(text_id)
+            if text is None or text.job in cancelled:
                 continue
-            allowed, intent = choose_intent(r.kind, book.get(r.peer_id), now)
-            if not allowed:
-                skipped.append(("not_allowed", None, "no 24h window and no subscription", r.id))
+            # VK's 24-hour rule (choose_intent, inlined: this loop runs per recipient).
+            if reachable == 0:
+                intent: str | None = _REFUSED
+            elif last is not None and last > recent:
+                intent = None
+            elif text.kind == "notice":
+                intent = "customer_support"
+            elif newsletter_ok:
+                intent = "non_promo_newsletter"
+            else:
+                intent = _REFUSED
+            if intent is _REFUSED:
+                skipped.append(("not_allowed", "no 24h window and no subscription", oid, job_id))
                 continue
-            self._bulk.append(_Item(peer_id=r.peer_id, key=r.key, kind=r.kind, text=r.text,
-                                    keyboard=r.keyboard, attachments=r.attachments, template=r.template,
-                                    intent=intent, outbox_id=r.id, job=r.job))
+            if peer in seen:
+                # A second message to one person (a long text's next part, another job): it
+                # goes in a later call than the first, never beside or before it.
+                open_groups.clear()
+                seen.clear()
+            seen.add(peer)
+            group = open_groups.get((text_id, intent))
+            if group is None or len(group.peers) >= max_peers:
+                group = _Group(text, intent, job_id)
+                open_groups[(text_id, intent)] = group
+                bulk.append(group)
+            group.peers.append(peer)
+            group.ids.append(oid)
+            queued += 1
+        self._bulk_queued += queued
         if skipped:
             async with self.db.transaction() as tx:
-                await tx.outbox.upsert_results(skipped, now)
-            await self._notify({r.job for r in rows})
+                await tx.outbox.upsert_results({}, skipped, now)
+            await self._notify({texts[r[3]].job for r in rows if r[3] in texts})
 
-    def _take_batch(self, now: float) -> tuple[list[list[_Item]], float | None]:
+    def _take_batch(self, now: float) -> tuple[list[Call], float | None]:
         """Calls for one request, and when the earliest waiting item becomes ready.
 
         A person appears at most once per request and never while a request to them is in
         flight, and nothing to them overtakes an earlier message still waiting."""
         max_calls = self.settings.execute_batch
         max_peers = self.settings.peer_ids_batch
-        calls: list[list[_Item]] = []
+        calls: list[Call] = []
         open_groups: dict[tuple[Any, ...], list[_Item]] = {}
         blocked = set(self._in_flight_peers)
         next_ready: float | None = None
-        for source_name in ("_interactive", "_bulk"):
-            source: deque[_Item] = getattr(self, source_name)
-            kept: deque[_Item] = deque()
-            while source:
-                if len(calls) >= max_calls and all(len(g) >= max_peers for g in open_groups.values()):
-                    break  # the request is full: leave the rest of the queue as it is
-                item = source.popleft()
-                take = item.peer_id not in blocked and item.not_before <= now
-                if take:
-                    group = open_groups.get(item.group())
-                    if group is not None and len(group) < max_peers:
-                        group.append(item)
-                    elif len(calls) < max_calls:
-                        group = [item]
-                        calls.append(group)
-                        open_groups[item.group()] = group
-                    else:
-                        take = False
-                elif item.not_before > now:
-                    next_ready = item.not_before if next_ready is None else min(next_ready, item.not_before)
-                if not take:
-                    kept.append(item)
-                blocked.add(item.peer_id)
-            kept.extend(source)
-            setattr(self, source_name, kept)
+        source = self._interactive
+        kept: deque[_Item] = deque()
+        while source:
+            if len(calls) >= max_calls and all(len(g) >= max_peers for g in open_groups.values()):
+                break  # the request is full: leave the rest of the queue as it is
+            item = source.popleft()
+            take = item.peer_id not in blocked and item.not_before <= now
+            if take:
+                group = open_groups.get(item.group())
+                if group is not None and len(group) < max_peers:
+                    group.append(item)
+                elif len(calls) < max_calls:
+                    group = [item]
+                    calls.append(group)
+                    open_groups[item.group()] = group
+                else:
+                    take = False
+            elif item.not_before > now:
+                next_ready = item.not_before if next_ready is None else min(next_ready, item.not_before)
+            if not take:
+                kept.append(item)
+            blocked.add(item.peer_id)
+        kept.extend(source)
+        self._interactive = kept
+        # Bulk: whole groups (formed at load time); a group waits while any of its people is
+        # busy, and its people then block later groups (their order is kept).
+        bulk = self._bulk
+        waiting: list[_Group] = []
+        taken = 0
+        while bulk and len(calls) < max_calls:
+            group = bulk.popleft()
+            if group.not_before <= now and blocked.isdisjoint(group.peers):
+                calls.append(group)
+                taken += len(group.peers)
+            else:
+                if group.not_before > now:
+                    next_ready = (group.not_before if next_ready is None
+                                  else min(next_ready, group.not_before))
+                waiting.append(group)
+            blocked.update(group.peers)
+        if waiting:
+            bulk.extendleft(reversed(waiting))
+        self._bulk_queued -= taken
         return calls, next_ready
 
     async def _run(self) -> None:
@@ -444,8 +669,7 @@ class VkSender:
                 await self._sleep(None if next_ready is None else next_ready - time.monotonic())
                 continue
             for call in calls:
-                for item in call:
-                    self._in_flight_peers[item.peer_id] += 1
+                self._in_flight_peers.update(_call_peers(call))
             task = asyncio.create_task(self._request(calls, slot))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -457,40 +681,44 @@ class VkSender:
         except TimeoutError:
             pass
 
-    async def _request(self, calls: list[list[_Item]], slot: Slot) -> None:
-        finished: list[tuple[_Item, Delivery]] = []
-        retry: list[_Item] = []
+    async def _request(self, calls: list[Call], slot: Slot) -> None:
+        out = _Outcome()
         try:
             self.requests += 1
             try:
                 results, errors = await self._post(calls)
             except VkApiError as exc:
-                self._whole_request_failed(calls, exc.code, str(exc), finished, retry)
+                self._whole_request_failed(calls, exc.code, str(exc), out)
             except VkTransportError as exc:
-                self._whole_request_failed(calls, 10, str(exc), finished, retry)
+                self._whole_request_failed(calls, 10, str(exc), out)
             else:
-                self._read_results(calls, results, errors, finished, retry)
+                self._read_results(calls, results, errors, out)
         except Exception as exc:  # never leave a caller waiting forever
             log.exception("delivery request crashed")
+            out = _Outcome()
             for call in calls:
-                for item in call:
-                    finished.append((item, Delivery(item.peer_id, item.key, "failed", error=str(exc))))
+                if isinstance(call, _Group):
+                    out.fail_group(call, call.peers, call.ids, "failed", str(exc))
+                else:
+                    for item in call:
+                        out.finished.append(
+                            (item, Delivery(item.peer_id, item.key, "failed", error=str(exc))))
         finally:
             self.limiter.release(slot)
             for call in calls:
-                for item in call:
-                    self._in_flight_peers[item.peer_id] -= 1
-                    if self._in_flight_peers[item.peer_id] <= 0:
-                        del self._in_flight_peers[item.peer_id]
+                self._in_flight_peers.difference_update(_call_peers(call))
             self._in_flight.release()
-        for item in retry:
-            (self._interactive if item.future else self._bulk).appendleft(item)
-        await self._finish(finished)
+        for item in out.retry_items:
+            self._interactive.appendleft(item)
+        for group in reversed(out.retry_groups):
+            self._bulk.appendleft(group)
+            self._bulk_queued += len(group.peers)
+        await self._finish(out)
         self._wake.set()
 
-    async def _post(self, calls: list[list[_Item]]) -> tuple[list[Any], list[dict[str, Any]]]:
+    async def _post(self, calls: list[Call]) -> tuple[list[Any], list[dict[str, Any]]]:
         if len(calls) == 1:
-            params = _params(calls[0])
+            params = _call_params(calls[0])
             try:
                 return [await self.api.call("messages.send", params)], []
             except VkApiError as exc:
@@ -498,25 +726,30 @@ class VkSender:
                     # A single call's own error: handled per call like inside execute.
                     return [False], [{"error_code": exc.code, "error_msg": exc.message}]
                 raise
-        code = execute_code([_params(c) for c in calls])
+        code = execute_code([_call_params(c) for c in calls])
         envelope = await self.api.raw("execute", {"code": code})
         response = envelope.get("response")
         if not isinstance(response, list) or len(response) != len(calls):
             raise VkTransportError(f"execute returned {type(response).__name__}")
         return response, list(envelope.get("execute_errors") or [])
 
-    def _whole_request_failed(self, calls: list[list[_Item]], code: int, text: str,
-                              finished: list[tuple[_Item, Delivery]], retry: list[_Item]) -> None:
+    def _whole_request_failed(self, calls: list[Call], code: int, text: str,
+                              out: "_Outcome") -> None:
         if code in SLOW_DOWN:
             self.limiter.pause(1.0 if code == 6 else 2.0)
         for call in calls:
-            for item in call:
-                self._retry_or_fail(item, code, text, finished, retry)
+            self._call_failed(call, code, text, out)
 
-    def _retry_or_fail(self, item: _Item, code: int, text: str,
-                       finished: list[tuple[_Item, Delivery]], retry: list[_Item]) -> None:
+    def _call_failed(self, call: Call, code: int, text: str, out: "_Outcome") -> None:
+        if isinstance(call, _Group):
+            self._group_failed(call, call.peers, call.ids, code, text, out)
+        else:
+            for item in call:
+                self._retry_or_fail(item, code, text, out)
+
+    def _retry_or_fail(self, item: _Item, code: int, text: str, out: "_Outcome") -> None:
         if code in NOT_ALLOWED:
-            finished.append((item, Delivery(item.peer_id, item.key, "not_allowed", error=text)))
+            out.finished.append((item, Delivery(item.peer_id, item.key, "not_allowed", error=text)))
             return
         if code in TRANSIENT:
             # Error 6 is our own pacing being off: it does not use up the message's attempts.
@@ -524,17 +757,36 @@ class VkSender:
                 item.attempts += 1
             if item.attempts < self.settings.max_attempts:
                 item.not_before = time.monotonic() + (self._backoff(item.attempts) if code != 6 else 1.0)
-                retry.append(item)
+                out.retry_items.append(item)
                 return
-            log.warning("giving up on %s to %s after %d attempts: %s", item.key, item.peer_id,
-                        item.attempts, text)
+            log.warning("giving up on %s after %d attempts: %s", item.key, item.attempts, text)
         else:
             log.error("BUG: VK refused template %s (key %s): %s", item.template, item.key, text)
-        finished.append((item, Delivery(item.peer_id, item.key, "failed", error=text)))
+        out.finished.append((item, Delivery(item.peer_id, item.key, "failed", error=text)))
 
-    def _read_results(self, calls: list[list[_Item]], results: list[Any],
-                      errors: list[dict[str, Any]], finished: list[tuple[_Item, Delivery]],
-                      retry: list[_Item]) -> None:
+    def _group_failed(self, group: _Group, peers: list[int], ids: list[int], code: int,
+                      text: str, out: "_Outcome") -> None:
+        """Some recipients of a bulk call failed with one error: retried together or final."""
+        if code in NOT_ALLOWED:
+            out.fail_group(group, peers, ids, "not_allowed", text)
+            return
+        if code in TRANSIENT:
+            attempts = group.attempts + (0 if code == 6 else 1)
+            if attempts < self.settings.max_attempts:
+                again = _Group(group.text, group.intent, group.job_id, attempts,
+                               time.monotonic() + (self._backoff(attempts) if code != 6 else 1.0))
+                again.peers, again.ids = list(peers), list(ids)
+                out.retry_groups.append(again)
+                return
+            log.warning("giving up on %s to %d people after %d attempts: %s", group.text.key,
+                        len(peers), attempts, text)
+        else:
+            log.error("BUG: VK refused template %s (key %s): %s", group.text.template,
+                      group.text.key, text)
+        out.fail_group(group, peers, ids, "failed", text)
+
+    def _read_results(self, calls: list[Call], results: list[Any],
+                      errors: list[dict[str, Any]], out: "_Outcome") -> None:
         error_iter = iter(errors)
         slowed = False
         for call, result in zip(calls, results):
@@ -544,35 +796,66 @@ class VkSender:
                 if code in SLOW_DOWN and not slowed:
                     self.limiter.pause(1.0)
                     slowed = True
-                for item in call:
-                    self._retry_or_fail(item, code, str(err.get("error_msg", "")), finished, retry)
+                self._call_failed(call, code, str(err.get("error_msg", "")), out)
+                continue
+            if isinstance(call, _Group):
+                self._read_group(call, result, out)
                 continue
             if isinstance(result, int):
                 item = call[0]
-                finished.append((item, Delivery(item.peer_id, item.key, "delivered", message_id=result)))
+                out.finished.append((item, Delivery(item.peer_id, item.key, "delivered",
+                                                    message_id=result)))
                 continue
             by_peer = {int(r.get("peer_id", 0)): r for r in result if isinstance(r, dict)}
             for item in call:
                 entry = by_peer.get(item.peer_id)
                 if entry is None:
-                    self._retry_or_fail(item, 10, "recipient missing from the answer", finished, retry)
+                    self._retry_or_fail(item, 10, "recipient missing from the answer", out)
                 elif "message_id" in entry:
-                    finished.append((item, Delivery(item.peer_id, item.key, "delivered",
-                                                    message_id=int(entry["message_id"]))))
+                    out.finished.append((item, Delivery(item.peer_id, item.key, "delivered",
+                                                        message_id=int(entry["message_id"]))))
                 else:
                     error = entry.get("error") or {}
                     self._retry_or_fail(item, int(error.get("code", 10)),
-                                        str(error.get("description", "")), finished, retry)
+                                        str(error.get("description", "")), out)
 
-    async def _finish(self, finished: list[tuple[_Item, Delivery]]) -> None:
-        if not finished:
+    def _read_group(self, group: _Group, result: Any, out: "_Outcome") -> None:
+        if isinstance(result, int):  # VK answered a one-recipient call with the message id
+            out.delivered(group.job_id, group.ids, group.text.job)
             return
+        entries = [r for r in result if isinstance(r, dict)] if isinstance(result, list) else []
+        ok = {r.get("peer_id") for r in entries if "message_id" in r}
+        if len(ok) == len(group.peers) and ok.issuperset(group.peers):
+            out.delivered(group.job_id, group.ids, group.text.job)  # the usual case
+            return
+        errors = {r.get("peer_id"): r.get("error") or {} for r in entries if "message_id" not in r}
+        done: list[int] = []
+        failed: dict[tuple[int, str], tuple[list[int], list[int]]] = {}
+        for peer, oid in zip(group.peers, group.ids):
+            if peer in ok:
+                done.append(oid)
+                continue
+            error = errors.get(peer)
+            if error is None:
+                code, text = 10, "recipient missing from the answer"
+            else:
+                code, text = int(error.get("code", 10)), str(error.get("description", ""))
+            peers, ids = failed.setdefault((code, text), ([], []))
+            peers.append(peer)
+            ids.append(oid)
+        if done:
+            out.delivered(group.job_id, done, group.text.job)
+        for (code, text), (peers, ids) in failed.items():
+            self._group_failed(group, peers, ids, code, text, out)
+
+    async def _finish(self, out: "_Outcome") -> None:
+        finished = out.finished
         unreachable = [d.peer_id for _, d in finished if d.status == "not_allowed"]
-        bulk = [(d.status, d.message_id, d.error, i.outbox_id)
-                for i, d in finished if i.outbox_id is not None]
-        if bulk:
+        unreachable += out.unreachable
+        if out.bulk_delivered or out.bulk_other:
             async with self.db.transaction() as tx:
-                await tx.outbox.upsert_results(bulk, unix(self.clock))
+                await tx.outbox.upsert_results(out.bulk_delivered, out.bulk_other,
+                                               unix(self.clock))
         if unreachable:
             try:
                 await self.on_unreachable(unreachable)
@@ -581,9 +864,8 @@ class VkSender:
         for item, delivery in finished:
             if item.future is not None and not item.future.done():
                 item.future.set_result(delivery)
-        jobs = {i.job for i, _ in finished if i.job}
-        if jobs:
-            await self._notify(jobs)
+        if out.jobs:
+            await self._notify(out.jobs)
 
     async def _notify(self, jobs: set[str]) -> None:
         for hook in self.progress_hooks:

@@ -10,6 +10,7 @@ from typing import Any
 
 from storage.activation import ActivationRepo
 from storage.broadcasts import BroadcastsRepo
+from storage.bulk import BulkRepo
 from storage.events import AuditRepo, EventsRepo
 from storage.outbox import OutboxRepo
 from storage.personal import PersonalDataRepo
@@ -33,6 +34,7 @@ REPOSITORIES: dict[str, type] = {
     "personal": PersonalDataRepo,
     "schedule": ScheduleRepo,
     "surveys": SurveysRepo,
+    "bulk": BulkRepo,
 }
 
 

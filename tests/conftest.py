@@ -81,7 +81,7 @@ def bot_pythonpath() -> str:
     return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 
-class BotProcess:  # (start timeout: importing the bot takes tens of seconds on a busy machine)
+class BotProcess:
     """The real bot: `python -m bot run --config ...` in its own working directory."""
 
     def __init__(self, emu: VKEmulator, workdir: Path, raw: dict[str, Any]) -> None:

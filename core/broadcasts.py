@@ -34,15 +34,15 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
-
+from core import fill_in
 from core.clock import monotonic, unix
 from core.conversation import Conversation
+from core.fill_in import FillIn, TemplateProblem
 from core.outgoing import Multicast, Outgoing
 from core.payloads import Payload
 from core.platform import IncomingFile, Platform, PlatformError
 from core.ui import Button, Keyboard, Reply, prefixed
+from core.untrusted import relayed
 from storage.broadcasts import Audience, AudienceKind, Broadcast, Recipient, job_of
 
 if TYPE_CHECKING:
@@ -156,44 +156,36 @@ def variable_names(texts: Any) -> dict[str, str]:
             for name in texts.render(key).split("|") if name.strip()}
 
 
-ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
-                           lstrip_blocks=True, keep_trailing_newline=False)
+def values_of(recipient: Recipient) -> dict[str, str]:
+    """What each placeholder field holds for one recipient."""
+    return {"first_name": recipient.first_name, "last_name": recipient.last_name,
+            "org": recipient.org_name or "", "municipality": recipient.municipality_name or ""}
 
 
-class TemplateProblem(Exception):
-    def __init__(self, key: str, **values: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
+def compile_text(text: str, names: dict[str, str]) -> FillIn:
+    """The coordinator's text as a fill-in (core/fill_in.py): placeholders only, checked on the
+    parsed text before it is accepted; TemplateProblem names what is not allowed."""
+    return fill_in.parse(text, names)
 
 
-def variables_of(recipient: Recipient, names: dict[str, str]) -> dict[str, str]:
-    values = {"first_name": recipient.first_name, "last_name": recipient.last_name,
-              "org": recipient.org_name or "", "municipality": recipient.municipality_name or ""}
-    return {name: values[field] for name, field in names.items()}
+def render_text(fill: FillIn, recipient: Recipient) -> str:
+    """One recipient's text, never longer than VK's limit (long values are shortened)."""
+    return fill.render(values_of(recipient), TEXT_MAX)
 
 
-def compile_text(text: str, names: dict[str, str]) -> Template:
-    """The coordinator's text as a sandboxed template; unknown variables are an error here."""
-    try:
-        parsed = ENV.parse(text)
-    except TemplateSyntaxError as exc:
-        raise TemplateProblem("broadcasts.template_syntax", line=exc.lineno,
-                              detail=exc.message or "") from None
-    unknown = sorted(meta.find_undeclared_variables(parsed) - set(names))
-    if unknown:
-        raise TemplateProblem("broadcasts.template_unknown", names=unknown, known=list(names))
-    try:
-        return ENV.from_string(text)
-    except TemplateError as exc:
-        raise TemplateProblem("broadcasts.template_syntax", line=0, detail=str(exc)) from None
-
-
-def render_text(template: Template, recipient: Recipient, names: dict[str, str]) -> str:
-    try:
-        return template.render(**variables_of(recipient, names)).strip()
-    except TemplateError as exc:  # attribute access, sandbox violations, undefined members
-        raise TemplateProblem("broadcasts.template_syntax", line=0, detail=str(exc)) from None
+async def longest(deps: "Deps", fill: FillIn, audience: Audience,
+                  scope: int | None) -> tuple[int, Recipient | None]:
+    """The longest text any recipient of the audience would get, and that recipient: the
+    length is weighed in SQL over the whole audience, not only over the coordinator's own."""
+    if not fill.fields:
+        return fill.literal_length, None
+    weights = {f: sum(1 for p in fill.parts if p == (f,)) for f in fill.fields}
+    async with deps.db.read() as tx:
+        found = await tx.broadcasts.get_longest_recipient(audience, scope, weights,
+                                                          fill_in.VALUE_MAX)
+    if found is None:
+        return fill.literal_length, None
+    return fill.length(values_of(found)), found
 
 
 def optout_keyboard(deps: "Deps") -> Keyboard:
@@ -201,10 +193,10 @@ def optout_keyboard(deps: "Deps") -> Keyboard:
                        inline=True)
 
 
-def recipient_reply(deps: "Deps", template: Template, broadcast: Broadcast,
+def recipient_reply(deps: "Deps", fill: FillIn, broadcast: Broadcast,
                     recipient: Recipient) -> Reply:
     """Exactly what one recipient gets (the preview is this, rendered for the coordinator)."""
-    return Reply(render_text(template, recipient, variable_names(deps.texts)),
+    return Reply(render_text(fill, recipient),
                  optout_keyboard(deps), broadcast.attachments, template="broadcasts.message")
 
 
@@ -478,14 +470,13 @@ async def _text_typed(conv: Conversation, draft: Broadcast, text: str,
     if len(text) > TEXT_MAX:
         return [_say(conv, "broadcasts.text_long", keyboard, limit=TEXT_MAX)]
     try:
-        names = variable_names(conv.deps.texts)
-        template = compile_text(text, names)
-        me = await own_recipient(conv)
-        rendered = render_text(template, me, names)
+        fill = compile_text(text, variable_names(conv.deps.texts))
     except TemplateProblem as problem:
         return [_say(conv, problem.key, keyboard, **problem.values)]
-    if len(rendered) > TEXT_MAX:
-        return [_say(conv, "broadcasts.text_long", keyboard, limit=TEXT_MAX)]
+    length, who = await longest(conv.deps, fill, draft.audience, _scope(conv))
+    if length > TEXT_MAX:  # every recipient's text, not only the coordinator's own preview
+        return [_say(conv, "broadcasts.text_long_for", keyboard, limit=TEXT_MAX, length=length,
+                     **_who(who))]
     try:
         attachments = await reupload(conv.deps, conv.person.vk_id, files)
     except PlatformError as exc:
@@ -544,18 +535,27 @@ async def _confirm_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
     scope = _scope(conv)
     me = await own_recipient(conv)
     try:
-        preview = recipient_reply(conv.deps, compile_text(draft.text,
-                                                          variable_names(conv.deps.texts)),
-                                  draft, me)
+        fill = compile_text(draft.text, variable_names(conv.deps.texts))
     except TemplateProblem as problem:
         return [_say(conv, problem.key, **problem.values), *await _go(conv, TEXT, draft)]
+    preview = recipient_reply(conv.deps, fill, draft, me)
     count = await _count(conv.deps, draft.audience, scope)
     audience = await describe_audience(conv.deps, draft.audience, scope)
+    length, who = await longest(conv.deps, fill, draft.audience, scope)
     keyboard = Keyboard.of(
         [_btn(conv, "btn.bc_now", SendNow(), "positive"), _btn(conv, "btn.bc_later", Later())],
         [_btn(conv, "btn.bc_edit", EditText()), *_quit_row(conv)], inline=True)
     return [_say(conv, "broadcasts.preview_intro"), preview,
-            _say(conv, "broadcasts.confirm", keyboard, count=count, audience=audience)]
+            _say(conv, "broadcasts.confirm", keyboard, count=count, audience=audience,
+                 personal=bool(fill.fields), longest=length, limit=TEXT_MAX, **_who(who))]
+
+
+def _who(recipient: Recipient | None) -> dict[str, str]:
+    """Where the longest text goes, told by its organisation (or municipality), never a name."""
+    if recipient is None:
+        return {"org": "", "place": ""}
+    return {"org": relayed(recipient.org_name or "", 120),
+            "place": relayed(recipient.municipality_name or "", 120)}
 
 
 async def edit_text(conv: Conversation) -> list[Reply]:
@@ -794,11 +794,11 @@ class _Stream:
     """A broadcast's messages, page by page: one Multicast per page when the text is the same
     for everyone, one Outgoing per person when it names them (names looked up per page)."""
 
-    def __init__(self, deps: "Deps", broadcast: Broadcast, template: Template) -> None:
+    def __init__(self, deps: "Deps", broadcast: Broadcast, template: FillIn) -> None:
         self.deps = deps
         self.broadcast = broadcast
         self.template = template
-        self.personal = bool(meta.find_undeclared_variables(ENV.parse(broadcast.text)))
+        self.personal = bool(template.fields)
         self.count = 0
 
     async def messages(self) -> AsyncIterator[Outgoing | Multicast]:
@@ -824,16 +824,13 @@ class _Stream:
             if same is not None:
                 yield Multicast(ids, same, "broadcast", job)
                 continue
-            names = variable_names(deps.texts)
             keyboard = optout_keyboard(deps)  # one object: encoded once for the whole job
-            try:
-                for person in await fill_names(deps, people):
-                    reply = Reply(render_text(self.template, person, names), keyboard,
-                                  broadcast.attachments, template="broadcasts.message")
-                    yield Outgoing(person.vk_id, reply, "broadcast", job)
-            except TemplateProblem as problem:
-                log.error("broadcast %s: template failed: %s", broadcast.id, problem.key)
-                return
+            for person in await fill_names(deps, people):
+                # plain substitution, bounded by TEXT_MAX: a page renders in milliseconds
+                reply = Reply(render_text(self.template, person), keyboard,
+                              broadcast.attachments, template="broadcasts.message")
+                yield Outgoing(person.vk_id, reply, "broadcast", job)
+            await asyncio.sleep(0)  # let others' messages through between pages
 
 
 # -- sending: the service --------------------------------------------------------------------

@@ -252,6 +252,20 @@ class BroadcastsRepo:
         where, params = _audience_filter(audience, scope)
         return int(await self.tx.scalar(_from(audience, scope, "COUNT(*)") + where, params))
 
+    async def get_longest_recipient(self, audience: Audience, scope: int | None,
+                                    weights: dict[str, int], cap: int) -> Recipient | None:
+        """The person whose personalised text is longest: ``weights`` says how many times each
+        field (first_name, last_name, org, municipality) is put in, each value counted up to
+        ``cap`` characters."""
+        columns = {"first_name": "u.first_name", "last_name": "u.last_name", "org": "o.name",
+                   "municipality": "m.name"}
+        terms = " + ".join(f"? * MIN(LENGTH(COALESCE({columns[f]}, '')), ?)" for f in weights)
+        where, params = _audience_filter(audience, scope)
+        order: list[Any] = [v for f in weights for v in (weights[f], cap)]
+        row = await self.tx.fetchone(
+            _PEOPLE + where + f" ORDER BY ({terms}) DESC, u.vk_id LIMIT 1", (*params, *order))
+        return None if row is None else Recipient.model_validate(dict(row))
+
     async def get_recipient(self, vk_id: int) -> Recipient | None:
         """Personalisation values of one person (the coordinator's own preview)."""
         row = await self.tx.fetchone(

@@ -151,7 +151,8 @@ async def test_compose_preview_schedule_restart_and_cancel(
     assert preview.attachments[0].startswith("photo-1_")
     assert emulator.upload_of(preview.attachments[0])[1] == PHOTO
     assert preview.buttons == ["Не присылать рассылки"]
-    assert "Получателей: 3 (педагоги и сотрудники). Отправить?" in confirm.text
+    assert "Получателей: 3 (педагоги и сотрудники). Самое длинное сообщение — 61 из 4000 " \
+        "символов (организация «МБОУ СОШ № 7»). Отправить?" in confirm.text
     assert confirm.buttons == ["Отправить сейчас", "Запланировать", "Изменить текст", "Отменить"]
 
     # Change it: a document this time.

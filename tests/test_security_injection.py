@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 
 from bot.config import ConfigError, load_settings, settings_from_dict
 from bot.vkemu import EmulatedUser, VKEmulator
-from core.untrusted import spreadsheet_cell
+from core.untrusted import relayed, spreadsheet_cell
 from tests.conftest import COORDINATOR, ROOT, base_config, bot_pythonpath, toml_dump
 
 
@@ -249,3 +249,90 @@ def test_spreadsheet_cell_keeps_our_numbers_and_plain_text() -> None:
     assert spreadsheet_cell(-5) == -5 and spreadsheet_cell(0.25) == 0.25
     assert spreadsheet_cell(None) is None and spreadsheet_cell("Школа №5") == "Школа №5"
     assert spreadsheet_cell("a\x01b\x1fc") == "abc"  # XLSX cannot hold these
+
+
+# -- classes 1 and 8: broadcast personalisation is a fill-in, not a program --------------------
+PROGRAMS = [
+    "{{ 9**(9**9) }}",
+    "{% for a in range(9999) %}{% for b in range(9999) %}{{ a }}{% endfor %}{% endfor %}",
+    "{{ range(10**9)|list }}",
+    "Здравствуйте, {{ имя|upper }}!",
+    "{{ имя.__class__.__mro__ }}",
+    "{{ имя['x'] }}",
+    "{{ имя.upper() }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{% if имя %}да{% endif %}",
+    "{# комментарий #}",
+    "{{- имя }}",
+    "{{ имя ~ фамилия }}",
+    "{% raw %}{{ имя }}{% endraw %}",
+]
+
+
+@pytest.mark.parametrize("text", PROGRAMS)
+def test_fill_in_refuses_every_program(text: str) -> None:
+    from core.fill_in import TemplateProblem, parse
+
+    names = {"имя": "first_name", "name": "first_name", "фамилия": "last_name"}
+    with pytest.raises(TemplateProblem) as caught:
+        parse(text, names)
+    assert caught.value.key == "broadcasts.template_not_allowed"
+    assert caught.value.values["known"] == list(names)
+
+
+def test_fill_in_renders_only_values_and_bounds_length() -> None:
+    from core.fill_in import VALUE_MAX, parse
+
+    fill = parse("{{ Имя }}, {{ организация }}: {{ имя }}!", {"имя": "first", "организация": "org"})
+    assert fill.render({"first": "Оля", "org": "Школа\n№ 5"}) == "Оля, Школа № 5: Оля!"
+    # a value is never read as a placeholder or markup
+    assert fill.render({"first": "{{ 9**(9**9) }}", "org": "{% for %}"}) == \
+        "{{ 9**(9**9) }}, {% for %}: {{ 9**(9**9) }}!"
+    long = {"first": "И" * 10_000, "org": "Ш" * 10_000}
+    assert fill.length(long) == 2 * VALUE_MAX + VALUE_MAX + len(", : !")
+    fitted = fill.render(long, limit=400)
+    assert len(fitted) <= 400 and fitted.endswith("…!") and ", " in fitted and ": " in fitted
+
+
+LONG_ORG = ("Муниципальное бюджетное общеобразовательное учреждение «Средняя общеобразовательная "
+            "школа с углублённым изучением отдельных предметов имени выдающегося земляка» ")
+LONG_ORG = (LONG_ORG * 3)[:300].strip()
+
+
+async def test_broadcast_programs_are_refused_and_the_bot_keeps_answering(
+        bot, emulator: VKEmulator, users) -> None:
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    bystander = users(5555, "Пётр", "Соседов")
+    admin = users(5556, "Ольга", "Иванова")
+    await apply_as_admin(admin, LONG_ORG, "olga@example.ru")
+    await coordinator.send("Начать")
+    await reply_with(coordinator, "Кто Вы")
+    await coordinator.send("рассылка")
+    await reply_with(coordinator, "Кому отправить?")
+    await coordinator.press("Всем")
+    await reply_with(coordinator, "Напишите текст рассылки")
+
+    for n, program in enumerate(PROGRAMS):
+        await coordinator.send(program)
+        refusal = await reply_with(coordinator, "ошибка в подстановке")
+        assert "без выражений" in refusal and "Доступны: имя, name, фамилия" in refusal
+        # someone else, at the same time, is answered as usual
+        await bystander.send("Начать" if n == 0 else "главное меню")
+        await reply_with(bystander, "")
+
+    # 14 × a 300-character organisation name: too long for that recipient, the answer says whose
+    await coordinator.send("Добрый день! " + "{{ организация }} " * 14)
+    refusal = await reply_with(coordinator, "длиннее 4000 символов")
+    shown = relayed(LONG_ORG)[:60]  # quoted the way every typed name is quoted to someone else
+    assert shown in refusal and "рассылка не отправлена" in refusal
+
+    await coordinator.send("Здравствуйте, {{ имя }}! {{ организация }}: " + "д" * 3600)
+    await reply_with(coordinator, "Предпросмотр")
+    await coordinator.next_reply(timeout=30)  # the preview itself
+    confirm = await reply_with(coordinator, "Самое длинное сообщение")
+    assert "из 4000 символов" in confirm and shown in confirm
+    await coordinator.press("Отправить сейчас")
+    await reply_with(coordinator, "завершена")
+    got = await reply_with(admin, "Здравствуйте, Ольга!")
+    assert len(got) <= 4000 and LONG_ORG in got
+    assert not [m for m in admin.pending() if "д" * 100 in m.text]  # one message, not split

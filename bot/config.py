@@ -83,6 +83,10 @@ class SenderSettings(_Section):
 
 class StorageSettings(_Section):
     path: Path = Path("data/bot.sqlite3")
+    # Delivered bulk messages, event de-duplication and weekly-run bookkeeping older than this
+    # are deleted (job counters stay, so reports keep their numbers). At least 8 days: a weekly
+    # run must be remembered for the whole of its week.
+    retention_days: int = Field(default=30, ge=8)
 
 
 class AccessSettings(_Section):

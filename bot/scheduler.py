@@ -1,4 +1,5 @@
-"""The weekly jobs in the bot process: an APScheduler interval job that calls ``tick``.
+"""The weekly jobs in the bot process: an APScheduler interval job that calls ``tick``, and
+another that prunes old bookkeeping (``core.retention``) every few hours.
 
 The interval job only wakes the tick up (every ``schedule.tick_minutes``, and once right after
 start, which makes up a run missed while the bot was down); *what* is due is decided by
@@ -16,13 +17,15 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from core import weekly
+from core import retention, weekly
 
 if TYPE_CHECKING:
     from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 JOB_ID = "weekly-tick"
+RETENTION_ID = "retention"
+RETENTION_HOURS = 6  # what is due goes within hours of its day; the prune itself is cheap
 
 
 class ScheduleService:
@@ -30,6 +33,7 @@ class ScheduleService:
         self.deps = deps
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()  # one tick at a time (the interval job and tests' calls)
+        self._prune_lock = asyncio.Lock()
         self._stopping = False
 
     async def start(self) -> None:
@@ -41,6 +45,10 @@ class ScheduleService:
             self._scheduled_tick, IntervalTrigger(minutes=settings.tick_minutes),
             id=JOB_ID, next_run_time=datetime.now(timezone.utc),  # catch up right after start
             coalesce=True, max_instances=1, misfire_grace_time=None)
+        self._scheduler.add_job(
+            self._scheduled_prune, IntervalTrigger(hours=RETENTION_HOURS), id=RETENTION_ID,
+            next_run_time=datetime.now(timezone.utc), coalesce=True, max_instances=1,
+            misfire_grace_time=None)
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -50,10 +58,28 @@ class ScheduleService:
         self._scheduler = None
         async with self._lock:  # let a tick in progress finish before the database closes
             pass
+        async with self._prune_lock:
+            pass
 
     async def tick(self, now: datetime | None = None) -> weekly.TickReport:
         async with self._lock:
             return await weekly.tick(self.deps, now)
+
+    async def prune(self, now: int | None = None) -> retention.Pruned:
+        async with self._prune_lock:
+            return await retention.prune(self.deps, now)
+
+    async def _scheduled_prune(self) -> None:
+        if self._stopping:
+            return
+        try:
+            async with self._prune_lock:
+                if not self._stopping:
+                    await retention.prune(self.deps)
+        except asyncio.CancelledError:
+            return  # what was deleted is committed; the rest goes next time
+        except Exception:
+            log.exception("retention failed")
 
     async def _scheduled_tick(self) -> None:
         if self._stopping:

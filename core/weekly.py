@@ -9,6 +9,10 @@
    the zone of their organisation (the region's when they have none);
 3. whoever already has a ``schedule_runs`` row for (job, their week) is dropped.
 
+The survey goes to everyone with a weekly role (300 000 people in a large region): its audience
+is streamed page by page (``SurveyStream``), one Multicast of the week's invitation per page, and
+its runs are then written from the outbox in SQL, so no list of the whole audience is ever held.
+
 ``tick(deps, now)`` then, per job and week, queues the messages in the outbox (``enqueue_bulk``:
 job ``"survey:<week>"`` / ``"reminders:<week>"``, key ``"survey:<week>"`` /
 ``"reminder:activation:<week>"``) and writes the ``schedule_runs`` rows.
@@ -23,12 +27,14 @@ A crash during sending is resumed by the sender from the outbox.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core import reminders, surveys
-from core.outgoing import Outgoing
+from core.outgoing import Multicast, Outgoing
+from core.ui import Reply
 from core.schedule import JOBS, Job, due_week, zones
 from core.ui import Button
 
@@ -56,6 +62,43 @@ class TickReport:
     jobs: list[str] = field(default_factory=list)
 
 
+SURVEY_PAGE = 5000  # people read from the database at a time
+
+
+@dataclass
+class SurveyStream:
+    """The survey invitation of one week to everyone due in that week, page by page."""
+
+    deps: "Deps"
+    week: str
+    roles: tuple[str, ...]
+    zoned: frozenset[int | None]     # municipalities with a zone of their own (None: the region)
+    weeks_of: dict[int | None, str]  # such a zone -> its due week
+    invite: Reply
+    count: int = 0
+
+    @property
+    def outbox_job(self) -> str:
+        return f"survey:{self.week}"
+
+    async def messages(self) -> AsyncIterator[Multicast]:
+        after = 0
+        while True:
+            async with self.deps.db.read() as tx:
+                page = await tx.schedule.list_survey_page(self.roles, self.week, after,
+                                                          SURVEY_PAGE)
+            if not page:
+                return
+            after = page[-1].vk_id
+            zoned, weeks_of, week = self.zoned, self.weeks_of, self.week
+            peers = [p.vk_id for p in page  # the person's zone is that of their organisation
+                     if weeks_of.get(p.municipality_id if p.municipality_id in zoned else None)
+                     == week]
+            if peers:
+                self.count += len(peers)
+                yield Multicast(peers, self.invite, "survey", survey_key(self.week))
+
+
 def reminder_key(week: str) -> str:
     return f"reminder:activation:{week}"
 
@@ -64,11 +107,11 @@ def survey_key(week: str) -> str:
     return f"survey:{week}"
 
 
-async def plan(deps: "Deps", now: datetime) -> tuple[dict[str, list[str]], list[Batch]]:
+async def plan(deps: "Deps", now: datetime
+               ) -> tuple[dict[str, list[str]], list[Batch], list[SurveyStream]]:
     settings = deps.settings
     at = int(now.timestamp())
     wanted: dict[int, list[reminders.Item]] = {}
-    recipients = []
     async with deps.db.read() as tx:
         tz_of = await zones(tx, settings)
         due: dict[Job, dict[int | None, str]] = {job: {} for job in JOBS}
@@ -79,13 +122,10 @@ async def plan(deps: "Deps", now: datetime) -> tuple[dict[str, list[str]], list[
                 if week is not None:
                     due[job][municipality_id] = week
         weeks = {job: sorted(set(by_zone.values())) for job, by_zone in due.items()}
-        done = {(job, week): await tx.schedule.list_done(job, week)
-                for job in JOBS for week in weeks[job]}
+        done = {("reminders", week): await tx.schedule.list_done("reminders", week)
+                for week in weeks["reminders"]}
         if due["reminders"]:
             wanted = await reminders.collect(tx, settings, at)
-        if due["survey"]:
-            recipients = await tx.schedule.list_survey_recipients(
-                reminders.weekly_roles(settings))
 
     def week_of(job: Job, municipality_id: int | None) -> str | None:
         key = municipality_id if municipality_id in tz_of else None
@@ -101,26 +141,31 @@ async def plan(deps: "Deps", now: datetime) -> tuple[dict[str, list[str]], list[
         reply = reminders.reminder_reply(deps, items, tz)
         grouped[("reminders", week)].append(Outgoing(peer, reply, "reminder", reminder_key(week)))
     off = Button(deps.texts.label("btn.remind_off"), reminders.RemindOff().dump())
-    invites = {week: surveys.invite(deps, week, [off]) for week in weeks["survey"]}
-    for person in recipients:
-        week = week_of("survey", person.municipality_id)
-        if week is None or person.vk_id in done[("survey", week)]:
-            continue
-        grouped[("survey", week)].append(
-            Outgoing(person.vk_id, invites[week], "survey", survey_key(week)))
+    roles = tuple(reminders.weekly_roles(settings))
+    streams = [SurveyStream(deps, week, roles, frozenset(tz_of), due["survey"],
+                            surveys.invite(deps, week, [off]))
+               for week in weeks["survey"]]
     batches = [Batch(job, week, messages) for (job, week), messages in sorted(grouped.items())]
-    return {job: weeks[job] for job in JOBS if weeks[job]}, batches
+    return {job: weeks[job] for job in JOBS if weeks[job]}, batches, streams
 
 
 async def tick(deps: "Deps", now: datetime | None = None) -> TickReport:
     now = now or deps.clock.now()
-    due, batches = await plan(deps, now)
+    due, batches, streams = await plan(deps, now)
     report = TickReport(due=due)
+    at = int(now.timestamp())
     for batch in batches:
         await deps.messenger.enqueue_bulk(batch.outbox_job, batch.messages)
         async with deps.db.transaction() as tx:
             await tx.schedule.upsert_runs(batch.job, batch.week,
-                                          [m.peer_id for m in batch.messages], int(now.timestamp()))
+                                          [m.peer_id for m in batch.messages], at)
         report.queued[batch.job] = report.queued.get(batch.job, 0) + len(batch.messages)
         report.jobs.append(batch.outbox_job)
+    for stream in streams:
+        await deps.messenger.enqueue_bulk(stream.outbox_job, stream.messages())
+        async with deps.db.transaction() as tx:
+            await tx.schedule.upsert_runs_of_job("survey", stream.week, stream.outbox_job, at)
+        if stream.count:
+            report.queued["survey"] = report.queued.get("survey", 0) + stream.count
+            report.jobs.append(stream.outbox_job)
     return report

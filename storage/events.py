@@ -7,8 +7,6 @@ from typing import Any
 
 from storage.models import AuditEntry
 
-EVENT_MEMORY_SECONDS = 7 * 24 * 3600
-
 
 class EventsRepo:
     def __init__(self, tx: Any) -> None:
@@ -22,10 +20,11 @@ class EventsRepo:
         )
         return cur.rowcount == 1
 
-    async def delete_old_events(self, now: int) -> int:
+    async def delete_old_events(self, before: int, limit: int) -> int:
+        """Forget up to ``limit`` events received before ``before`` (retention)."""
         cur = await self.tx.execute(
-            "DELETE FROM processed_events WHERE received_at < ?", (now - EVENT_MEMORY_SECONDS,)
-        )
+            "DELETE FROM processed_events WHERE rowid IN (SELECT rowid FROM processed_events"
+            " WHERE received_at < ? LIMIT ?)", (before, limit))
         return cur.rowcount
 
 

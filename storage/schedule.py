@@ -84,6 +84,13 @@ class ScheduleRepo:
             " VALUES (?, ?, ?, ?)",
             [(job, period, peer, now) for peer in peer_ids])
 
+    async def delete_old_runs(self, before: int, limit: int) -> int:
+        """Forget up to ``limit`` runs queued before ``before`` (retention: past weeks only)."""
+        cur = await self.tx.execute(
+            "DELETE FROM schedule_runs WHERE rowid IN (SELECT rowid FROM schedule_runs"
+            " WHERE queued_at < ? LIMIT ?)", (before, limit))
+        return cur.rowcount
+
     # -- who needs a reminder -----------------------------------------------------------------
     async def list_stuck_organisations(self, before: int,
                                        waiting_steps: Sequence[int]) -> list[StuckOrganisation]:
@@ -124,16 +131,32 @@ class ScheduleRepo:
         return [AdminStaffCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     # -- who gets the survey ------------------------------------------------------------------
-    async def list_survey_recipients(self, roles: Sequence[str]) -> list[Recipient]:
+    async def list_survey_page(self, roles: Sequence[str], period: str, after: int,
+                               limit: int) -> list[Recipient]:
+        """The next ``limit`` people (by vk_id, after ``after``) with a weekly role and reminders
+        on who have no survey run for ``period`` yet: the survey's audience, page by page."""
         if not roles:
             return []
         marks = ",".join("?" * len(roles))
         rows = await self.tx.fetchall(
             f"SELECT u.vk_id, u.role, (SELECT o.municipality_id FROM organisations o"
             f"  WHERE o.id = {_PLACE}) FROM users u"
-            f" WHERE u.role IN ({marks}) AND u.reminders_on = 1 ORDER BY u.vk_id",
-            tuple(roles))
+            f" WHERE u.vk_id > ? AND u.role IN ({marks}) AND u.reminders_on = 1"
+            f" AND NOT EXISTS (SELECT 1 FROM schedule_runs r WHERE r.job = 'survey'"
+            f"  AND r.period = ? AND r.peer_id = u.vk_id)"
+            f" ORDER BY u.vk_id LIMIT ?",
+            (after, *roles, period, limit))
         return [Recipient(r[0], r[1], r[2]) for r in rows]
+
+    async def upsert_runs_of_job(self, job: str, period: str, outbox_job: str, now: int) -> int:
+        """A run for everyone the outbox job holds (its first part): what was queued counts as
+        done, read in SQL rather than from a list of the whole audience."""
+        cur = await self.tx.execute(
+            "INSERT OR IGNORE INTO schedule_runs (job, period, peer_id, queued_at)"
+            " SELECT ?, ?, o.peer_id, ? FROM outbox o"
+            " WHERE o.job_id = (SELECT id FROM outbox_jobs WHERE name = ?) AND o.part = 0",
+            (job, period, now, outbox_job))
+        return cur.rowcount
 
     async def get_place(self, vk_id: int) -> Place:
         row = await self.tx.fetchone(

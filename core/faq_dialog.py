@@ -99,13 +99,11 @@ def answer_entry(conv: Conversation, entry_id: str) -> list[Reply]:
     return [Reply(text, Keyboard.of(*rows, inline=True), template="faq.answer")]
 
 
-async def after_answer(conv: Conversation) -> list[Reply]:
-    """A newcomer who asked first is then asked who they are."""
-    if conv.person.role is None:
-        from core.onboarding import ask_role
+async def after_answer(conv: Conversation, answer: list[Reply]) -> list[Reply]:
+    """A newcomer who asked first is asked who they are in the same message."""
+    from core.onboarding import with_role_choice
 
-        return await ask_role(conv, "start.ask_role_after_answer")
-    return []
+    return await with_role_choice(conv, answer)
 
 
 def pairs(buttons: list[Button]) -> list[list[Button]]:
@@ -150,7 +148,7 @@ def match(conv: Conversation, text: str) -> Match:
 async def answer_question(conv: Conversation, found: Match) -> list[Reply]:
     """Free text: the answer when the match is confident, else an honest «не знаю»."""
     if found.entry is not None:
-        return answer_entry(conv, found.entry.id) + await after_answer(conv)
+        return await after_answer(conv, answer_entry(conv, found.entry.id))
     return await dont_know(conv, found)
 
 

@@ -26,9 +26,10 @@ from bot.vk.api import VkApi
 from bot.logs import configure_logging  # noqa: F401  (the CLI and the sandbox import it from here)
 from bot.vk.callback import serve_callback
 from bot.vk.sender import VkSender
-from core.access import access_of
+from core.access import NotAllowed, access_of
 from core.clock import Clock, SystemClock, unix
 from core.conversation import Conversation, Incoming
+from core.menu import refused
 from core.payloads import BadPayload, parse_payload
 from core.texts import Texts, content_root
 from core.ui import Reply
@@ -99,7 +100,15 @@ def error_handler(deps: Deps) -> ErrorHandler:
         if conv is not None:
             await conv.say(Reply(deps.texts.render("input.busy"), template="input.busy"))
 
+    async def on_not_allowed(error: Exception, message: Message, **context: Any) -> None:
+        # a service refused (rights missing or revoked mid-dialog): a polite answer, no trace
+        log.info("refused: %s", error)
+        conv: Conversation | None = context.get("conv")
+        if conv is not None:
+            await conv.say(*await refused(conv))
+
     handler.register_undefined_error_handler(on_error)
+    handler.register_error_handler(NotAllowed)(on_not_allowed)
     return handler
 
 

@@ -1,31 +1,103 @@
-"""Who may do what: bot admins and coordinators come from config, plus grants stored in the bot."""
+"""Who may do what: bot admins and coordinators come from config, plus grants stored in the bot.
+
+A person's territory is a ``Scope``: the whole region, one municipality, or nobody's data.
+"No rights" is its own value (``NOBODY``), never an absent filter, so a service that forgets to
+check rights cannot fall back to "the whole region": asking ``NOBODY`` for its repository
+filter raises ``NotAllowed``, which the bot answers with a polite refusal.
+
+Access is computed anew for every incoming event (bot/app.py), so a grant revoked or narrowed
+in the middle of a dialog takes effect on the very next screen.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.config import Settings
 from storage import Tx
+
+
+class NotAllowed(Exception):
+    """A service was asked for data or an action outside the person's rights."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: Literal["region", "municipality", "nobody"]
+    municipality_id: int | None = None
+
+    @classmethod
+    def of_grant(cls, municipality_id: int | None) -> "Scope":
+        return REGION if municipality_id is None else cls("municipality", municipality_id)
+
+    @property
+    def nobody(self) -> bool:
+        return self.kind == "nobody"
+
+    @property
+    def region(self) -> bool:
+        return self.kind == "region"
+
+    def sees(self, municipality_id: int | None) -> bool:
+        """May this scope see data of that municipality (None: data tied to no municipality,
+        which only the whole region sees)."""
+        if self.kind == "region":
+            return True
+        return self.kind == "municipality" and municipality_id == self.municipality_id
+
+    def covers(self, other: "Scope") -> bool:
+        """Everything ``other`` sees, this scope sees too."""
+        if other.nobody:
+            return not self.nobody
+        if other.region:
+            return self.region
+        return self.sees(other.municipality_id)
+
+    @property
+    def filter(self) -> int | None:
+        """The repository filter: None = every municipality, else the one municipality."""
+        if self.kind == "nobody":
+            raise NotAllowed("no territory")
+        return self.municipality_id
+
+
+REGION = Scope("region")
+NOBODY = Scope("nobody")
 
 
 @dataclass(frozen=True)
 class Access:
     vk_id: int
     bot_admin: bool = False
-    coordinator: bool = False
-    # None = the whole region; otherwise the only municipality this coordinator sees.
-    municipality_id: int | None = None
+    scope: Scope = NOBODY
+
+    @property
+    def coordinator(self) -> bool:
+        return not self.scope.nobody
 
     @property
     def regional(self) -> bool:
-        return self.coordinator and self.municipality_id is None
+        return self.scope.region
+
+    @property
+    def municipality_id(self) -> int | None:
+        """The repository filter of a coordinator's territory; NotAllowed for anyone else."""
+        return self.scope.filter
+
+
+def territory(access: Access) -> Scope:
+    """The coordinator's scope; NotAllowed for a person who is not (or no longer) one."""
+    if access.scope.nobody:
+        raise NotAllowed("not a coordinator")
+    return access.scope
 
 
 async def access_of(tx: Tx, settings: Settings, vk_id: int) -> Access:
     admin = vk_id in settings.access.admins
     if admin or vk_id in settings.access.coordinators:
-        return Access(vk_id, bot_admin=admin, coordinator=True)
+        return Access(vk_id, bot_admin=admin, scope=REGION)
     grant = await tx.territory.get_grant(vk_id)
     if grant is not None:
-        return Access(vk_id, coordinator=True, municipality_id=grant.municipality_id)
+        return Access(vk_id, scope=Scope.of_grant(grant.municipality_id))
     return Access(vk_id)

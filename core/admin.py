@@ -16,7 +16,8 @@ checked by their own handlers): главное меню; координатор�
 (handlers/faq.py). tests/test_summaries.py types every listed command.
 
 Who may use a command is declared here (``need``) and enforced by the handlers' rules; what a
-coordinator sees is limited to their territory (``conv.access.municipality_id``) in every
+coordinator sees is limited to their territory (``territory(conv.access)``, NotAllowed for
+anyone else) in every
 repository call. Every admin action is written to the audit log.
 """
 
@@ -29,7 +30,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from core import summaries as figures
-from core.access import Access
+from core.access import Access, NotAllowed, territory
 from core.clock import unix
 from core.conversation import Conversation
 from core.payloads import Payload
@@ -186,7 +187,7 @@ async def _municipality_named(conv: Conversation, text: str,
 async def resolve_place(conv: Conversation, text: str) -> Place | None:
     """«» (the coordinator's whole territory), a municipality (name or id) or «орг N»; None if
     it is unknown or outside the coordinator's territory (the same answer for both)."""
-    scope = conv.access.municipality_id
+    scope = territory(conv.access).filter
     words = text.split()
     async with conv.deps.db.read() as tx:
         if words and words[0] in _words(conv.deps, "admin.org_words"):
@@ -206,7 +207,7 @@ async def resolve_place(conv: Conversation, text: str) -> Place | None:
 async def _place_of(conv: Conversation, municipality_id: int | None,
                     org_id: int | None) -> Place | None:
     """The place a button refers to, checked against the territory again."""
-    scope = conv.access.municipality_id
+    scope = territory(conv.access).filter
     async with conv.deps.db.read() as tx:
         if org_id is not None:
             org = await tx.summaries.get_organisation(org_id, scope)
@@ -361,7 +362,7 @@ def _step_names(conv: Conversation) -> list[str]:
 async def _by_municipality(conv: Conversation) -> list[dict[str, Any]]:
     """Organisations per step in each municipality of the coordinator's territory."""
     async with conv.deps.db.read() as tx:
-        rows = await tx.summaries.list_municipality_steps(conv.access.municipality_id)
+        rows = await tx.summaries.list_municipality_steps(territory(conv.access).filter)
     places: dict[int, dict[str, Any]] = {}
     for r in rows:
         place = places.setdefault(r.municipality_id, {"name": r.municipality, "total": 0,
@@ -425,7 +426,13 @@ def _vk_id(token: str) -> int | None:
     return int(match.group(1)) if match and int(match.group(1)) > 0 else None
 
 
+def _bot_admin(conv: Conversation) -> None:
+    if not conv.access.bot_admin:
+        raise NotAllowed("not a bot admin")
+
+
 async def grant(conv: Conversation, args: str) -> list[Reply]:
+    _bot_admin(conv)
     words = args.split(maxsplit=1)
     vk_id = _vk_id(words[0]) if words else None
     if vk_id is None:
@@ -442,11 +449,13 @@ async def grant(conv: Conversation, args: str) -> list[Reply]:
         await tx.audit.upsert_entry(conv.person.vk_id, "coordinator_grant", {
             "municipality_id": municipality.id if municipality else None, "vk_id": vk_id}, now)
     place = municipality.name if municipality else conv.deps.settings.region.name
+    withheld = await conv.deps.services["broadcasts"].withhold_unauthorised(vk_id)
     return [_say(conv, "admin.granted", vk_id=vk_id, place=place,
-                 regional=municipality is None)]
+                 regional=municipality is None, withheld=len(withheld))]
 
 
 async def revoke(conv: Conversation, args: str) -> list[Reply]:
+    _bot_admin(conv)
     vk_id = _vk_id(args.split()[0]) if args.split() else None
     if vk_id is None:
         return [_say(conv, "admin.revoke_usage")]
@@ -460,12 +469,14 @@ async def revoke(conv: Conversation, args: str) -> list[Reply]:
         if removed:
             await tx.audit.upsert_entry(conv.person.vk_id, "coordinator_revoke", {
                 "municipality_id": old.municipality_id if old else None, "vk_id": vk_id}, now)
-    return [_say(conv, "admin.revoked" if removed else "admin.revoke_none", vk_id=vk_id)]
+    withheld = await conv.deps.services["broadcasts"].withhold_unauthorised(vk_id)
+    return [_say(conv, "admin.revoked" if removed else "admin.revoke_none", vk_id=vk_id,
+                 withheld=len(withheld))]
 
 
 # -- audit log -------------------------------------------------------------------------------
 async def audit_log(conv: Conversation) -> list[Reply]:
-    scope = conv.access.municipality_id
+    scope = territory(conv.access).filter
     await _audit(conv, "audit_view", scope)
     async with conv.deps.db.read() as tx:
         entries = await tx.summaries.list_audit(scope, AUDIT_LINES)

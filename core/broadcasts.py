@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from core import fill_in
+from core.access import Scope, access_of, territory
 from core.clock import monotonic, unix
 from core.conversation import Conversation
 from core.fill_in import FillIn, TemplateProblem
@@ -202,7 +203,9 @@ def recipient_reply(deps: "Deps", fill: FillIn, broadcast: Broadcast,
 
 # -- small helpers ---------------------------------------------------------------------------
 def _scope(conv: Conversation) -> int | None:
-    return conv.access.municipality_id
+    """The repository filter of the coordinator's territory, read anew for every event: a
+    revoked coordinator gets NotAllowed (never "the whole region")."""
+    return territory(conv.access).filter
 
 
 def _service(deps: "Deps") -> "BroadcastService":
@@ -279,12 +282,26 @@ async def _count(deps: "Deps", audience: Audience, scope: int | None) -> int:
 
 # -- the dialog ------------------------------------------------------------------------------
 async def _draft(conv: Conversation) -> Broadcast | None:
+    """The coordinator's own draft, within their territory as it is now. A draft begun with a
+    wider territory (the coordinator was narrowed to a municipality meanwhile) is narrowed too
+    and its audience chosen again, so nothing outside the new territory is shown or counted."""
     draft_id = conv.person.state_data.get("id")
     if not isinstance(draft_id, int):
         return None
+    scope = _scope(conv)
     async with conv.deps.db.read() as tx:
-        draft = await tx.broadcasts.get_broadcast(draft_id, _scope(conv))
-    return draft if draft is not None and draft.status == "draft" else None
+        draft = await tx.broadcasts.get_broadcast(draft_id, None)
+    if draft is None or draft.status != "draft" or draft.author_vk_id != conv.person.vk_id:
+        return None
+    if draft.scope_municipality_id != scope:
+        now = unix(conv.deps.clock)
+        async with conv.deps.db.transaction() as tx:
+            await tx.broadcasts.upsert_scope(draft.id, scope, now)
+            await tx.users.upsert_state(conv.person.vk_id, AUDIENCE, {"id": draft.id}, now)
+            draft = await tx.broadcasts.get_broadcast(draft.id, scope)
+        conv.person = conv.person.model_copy(update={"state": AUDIENCE,
+                                                     "state_data": {"id": draft_id}})
+    return draft
 
 
 async def _go(conv: Conversation, state: str, draft: Broadcast, **extra: Any) -> list[Reply]:
@@ -314,6 +331,8 @@ async def start(conv: Conversation) -> list[Reply]:
 
 async def screen(conv: Conversation) -> list[Reply]:
     """Where the coordinator is in the dialog (after a detour or an outdated button)."""
+    if not conv.access.coordinator:  # rights revoked mid-dialog: the dialog ends here
+        return await _to_menu(conv)
     draft = await _draft(conv)
     state = conv.person.state
     if draft is None or state not in FLOW:
@@ -763,7 +782,9 @@ async def history(conv: Conversation) -> list[Reply]:
     lines = []
     for b in items:
         lines.append({
-            "id": b.id, "status": conv.deps.texts.render(f"broadcasts.status_{b.status}"),
+            "id": b.id, "status": conv.deps.texts.render(
+                "broadcasts.status_withheld" if b.cancel_reason == "rights"
+                else f"broadcasts.status_{b.status}"),
             "audience": await describe_audience(conv.deps, b.audience, scope),
             "when": local_time(b.send_at or b.created_at, tz),
             "recipients": b.recipients, "delivered": b.delivered,
@@ -898,13 +919,75 @@ class BroadcastService:
         return started
 
     async def launch(self, broadcast_id: int) -> bool:
+        """Claim a scheduled broadcast and send it, if its author still has the right to send
+        to its territory now (rights are re-checked at send time, not only when it was
+        composed); otherwise it is withheld and the bot admins are told."""
+        now = unix(self.deps.clock)
+        held = False
         async with self.deps.db.transaction() as tx:
-            claimed = await tx.broadcasts.upsert_running(broadcast_id, unix(self.deps.clock))
             broadcast = await tx.broadcasts.get_broadcast(broadcast_id, None)
+            if broadcast is None:
+                return False
+            author = await access_of(tx, self.deps.settings, broadcast.author_vk_id)
+            if author.scope.covers(Scope.of_grant(broadcast.scope_municipality_id)):
+                claimed = await tx.broadcasts.upsert_running(broadcast_id, now)
+            else:
+                claimed = False
+                held = await tx.broadcasts.upsert_withheld(broadcast_id, now)
+            broadcast = await tx.broadcasts.get_broadcast(broadcast_id, None)
+        if held and broadcast is not None:
+            await self.tell_admins_withheld([broadcast])
         if not claimed or broadcast is None:
             return False
         await self._enqueue(broadcast)
         return True
+
+    async def withhold_unauthorised(self, author_vk_id: int) -> list[Broadcast]:
+        """After a coordinator's rights were revoked or narrowed: every scheduled or running
+        broadcast of theirs outside what they may now reach is stopped (nothing more is sent)
+        and the bot admins are told. The author is sent nothing (no cancel button either)."""
+        now = unix(self.deps.clock)
+        async with self.deps.db.transaction() as tx:
+            author = await access_of(tx, self.deps.settings, author_vk_id)
+            active = await tx.broadcasts.list_active_by_author(author_vk_id)
+            stopped = [b for b in active
+                       if not author.scope.covers(Scope.of_grant(b.scope_municipality_id))]
+        withheld: list[Broadcast] = []
+        for broadcast in stopped:
+            if broadcast.status == "running":
+                await self.deps.messenger.cancel_bulk(job_of(broadcast.id))  # type: ignore[attr-defined]
+            lock = self._locks.setdefault(broadcast.id, asyncio.Lock())
+            async with lock:
+                async with self.deps.db.transaction() as tx:
+                    counts = await tx.outbox.get_job_counts(job_of(broadcast.id))
+                    ok = await tx.broadcasts.upsert_withheld(
+                        broadcast.id, now, counts.delivered, counts.not_allowed, counts.failed)
+                    fresh = await tx.broadcasts.get_broadcast(broadcast.id, None)
+            if ok and fresh is not None:
+                withheld.append(fresh)
+                if fresh.status_peer_id and fresh.status_message_id:  # the button goes away
+                    await self.deps.messenger.edit(
+                        fresh.status_peer_id, fresh.status_message_id,
+                        Reply(self.deps.texts.render("broadcasts.withheld_status", id=fresh.id),
+                              template="broadcasts.withheld_status"))
+                self._forget(broadcast.id)
+        if withheld:
+            await self.tell_admins_withheld(withheld)
+        return withheld
+
+    async def tell_admins_withheld(self, withheld: list[Broadcast]) -> None:
+        deps = self.deps
+        tz = timezone_name(deps, None)
+        items = [{"id": b.id, "author": b.author_vk_id,
+                  "when": local_time(b.send_at or b.created_at, tz),
+                  "audience": await describe_audience(deps, b.audience, b.scope_municipality_id),
+                  "delivered": b.delivered,
+                  "text": b.text[:200] + ("…" if len(b.text) > 200 else "")} for b in withheld]
+        key = "broadcasts.withheld_admins"
+        notice = Reply(deps.texts.render(key, items=items, tz=tz), template=key)
+        ids = "-".join(str(b.id) for b in withheld)
+        await deps.messenger.send([Outgoing(admin, notice, "notice", f"broadcast-withheld:{ids}")
+                                   for admin in sorted(deps.settings.access.admins)])
 
     async def _enqueue(self, broadcast: Broadcast) -> None:
         """Count the audience, post the status message, then stream the audience into the

@@ -28,6 +28,7 @@ from core.activation import (
     t,
     today,
 )
+from core.access import territory
 from core.clock import unix
 from core.conversation import Conversation
 from core.menu import menu_button
@@ -80,21 +81,26 @@ COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (Panel, Applications, SetStatu
 
 
 def _visible(conv: Conversation, municipality_id: int) -> bool:
-    scope = conv.access.municipality_id
-    return conv.access.coordinator and (scope is None or scope == municipality_id)
+    return territory(conv.access).sees(municipality_id)
+
+
+def _filter(conv: Conversation) -> int | None:
+    """The repository filter of the coordinator's territory (NotAllowed for anyone else)."""
+    return territory(conv.access).filter
 
 
 async def _audit(conv: Conversation, action: str, details: dict[str, Any]) -> None:
     async with conv.deps.db.transaction() as tx:
         await tx.audit.upsert_entry(conv.person.vk_id, action,
-                                    {**details, "municipality_id": conv.access.municipality_id},
+                                    {**details, "municipality_id": _filter(conv)},
                                     unix(conv.deps.clock))
 
 
 async def _scope_name(conv: Conversation, tx: Any) -> str:
-    if conv.access.municipality_id is None:
+    scope = _filter(conv)
+    if scope is None:
         return ""
-    found = await tx.territory.get_municipality(conv.access.municipality_id)
+    found = await tx.territory.get_municipality(scope)
     return found.name if found else ""
 
 
@@ -152,8 +158,8 @@ def _app_values(conv: Conversation, app: Any) -> dict[str, Any]:
 
 async def applications(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.read() as tx:
-        apps = await tx.activation.list_applications(PENDING, conv.access.municipality_id)
-        counts = await tx.activation.count_applications(conv.access.municipality_id)
+        apps = await tx.activation.list_applications(PENDING, _filter(conv))
+        counts = await tx.activation.count_applications(_filter(conv))
         scope = await _scope_name(conv, tx)
     await _audit(conv, "activation.applications_viewed", {"shown": [a.id for a in apps[:LIST_LIMIT]]})
     head = Reply(t(conv, "coord.apps_head", total=len(apps), shown=min(len(apps), LIST_LIMIT),
@@ -277,7 +283,7 @@ async def export(conv: Conversation) -> list[Reply]:
     from core.platform import PlatformError, platform_of
 
     async with conv.deps.db.read() as tx:
-        apps = await tx.activation.list_applications(("new",), conv.access.municipality_id)
+        apps = await tx.activation.list_applications(("new",), _filter(conv))
     if not apps:
         await _audit(conv, "activation.export", {"count": 0})
         return [Reply(t(conv, "coord.export_empty"), template="coord.export_empty")]
@@ -301,7 +307,7 @@ async def export(conv: Conversation) -> list[Reply]:
 
 async def mark_sent(conv: Conversation, upto: int) -> list[Reply]:
     async with conv.deps.db.read() as tx:
-        apps = await tx.activation.list_applications(("new",), conv.access.municipality_id,
+        apps = await tx.activation.list_applications(("new",), _filter(conv),
                                                      up_to_id=upto)
     if not apps:
         return [Reply(t(conv, "coord.marked_none"), template="coord.marked_none")]
@@ -317,7 +323,7 @@ async def stuck(conv: Conversation) -> list[Reply]:
     days = conv.deps.settings.schedule.stuck_after_days
     now = unix(conv.deps.clock)
     async with conv.deps.db.read() as tx:
-        found = await tx.activation.list_stuck(now - days * 86400, conv.access.municipality_id)
+        found = await tx.activation.list_stuck(now - days * 86400, _filter(conv))
         scope = await _scope_name(conv, tx)
     await _audit(conv, "activation.stuck_viewed", {"count": len(found)})
     items = [{"org": s.org.name, "municipality": s.municipality, "step": s.org.step,

@@ -11,7 +11,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.access import NotAllowed, territory
 from core.clock import unix
+from core.privacy import mask_contacts
 from core.conversation import Conversation
 from core.faq import FaqBook, FaqError, FaqIndex, Match, load_faq, normalize
 from core.payloads import Payload
@@ -156,8 +158,9 @@ async def dont_know(conv: Conversation, found: Match) -> list[Reply]:
     from core.tickets import ask_button, remember_question
 
     async with conv.deps.db.transaction() as tx:
+        municipality = await tx.tickets.get_municipality_of(conv.person.vk_id)
         await tx.tickets.upsert_miss(conv.incoming.text[:1000], " ".join(sorted(found.terms)),
-                                     unix(conv.deps.clock))
+                                     unix(conv.deps.clock), conv.person.vk_id, municipality)
     await remember_question(conv, conv.incoming.text)
     faq = service(conv)
     rows: list[list[Button]] = [[_entry_button(conv, s.entry.id)] for s in found.alternatives[:3]]
@@ -174,14 +177,19 @@ async def resume(conv: Conversation) -> list[Reply]:
 
 
 async def top_misses(conv: Conversation) -> list[Reply]:
+    """Territory as everywhere (a municipal coordinator sees their municipality's questions);
+    contact details people typed are masked: the list is for writing help entries."""
+    scope = territory(conv.access).filter
     since = unix(conv.deps.clock) - MISS_WINDOW_DAYS * 24 * 3600
     async with conv.deps.db.read() as tx:
-        misses = await tx.tickets.list_top_misses(since)
+        misses = [(mask_contacts(q), n) for q, n in await tx.tickets.list_top_misses(since, scope)]
     return [Reply(conv.deps.texts.render("faq.misses", misses=misses, days=MISS_WINDOW_DAYS),
                   template="faq.misses")]
 
 
 async def reload(conv: Conversation) -> list[Reply]:
+    if not conv.access.bot_admin:
+        raise NotAllowed("not a bot admin")
     try:
         count = service(conv).reload()
     except FaqError as exc:

@@ -54,3 +54,17 @@ async def open_menu(conv: Conversation) -> list[Reply]:
 
 def help_screen(conv: Conversation) -> Reply:
     return Reply(conv.deps.texts.render("help.text"), menu_keyboard(conv), template="help.text")
+
+
+COORDINATOR_STATES = ("broadcast:", "coord:", "ticket:answer")
+
+
+async def refused(conv: Conversation) -> list[Reply]:
+    """The answer to a service that raised NotAllowed: rights were missing or were revoked in
+    the middle of a coordinator's dialog, which is then left (nothing of it is shown again)."""
+    if conv.person.state.startswith(COORDINATOR_STATES) and not conv.access.coordinator:
+        async with conv.deps.db.transaction() as tx:
+            await tx.users.upsert_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
+        conv.person = conv.person.model_copy(update={"state": "menu", "state_data": {}})
+    return [Reply(conv.deps.texts.render("input.not_allowed"), template="input.not_allowed"),
+            main_menu(conv)]

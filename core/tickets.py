@@ -10,6 +10,7 @@ the answer; state_data["ticket"] = id).
 
 from __future__ import annotations
 
+from core.access import territory
 from core.clock import unix
 from core.conversation import Conversation
 from core.outgoing import Outgoing
@@ -145,8 +146,7 @@ def _erased(conv: Conversation, ticket_id: int) -> Reply:
 
 
 def _visible(conv: Conversation, municipality_id: int | None) -> bool:
-    return conv.access.coordinator and (
-        conv.access.municipality_id is None or conv.access.municipality_id == municipality_id)
+    return territory(conv.access).sees(municipality_id)
 
 
 async def answered(conv: Conversation, text: str) -> list[Reply]:
@@ -180,7 +180,7 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
 async def list_open(conv: Conversation) -> list[Reply]:
     deps = conv.deps
     async with deps.db.read() as tx:
-        tickets = await tx.tickets.list_open(conv.access.municipality_id)
+        tickets = await tx.tickets.list_open(territory(conv.access).filter)
     if not tickets:
         return [Reply(deps.texts.render("tickets.none_open"), template="tickets.none_open")]
     buttons = [[Button(deps.texts.label("btn.answer_ticket_n", id=t.id), AnswerTicket(id=t.id).dump())]

@@ -51,6 +51,7 @@ class Broadcast(BaseModel):
     delivered: int
     not_allowed: int
     failed: int
+    cancel_reason: str | None = None   # 'rights': withheld, the author lost the right to send it
 
     @classmethod
     def from_row(cls, row: Any) -> "Broadcast":
@@ -201,6 +202,28 @@ class BroadcastsRepo:
             " WHERE id = ? AND status IN ('draft', 'scheduled', 'running')",
             (by, now, delivered, not_allowed, failed, now, broadcast_id))
         return cur.rowcount == 1
+
+    async def upsert_scope(self, broadcast_id: int, scope: int | None, now: int) -> None:
+        """A draft follows its author's territory as it is now; its audience is chosen anew."""
+        await self.tx.execute(
+            "UPDATE broadcasts SET scope_municipality_id = ?, audience = '{}', updated_at = ?"
+            " WHERE id = ? AND status = 'draft'", (scope, now, broadcast_id))
+
+    async def upsert_withheld(self, broadcast_id: int, now: int, delivered: int = 0,
+                              not_allowed: int = 0, failed: int = 0) -> bool:
+        """Stopped because its author may no longer send it: never sent (or sent no further)."""
+        cur = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'cancelled', cancel_reason = 'rights',"
+            " finished_at = ?, delivered = ?, not_allowed = ?, failed = ?, updated_at = ?"
+            " WHERE id = ? AND status IN ('scheduled', 'running')",
+            (now, delivered, not_allowed, failed, now, broadcast_id))
+        return cur.rowcount == 1
+
+    async def list_active_by_author(self, author: int) -> list[Broadcast]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM broadcasts WHERE author_vk_id = ? AND status IN ('scheduled', 'running')"
+            " ORDER BY id", (author,))
+        return [Broadcast.from_row(r) for r in rows]
 
     async def list_due(self, now: int) -> list[Broadcast]:
         rows = await self.tx.fetchall(

@@ -79,14 +79,19 @@ class TicketsRepo:
             "SELECT o.municipality_id FROM users u JOIN organisations o ON o.id = u.org_id"
             " WHERE u.vk_id = ?", (vk_id,))
 
-    async def upsert_miss(self, question: str, normalized: str, now: int) -> None:
+    async def upsert_miss(self, question: str, normalized: str, now: int, vk_id: int | None = None,
+                          municipality_id: int | None = None) -> None:
         await self.tx.execute(
-            "INSERT INTO faq_misses (question, normalized, at) VALUES (?, ?, ?)",
-            (question, normalized, now))
+            "INSERT INTO faq_misses (question, normalized, at, vk_id, municipality_id)"
+            " VALUES (?, ?, ?, ?, ?)", (question, normalized, now, vk_id, municipality_id))
 
-    async def list_top_misses(self, since: int, limit: int = 15) -> list[tuple[str, int]]:
-        """The most frequent unanswered questions (by normalised text), with one example."""
+    async def list_top_misses(self, since: int, municipality_id: int | None,
+                              limit: int = 15) -> list[tuple[str, int]]:
+        """The most frequent unanswered questions (by normalised text), with one example;
+        ``municipality_id`` set: only questions of people of that municipality."""
         rows = await self.tx.fetchall(
             "SELECT MIN(question) AS example, COUNT(*) AS n FROM faq_misses WHERE at >= ?"
-            " GROUP BY normalized ORDER BY n DESC, example LIMIT ?", (since, limit))
+            " AND question != '' AND (? IS NULL OR municipality_id = ?)"
+            " GROUP BY normalized ORDER BY n DESC, example LIMIT ?",
+            (since, municipality_id, municipality_id, limit))
         return [(r["example"], r["n"]) for r in rows]

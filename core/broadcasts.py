@@ -534,7 +534,7 @@ async def own_recipient(conv: Conversation) -> Recipient:
 async def fill_names(deps: "Deps", people: list[Recipient]) -> list[Recipient]:
     """Names the bot does not have yet are asked from the platform (users.get, 1000 at a time)
     and kept, so personalisation never renders an empty name it could have known."""
-    missing = [p.vk_id for p in people if not p.first_name]
+    missing = [p.vk_id for p in people if not p.first_name and not p.erased]
     if not missing:
         return people
     try:

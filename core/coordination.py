@@ -182,7 +182,7 @@ async def set_status(conv: Conversation, app_id: int, status: str) -> list[Reply
     if status == "rejected":
         async with conv.deps.db.transaction() as tx:
             app = await tx.activation.get_application(app_id)
-            if app is None or not _visible(conv, app.municipality_id):
+            if app is None or app.erased_at or not _visible(conv, app.municipality_id):
                 return [Reply(t(conv, "input.not_allowed"), template="input.not_allowed")]
             if status not in APP_FLOW[app.status].next:
                 return [_already(conv, app)]
@@ -225,7 +225,7 @@ async def _apply(conv: Conversation, app_ids: list[int], status: str,
     async with deps.db.transaction() as tx:
         for app_id in app_ids:
             app = await tx.activation.get_application(app_id)
-            if app is None or not _visible(conv, app.municipality_id):
+            if app is None or app.erased_at or not _visible(conv, app.municipality_id):
                 answers.append(Reply(t(conv, "input.not_allowed"), template="input.not_allowed"))
                 continue
             if status not in APP_FLOW[app.status].next or not await \

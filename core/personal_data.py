@@ -204,10 +204,47 @@ def _view_keyboard(conv: Conversation) -> Keyboard:
                        [menu_button(conv)])
 
 
+ROW_MAX = 300  # characters of one stored row shown
+
+
+def _value(conv: Conversation, column: str, value: Any) -> str:
+    if isinstance(value, int) and (column.endswith("_at") or column in ("at", "blocked_until")):
+        from core.activation import local_time
+
+        return local_time(conv, value)
+    if column == "role" and value in ("org_admin", "staff", "parent", "coordinator"):
+        return _t(conv, f"pd.roles.{value}")
+    return " ".join(str(value).split())
+
+
+def _field(conv: Conversation, column: str, value: Any) -> str:
+    return _t(conv, f"pd.col.{column}") + ": " + _value(conv, column, value)
+
+
+async def _stored(conv: Conversation) -> Reply:
+    """Everything stored about the person, read through the registry that erasure uses."""
+    async with conv.deps.db.read() as tx:
+        found = await tx.personal.list_stored(conv.person.vk_id)
+    places = []
+    for place, total, rows in found:
+        lines = []
+        for row in rows:
+            line = " · ".join(_field(conv, k, v) for k, v in row.items()
+                              if v not in (None, "", "{}"))
+            lines.append(line[:ROW_MAX] + ("…" if len(line) > ROW_MAX else ""))
+        kept = ""
+        if place.erase == "keep":
+            kept = _t(conv, "pd.kept_consent" if place.table == "consents" else "pd.kept_official")
+        places.append({"label": _t(conv, place.label_key), "total": total, "rows": lines,
+                       "more": total - len(rows), "kept": kept})
+    return Reply(_t(conv, "pd.stored", places=places), template="pd.stored")
+
+
 async def my_data(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         await tx.users.upsert_state(conv.person.vk_id, STATE_VIEW, {}, unix(conv.deps.clock))
-    return [Reply(_t(conv, "pd.summary", **await _collect(conv)), _view_keyboard(conv),
+    return [await _stored(conv),
+            Reply(_t(conv, "pd.summary", **await _collect(conv)), _view_keyboard(conv),
                   template="pd.summary")]
 
 
@@ -235,6 +272,8 @@ async def erase(conv: Conversation) -> list[Reply]:
         await tx.personal.delete_person(conv.person.vk_id, unix(conv.deps.clock))
     # Bulk messages already loaded for sending are dropped too, not only the queued rows.
     conv.deps.messenger.forget(conv.person.vk_id)
+    # Old page images with the person's data stay in the WAL until a checkpoint.
+    await conv.deps.db.checkpoint()
     keyboard = Keyboard.of([Button(conv.deps.texts.label("btn.pd_start"), Start().dump(), "primary")])
     return [Reply(_t(conv, "pd.erased"), keyboard, template="pd.erased")]
 

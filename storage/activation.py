@@ -50,6 +50,7 @@ class Application(BaseModel):
     org_step: int
     municipality_id: int
     municipality: str
+    erased_at: int | None = None  # the applicant erased their data: not listed, not exported
 
 
 class StaffMember(BaseModel):
@@ -180,7 +181,8 @@ class ActivationRepo:
             where += " AND a.id <= ?"
             params.append(up_to_id)
         rows = await self.tx.fetchall(
-            _APP_SELECT + f" WHERE a.status IN ({marks}){where} ORDER BY a.id LIMIT ?",
+            _APP_SELECT + f" WHERE a.status IN ({marks}) AND a.erased_at IS NULL{where}"
+            " ORDER BY a.id LIMIT ?",
             (*statuses, *params, limit))
         return [Application.model_validate(dict(r)) for r in rows]
 
@@ -188,7 +190,9 @@ class ActivationRepo:
         where, params = _scope(municipality_id)
         rows = await self.tx.fetchall(
             "SELECT a.status, COUNT(*) AS n FROM applications a"
-            f" JOIN organisations o ON o.id = a.org_id WHERE 1 = 1{where} GROUP BY a.status",
+            f" JOIN organisations o ON o.id = a.org_id"
+            f" WHERE (a.erased_at IS NULL OR a.status NOT IN ('new', 'sent')){where}"
+            " GROUP BY a.status",
             params)
         return {r["status"]: r["n"] for r in rows}
 

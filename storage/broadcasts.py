@@ -69,6 +69,7 @@ class Recipient(BaseModel):
     last_name: str = ""
     org_name: str | None = None
     municipality_name: str | None = None
+    erased: bool = False  # erased their data: their name is never looked up again
 
 
 def job_of(broadcast_id: int) -> str:
@@ -77,7 +78,7 @@ def job_of(broadcast_id: int) -> str:
 
 # The organisation a person belongs to: their own org_id, else the one they administer.
 _PEOPLE_COLUMNS = ("u.vk_id, u.first_name, u.last_name, o.name AS org_name,"
-                   " m.name AS municipality_name")
+                   " m.name AS municipality_name, u.erased_at IS NOT NULL AS erased")
 _PEOPLE = (
     "SELECT " + _PEOPLE_COLUMNS +
     " FROM users u"

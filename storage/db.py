@@ -24,6 +24,8 @@ PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
+    # deleted or overwritten personal data is zeroed in the file, not left in free space
+    "PRAGMA secure_delete=ON",
 )
 
 
@@ -94,6 +96,12 @@ class Database:
                 raise
             else:
                 await self.conn.execute("COMMIT")
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and empty it (after an erasure: old page
+        images holding the person's data are in the WAL until then)."""
+        async with self._lock:
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

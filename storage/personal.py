@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from storage.personal_registry import PLACES, Place
+
 
 class Consent(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -35,6 +37,7 @@ class PersonalDataRepo:
         await self.tx.execute(
             "INSERT INTO consents (vk_id, version, given_at) VALUES (?, ?, ?)",
             (vk_id, version, now))
+        await self.tx.execute("UPDATE users SET erased_at = NULL WHERE vk_id = ?", (vk_id,))
         consent = await self.get_consent(vk_id)
         assert consent is not None
         return consent
@@ -51,31 +54,25 @@ class PersonalDataRepo:
             "SELECT id FROM applications WHERE applicant_vk_id = ? ORDER BY id", (vk_id,))
         return [r["id"] for r in rows]
 
+    async def list_stored(self, vk_id: int, limit: int = 20) -> list[tuple[Place, int, list[dict[str, Any]]]]:
+        """Everything stored about the person, place by place of the registry: (place, how
+        many rows, the first ``limit`` rows with the registry's columns)."""
+        out = []
+        for place in PLACES:
+            rows = await self.tx.fetchall(place.shown(), (vk_id,))
+            if rows:
+                out.append((place, len(rows), [dict(r) for r in rows[:limit]]))
+        return out
+
     async def delete_person(self, vk_id: int, now: int) -> None:
-        """Withdraw consent and erase: the application's personal fields, the staff row, the
-        form draft, the text of the person's questions and of their answers (the rows stay, so
-        coordinators' counts do not change), which weekly messages they were sent
-        (schedule_runs), messages still waiting to be sent to them (cancelled); survey answers
-        keep only anonymous counts; the users row keeps nothing but the VK id (needed to answer
-        them at all). The consent record stays, marked withdrawn, as proof of what was agreed
-        to and when."""
-        await self.tx.execute(
-            "UPDATE applications SET admin_full_name = '', admin_phone = '', admin_email = NULL,"
-            " applicant_vk_id = 0, updated_at = ? WHERE applicant_vk_id = ?", (now, vk_id))
-        await self.tx.execute(
-            "UPDATE organisations SET admin_vk_id = NULL WHERE admin_vk_id = ?", (vk_id,))
-        await self.tx.execute("DELETE FROM staff WHERE vk_id = ?", (vk_id,))
-        await self.tx.execute("DELETE FROM application_drafts WHERE vk_id = ?", (vk_id,))
-        await self.tx.execute(
-            "UPDATE tickets SET question = '', answer = CASE WHEN answer IS NULL THEN NULL"
-            " ELSE '' END WHERE vk_id = ?", (vk_id,))
-        await self.tx.execute("DELETE FROM schedule_runs WHERE peer_id = ?", (vk_id,))
-        await self.tx.outbox.cancel_peer(vk_id, now)
-        await self.tx.execute("UPDATE survey_answers SET vk_id = NULL WHERE vk_id = ?", (vk_id,))
+        """Withdraw consent and erase, place by place of the registry (storage/
+        personal_registry.py): rows deleted, or emptied where the row must stay (counts, an
+        organisation's progress, broadcast reports); kept places stay as they are. The consent
+        record stays, marked withdrawn, as proof of what was agreed to and when."""
+        await self.tx.outbox.cancel_peer(vk_id, now)  # keeps the jobs' counters right
+        for place in PLACES:
+            for statement in place.statements():
+                await self.tx.execute(statement, {"vk": vk_id, "now": now})
         await self.tx.execute(
             "UPDATE consents SET withdrawn_at = ? WHERE vk_id = ? AND withdrawn_at IS NULL",
             (now, vk_id))
-        await self.tx.execute(
-            "UPDATE users SET first_name = '', last_name = '', role = NULL, state = '',"
-            " state_data = '{}', org_id = NULL, ref = NULL, ref_source = NULL, updated_at = ?"
-            " WHERE vk_id = ?", (now, vk_id))

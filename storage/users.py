@@ -33,8 +33,9 @@ class UsersRepo:
         return person
 
     async def upsert_name(self, vk_id: int, first_name: str, last_name: str) -> None:
+        """The VK name, unless the person erased their data (then it is never written back)."""
         await self.tx.execute(
-            "UPDATE users SET first_name = ?, last_name = ? WHERE vk_id = ?",
+            "UPDATE users SET first_name = ?, last_name = ? WHERE vk_id = ? AND erased_at IS NULL",
             (first_name, last_name, vk_id),
         )
 

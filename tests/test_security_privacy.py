@@ -1,0 +1,171 @@
+"""Privacy (152-ФЗ), tried as an attacker or an auditor would (issue 15, classes 4 and 11).
+
+- One registry of where personal data lives (storage/personal_registry.py): a new table or
+  column naming a person, or a new text column, fails here until it is classified.
+- «Мои данные» shows everything stored about the person (read through that registry), and
+  after «удалить мои данные» no value of theirs remains in the database file or its WAL (the
+  raw bytes are searched); their name is not fetched from VK again; their application is
+  neither listed nor exported.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from bot.vkemu import VKEmulator
+from core.clock import unix
+from storage import Database
+from storage.personal_registry import ACTING_IDS, NOT_PERSONAL_TEXT, PLACES
+from tests.conftest import COORDINATOR, InProcessBot
+from tests.test_activation import say, press, said
+
+PERSON = 6001
+FULL_NAME = "Уникальнова Снежана Игоревна"
+PHONE = "+79137654321"
+EMAIL = "snezhana.unik@school99.ru"
+QUESTION = "Квазизяблик не пускает в личный кабинет, что делать с ним"
+OTHER = "Другое-Пчелоплюй мешает"
+COMMENT = "Комментарий-Ктулхоид про звонки"
+SECRETS = (FULL_NAME, "Уникальнова", "Снежана", PHONE, "7654321", EMAIL, "snezhana",
+           "Квазизяблик", "Пчелоплюй", "Ктулхоид")
+PERSON_COLUMN = re.compile(r"^(vk_id|peer_id|actor_id|answered_by|granted_by|cancelled_by|"
+                           r"status_peer_id|.*_vk_id)$")
+
+
+async def test_registry_covers_every_column_about_a_person(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "schema.sqlite3").open()
+    try:
+        async with db.read() as tx:
+            tables = [r[0] for r in await tx.fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%'")]
+            columns = {t: [(r["name"], (r["type"] or "").upper())
+                           for r in await tx.fetchall(f"PRAGMA table_info({t})")] for t in tables}
+            for place in PLACES:  # what «Мои данные» reads and what erasure runs is valid SQL
+                await tx.fetchall(place.shown(), (1,))
+        async with db.transaction() as tx:
+            await tx.personal.delete_person(1, 0)
+    finally:
+        await db.close()
+    listed = {(p.table, p.person) for p in PLACES}
+    shown = {(p.table, c) for p in PLACES for c in p.columns} | {j for p in PLACES for j in p.joined}
+    unlisted_people = [(t, c) for t, cols in columns.items() for c, _ in cols
+                       if PERSON_COLUMN.match(c) and (t, c) not in listed | ACTING_IDS]
+    assert not unlisted_people, f"columns naming a person missing from the registry: {unlisted_people}"
+    unclassified_text = [(t, c) for t, cols in columns.items() for c, kind in cols
+                         if kind == "TEXT" and (t, c) not in shown | NOT_PERSONAL_TEXT]
+    assert not unclassified_text, f"text columns not classified in the registry: {unclassified_text}"
+    for place in PLACES:  # every registered column exists (a rename fails here, not at erasure)
+        names = {c for c, _ in columns[place.table]}
+        assert place.person in names, place
+        assert place.select or set(place.columns) <= names, place
+
+
+def raw_bytes(db_path: Path) -> bytes:
+    data = db_path.read_bytes()
+    wal = db_path.with_name(db_path.name + "-wal")
+    return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+def leftovers(db_path: Path) -> list[str]:
+    data = raw_bytes(db_path)
+    return [s for s in SECRETS if s.encode("utf-8") in data]
+
+
+async def _broadcast_to_all(coordinator: Any, text: str, emulator: VKEmulator,
+                            report: str) -> None:
+    await coordinator.send("рассылка")
+    await coordinator.next_reply()
+    await coordinator.press("Всем")
+    await coordinator.next_reply()
+    await coordinator.send(text)
+    await coordinator.replies()
+    await coordinator.press("Отправить сейчас")
+    assert await emulator.wait_for_user(
+        COORDINATOR, lambda: sum(report in m.text for m in emulator.inbox(COORDINATOR)) >= 2, 30)
+    coordinator.pending()
+
+
+async def test_my_data_shows_everything_and_erasure_leaves_no_byte(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any, tmp_path: Path) -> None:
+    app = bot_inprocess.app
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await say(coordinator, "Начать")
+    await press(coordinator, "Координатор")
+
+    # An organisation admin: consent, the application with her name, phone and e-mail.
+    admin = users(PERSON, "Снежана", "Уникальнова")
+    await say(admin, "Начать")
+    await press(admin, "Администратор школы")
+    await press(admin, "Активация профиля")
+    await press(admin, "Даю согласие")
+    await say(admin, "МБОУ «СОШ № 99»")
+    await press(admin, "Школа (общее образование)")
+    await press(admin, "г. Новосибирск")
+    await say(admin, FULL_NAME)
+    await say(admin, "8 (913) 765-43-21")
+    await say(admin, EMAIL)
+    assert "Заявка №1 отправлена" in await press(admin, "Отправить заявку")
+    coordinator.pending()
+    # A question the help cannot answer, passed to a coordinator.
+    text = await say(admin, QUESTION)
+    assert "Спросить координатора" in admin.buttons(), text
+    assert "Передал Ваш вопрос координатору" in await press(admin, "Спросить координатора")
+    coordinator.pending()
+    # Her survey answer with free text (seeded: the survey dialog is tested elsewhere).
+    async with app.deps.db.transaction() as tx:
+        org_id = await tx.scalar("SELECT org_id FROM applications WHERE id = 1")
+        municipality = await tx.scalar("SELECT municipality_id FROM organisations WHERE id = ?",
+                                       (org_id,))
+        await tx.execute(
+            "INSERT INTO survey_answers (week, vk_id, org_id, municipality_id, role, difficulties,"
+            " other_text, comment, completed, started_at, updated_at)"
+            " VALUES ('2026-W48', ?, ?, ?, 'org_admin', 'other', ?, ?, 1, ?, ?)",
+            (PERSON, org_id, municipality, OTHER, COMMENT, unix(app.deps.clock),
+             unix(app.deps.clock)))
+    # A personalised broadcast: her name is looked up in VK and her copy kept in the outbox.
+    await _broadcast_to_all(coordinator, "Здравствуйте, {{ имя }}! Вебинар в четверг.", emulator,
+                            "Рассылка №1 завершена")
+    assert any(m.text == "Здравствуйте, Снежана! Вебинар в четверг." for m in admin.pending())
+
+    # «Мои данные»: every value stored about her, from every place of the registry.
+    stored = await say(admin, "мои данные")
+    for value in (FULL_NAME, PHONE, EMAIL, QUESTION, OTHER, COMMENT, "Снежана",
+                  "Здравствуйте, Снежана! Вебинар в четверг.", "МБОУ «СОШ № 99»"):
+        assert value in stored, value
+    for label in ("Заявки на создание профиля организации", "Вопросы координаторам",
+                  "Вопросы, на которые справка не ответила", "Ответы на опросы",
+                  "Рассылки, напоминания и опросы, отправленные Вам", "Согласия"):
+        assert label in stored, label
+    assert leftovers(db_path) == list(SECRETS)  # the search below finds what is there
+
+    # Erase.
+    await press(admin, "Отозвать согласие и удалить")
+    assert "согласие отозвано" in await press(admin, "Да, удалить мои данные")
+    assert leftovers(db_path) == [], leftovers(db_path)
+
+    # The next broadcast does not fetch her name back from VK.
+    asked_before = len(emulator.calls_of("users.get"))
+    await _broadcast_to_all(coordinator, "{{ имя }}, до встречи на вебинаре.", emulator,
+                            "Рассылка №2 завершена")
+    asked = [c for c in emulator.calls_of("users.get")[asked_before:]
+             if str(PERSON) in str(c)]
+    assert not asked
+    assert leftovers(db_path) == []
+    async with app.deps.db.read() as tx:
+        person = await tx.users.get_user(PERSON)
+    assert person is not None and person.first_name == "" and person.last_name == ""
+
+    # Her application is neither listed nor exported (nor shown as «новая» with empty fields).
+    text = await say(coordinator, "заявки")
+    assert "Заявка №1" not in text and "Новых заявок нет" in text
+    await say(coordinator, "выгрузка")
+    exported = [m for m in emulator.inbox(COORDINATOR) if m.attachments]
+    assert not exported
+    with sqlite3.connect(db_path) as db:
+        status = db.execute("SELECT status, erased_at FROM applications WHERE id = 1").fetchone()
+    assert status[0] == "new" and status[1] is not None  # the row stays for the counts only

@@ -250,6 +250,9 @@ def _dynamic_keys() -> set[str]:
              for part in ("title", "text", "help", "thanks")}
     keys |= {f"pd.roles.{r}" for r in ("org_admin", "staff", "parent", "coordinator")}
     keys |= {f"pd.{k}_{t}" for k in ("ask", "declined") for t in ("act", "stf")}
+    from storage.personal_registry import PLACES  # «Мои данные» names each place and column
+
+    keys |= {p.label_key for p in PLACES} | {f"pd.col.{c}" for p in PLACES for c in p.columns}
     return keys
 
 

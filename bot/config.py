@@ -139,6 +139,24 @@ class ContentSettings(_Section):
     dir: Path | None = None
 
 
+class PrivacySettings(_Section):
+    # Survey figures about fewer people than this are not shown (a summary of a place, a week in
+    # a chart or spreadsheet, the «previous weeks» comparison): they would tell one person's
+    # answers. Free-text answers go only to regional coordinators, and only above it too.
+    min_group: int = Field(default=5, ge=2)
+
+
+class LimitsSettings(_Section):
+    # Invitation codes: this many wrong codes within code_window_minutes and the person waits
+    # code_block_minutes before the next try (kept in SQLite: a restart does not reset it).
+    code_attempts: int = Field(default=5, ge=1)
+    code_window_minutes: int = Field(default=15, ge=1)
+    code_block_minutes: int = Field(default=30, ge=1)
+    # An organisation's admin gets at most one message per this many minutes about staff who
+    # confirmed their registration (one digest, not one notice per person).
+    staff_digest_minutes: int = Field(default=60, ge=1)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -152,6 +170,8 @@ class Settings(_Section):
     sender: SenderSettings = SenderSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     content: ContentSettings = ContentSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    limits: LimitsSettings = LimitsSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

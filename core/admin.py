@@ -35,6 +35,7 @@ from core.clock import unix
 from core.conversation import Conversation
 from core.payloads import Payload
 from core.platform import PlatformError
+from core.privacy import mask_contacts
 from core.ui import Button, Keyboard, Reply
 from storage.models import Municipality
 
@@ -249,7 +250,8 @@ async def load_summary(conv: Conversation, place: Place, week: str | None) -> fi
         rows = await tx.summaries.list_answers(figures.summary_weeks(week),
                                                 place.municipality_id, place.org_id)
     options = conv.deps.services["survey_options"].defined()
-    return figures.summarise(week, rows, options, place.name)
+    return figures.summarise(week, rows, options, place.name,
+                             conv.deps.settings.privacy.min_group)
 
 
 def _level(share: float | None) -> str:
@@ -300,10 +302,41 @@ async def summary(conv: Conversation, args: str) -> list[Reply]:
                  week=found.week if found else week, format=fmt or "text")
     if found is None:
         return [_say(conv, "admin.no_answers", place=place.name, week=week or "")]
+    if found.too_few:
+        return [_too_few(conv, found)]
     if fmt is not None:
         return [await _summary_file(conv, found, fmt)]
     return [Reply(summary_text(conv, found), _files_keyboard(conv, found, place),
-                  template="admin.summary")]
+                  template="admin.summary"), *await _free_texts(conv, found, place)]
+
+
+def _too_few(conv: Conversation, summary: figures.Summary) -> Reply:
+    return _say(conv, "admin.too_few", place=summary.place, week=summary.week,
+                min_group=summary.min_group)
+
+
+FREE_TEXTS_SHOWN = 15
+FREE_TEXT_MAX = 300
+
+
+async def _free_texts(conv: Conversation, summary: figures.Summary, place: Place) -> list[Reply]:
+    """«Другое» and comments of the week: only to a regional coordinator, only when the week
+    has at least the minimum group, without names or organisations, contact details masked,
+    in alphabetical order (so neither the order of answering nor the source shows)."""
+    if not territory(conv.access).region or summary.too_few:
+        return []
+    async with conv.deps.db.read() as tx:
+        texts = await tx.summaries.list_free_texts(summary.week, place.municipality_id,
+                                                    place.org_id)
+    if not texts:
+        return []
+    cleaned = sorted({_short(mask_contacts(" ".join(t.split()))) for t in texts})
+    return [_say(conv, "admin.free_texts", week=summary.week, texts=cleaned[:FREE_TEXTS_SHOWN],
+                 total=len(cleaned), more=len(cleaned) > FREE_TEXTS_SHOWN)]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= FREE_TEXT_MAX else text[:FREE_TEXT_MAX - 1] + "…"
 
 
 async def summary_file(conv: Conversation, payload: SummaryFile) -> list[Reply]:
@@ -313,13 +346,16 @@ async def summary_file(conv: Conversation, payload: SummaryFile) -> list[Reply]:
     found = await load_summary(conv, place, payload.w)
     if found is None:
         return [_say(conv, "admin.no_answers", place=place.name, week=payload.w)]
+    if found.too_few:
+        return [_too_few(conv, found)]
     await _audit(conv, "summary_export", place.municipality_id, org=place.org_id,
                  week=payload.w, format=payload.f)
     return [await _summary_file(conv, found, payload.f)]
 
 
 def build_file(conv: Conversation, summary: figures.Summary, fmt: Format) -> bytes:
-    lab = figures.Labels(conv.deps.texts.render, place=summary.place, week=summary.week)
+    lab = figures.Labels(conv.deps.texts.render, place=summary.place, week=summary.week,
+                         min_group=summary.min_group)
     if fmt == "png":
         return figures.summary_chart(summary, lab)
     if fmt == "xlsx":

@@ -11,6 +11,11 @@ Definitions (seeds 001/003/004):
 - «10+ messages a week» (an active teacher): share of staff respondents (parents excluded) who
   answered the messages question with «10+», against the target of more than 25 %;
 - confidence: the mean of the 1..5 answers.
+
+Anonymity (settings.privacy.min_group, default 5): a week with fewer respondents is ``hidden``
+(its figures are left out of charts and spreadsheets), the «previous weeks» comparison is not
+given when those weeks pooled fewer, and a summary whose own week has fewer is not shown at all
+(core/admin.py refuses it).
 """
 
 from __future__ import annotations
@@ -100,6 +105,7 @@ class WeekFigures:
     active_base: int     # staff who answered the messages question
     confidence_sum: int
     confidence_n: int
+    hidden: bool = False  # fewer respondents than the minimum group: no figures are shown
 
     @property
     def active_share(self) -> float | None:
@@ -141,13 +147,18 @@ class Summary:
     previous_active_share: float | None
     target: float = TARGET
     place: str = ""
+    min_group: int = 1
+
+    @property
+    def too_few(self) -> bool:
+        return self.current.respondents < self.min_group
 
     @property
     def weeks(self) -> list[str]:
         return [w.week for w in self.history]
 
 
-def week_figures(week: str, rows: Iterable[AnswerRow]) -> WeekFigures:
+def week_figures(week: str, rows: Iterable[AnswerRow], min_group: int = 1) -> WeekFigures:
     respondents = active = base = conf_sum = conf_n = 0
     counts: dict[str, int] = {}
     for row in rows:
@@ -162,7 +173,8 @@ def week_figures(week: str, rows: Iterable[AnswerRow]) -> WeekFigures:
         if row.confidence is not None:
             conf_sum += row.confidence
             conf_n += 1
-    return WeekFigures(week, respondents, counts, active, base, conf_sum, conf_n)
+    return WeekFigures(week, respondents, counts, active, base, conf_sum, conf_n,
+                       hidden=0 < respondents < min_group)
 
 
 def summary_weeks(week: str) -> list[str]:
@@ -170,10 +182,13 @@ def summary_weeks(week: str) -> list[str]:
 
 
 def summarise(week: str, rows: Sequence[AnswerRow], options: Sequence[Option],
-              place: str = "") -> Summary:
-    history = [week_figures(w, rows) for w in summary_weeks(week)]
+              place: str = "", min_group: int = 1) -> Summary:
+    history = [week_figures(w, rows, min_group) for w in summary_weeks(week)]
     current, previous = history[-1], history[:-1]
     prev_n = sum(w.respondents for w in previous)
+    if prev_n < min_group:  # a comparison with fewer people would tell their answers
+        previous = []
+        prev_n = 0
     prev_base = sum(w.active_base for w in previous)
     prev_active = sum(w.active for w in previous)
     seen = {d for r in rows for d in r.difficulties}
@@ -185,7 +200,8 @@ def summarise(week: str, rows: Sequence[AnswerRow], options: Sequence[Option],
             option, count, current.share(option.id),
             prev_count / prev_n if prev_n else None))
     return Summary(week, current, history, figures, prev_n,
-                   prev_active / prev_base if prev_base else None, place=place)
+                   prev_active / prev_base if prev_base else None, place=place,
+                   min_group=min_group)
 
 
 def pct(value: float | None) -> str:
@@ -242,8 +258,8 @@ def summary_chart(summary: Summary, labels: Labels) -> bytes:
     left.set_xlim(0, 100)
 
     weeks = summary.weeks
-    shares = [(w.active_share * 100) if w.active_share is not None else float("nan")
-              for w in summary.history]
+    shares = [(w.active_share * 100) if w.active_share is not None and not w.hidden
+              else float("nan") for w in summary.history]
     right.plot(weeks, shares, marker="o", color="#2a7ab0", label=labels["active_line"])
     right.axhline(summary.target * 100, color="#c0392b", linestyle="--", label=labels["target_line"])
     right.set_ylim(0, 100)
@@ -264,6 +280,9 @@ def week_table(summary: Summary, labels: Labels) -> list[list[Any]]:
               labels["col_confidence"]]
     rows: list[list[Any]] = [header]
     for w in summary.history:
+        if w.hidden:
+            rows.append([w.week, labels["too_few"]])
+            continue
         rows.append([
             w.week, w.respondents, *[w.counts.get(d.option.id, 0) for d in summary.difficulties],
             w.active, w.active_base,

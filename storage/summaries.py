@@ -57,6 +57,19 @@ class SummariesRepo:
                           tuple(d for d in (r["difficulties"] or "").split(",") if d),
                           r["confidence"], r["messages"]) for r in rows]
 
+    async def list_free_texts(self, week: str, scope: int | None,
+                              org_id: int | None = None) -> list[str]:
+        """«Другое» and comments of completed answers of the week (the texts only)."""
+        rows = await self.tx.fetchall(
+            "SELECT other_text AS t FROM survey_answers WHERE completed = 1 AND week = ?"
+            " AND other_text IS NOT NULL AND other_text != ''"
+            " AND (? IS NULL OR municipality_id = ?) AND (? IS NULL OR org_id = ?)"
+            " UNION ALL SELECT comment FROM survey_answers WHERE completed = 1 AND week = ?"
+            " AND comment IS NOT NULL AND comment != ''"
+            " AND (? IS NULL OR municipality_id = ?) AND (? IS NULL OR org_id = ?)",
+            (week, scope, scope, org_id, org_id) * 2)
+        return [r[0] for r in rows]
+
     async def get_latest_week(self, scope: int | None, org_id: int | None = None,
                               up_to: str | None = None) -> str | None:
         """The most recent survey week with completed answers in the scope."""

@@ -169,3 +169,77 @@ async def test_my_data_shows_everything_and_erasure_leaves_no_byte(
     with sqlite3.connect(db_path) as db:
         status = db.execute("SELECT status, erased_at FROM applications WHERE id = 1").fetchone()
     assert status[0] == "new" and status[1] is not None  # the row stays for the counts only
+
+
+async def _answers(app: Any, week: str, municipality: int, org: int, count: int, start: int,
+                   other: str | None = None) -> None:
+    now = unix(app.deps.clock)
+    async with app.deps.db.transaction() as tx:
+        for n in range(count):
+            await tx.execute(
+                "INSERT INTO survey_answers (week, vk_id, org_id, municipality_id, role,"
+                " difficulties, other_text, confidence, messages, comment, completed, started_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 'staff', 'calls,other', ?, 4, '10+', ?, 1, ?, ?)",
+                (week, start + n, org, municipality, other if n == 0 else None,
+                 f"Комментарий недели {week}" if n == 0 else None, now, now))
+
+
+async def test_summaries_honour_the_minimum_group(bot_inprocess: InProcessBot,
+                                                  emulator: VKEmulator, users: Any) -> None:
+    from tests.test_broadcasts import municipality_ids, new_org, start_as
+    from tests.test_summaries import attachment_bytes
+    import csv
+    import io
+
+    app = bot_inprocess.app
+    muns = await municipality_ids(app)
+    isk, nsk = muns["Искитимский район"], muns["г. Новосибирск"]
+    small = await new_org(app, "Малая школа Искитима", isk)
+    big = await new_org(app, "Большая гимназия Новосибирска", nsk)
+    await _answers(app, "2026-W47", isk, small, 3, 8000,
+                   other="Не работает, звоните +7 913 111-22-33 Марье Ивановне")
+    await _answers(app, "2026-W47", nsk, big, 6, 8100, other="Звонки обрываются")
+    await _answers(app, "2026-W46", nsk, big, 2, 8200)   # a week too small to show
+    await _answers(app, "2026-W45", nsk, big, 3, 8300)   # and a whole summary too small
+
+    regional = await start_as(users, COORDINATOR, "Координатор")
+    await regional.send("сводка")
+    summary, free = await regional.next_reply(), await regional.next_reply()
+    assert "Ответили: 9" in summary.text
+    assert "(за 4 предыдущие недели: 5)" in summary.text  # 2 + 3 pooled: a group of 5
+    assert "Свободные ответы недели 2026-W47" in free.text
+    assert "Звонки обрываются" in free.text and "звоните ••• Марье" in free.text
+    assert "111-22-33" not in free.text and "Малая школа" not in free.text
+    assert "Большая гимназия" not in free.text and "8000" not in free.text
+
+    # One municipality with 3 respondents, one organisation: not shown, in no form.
+    for typed in ("сводка Искитимский", f"сводка орг {small}", "сводка xlsx Искитимский",
+                  "сводка csv Искитимский", "сводка график Искитимский", "сводка 2026-W45"):
+        await regional.send(typed)
+        reply = await regional.next_reply()
+        assert "ответивших меньше 5" in reply.text and not reply.attachments, typed
+        assert "Ответили" not in reply.text, typed
+    for payload in ({"cmd": "sum.file", "w": "2026-W47", "m": isk, "o": None, "f": "xlsx"},
+                    {"cmd": "sum.file", "w": "2026-W47", "m": None, "o": small, "f": "png"},
+                    {"cmd": "sum.file", "w": "2026-W45", "m": None, "o": None, "f": "csv"}):
+        await regional.press_payload(payload, label="…")
+        reply = await regional.next_reply()
+        assert "ответивших меньше 5" in reply.text and not reply.attachments, payload
+
+    # The region's week table: the small week is marked, its figures left out.
+    await regional.press_payload({"cmd": "sum.file", "w": "2026-W47", "m": None, "o": None,
+                                  "f": "csv"}, label="Таблица CSV")
+    _, raw = attachment_bytes(emulator, await regional.next_reply())
+    table = {r[0]: r[1:] for r in csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";")}
+    assert table["2026-W47"][0] == "9"
+    assert table["2026-W46"] == ["меньше 5 ответивших — не показано"]
+
+    # A municipal coordinator sees their municipality's figures, never the free texts.
+    admin_user = users(9000, "Админ", "Бота")
+    await admin_user.send("назначить координатора 9002 г. Новосибирск")
+    await admin_user.next_reply()
+    municipal = await start_as(users, 9002, "Координатор", "Ирина", "Соколова")
+    await municipal.send("сводка")
+    shown = await municipal.replies()
+    assert len(shown) == 1 and "Ответили: 6" in shown[0].text
+    assert "Звонки обрываются" not in shown[0].text and "Свободные ответы" not in shown[0].text

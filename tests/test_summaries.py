@@ -216,7 +216,9 @@ async def test_summaries_text_chart_and_spreadsheets(bot_inprocess: InProcessBot
     await coordinator.send(f"сводка орг {org_id}")
     text = (await coordinator.next_reply()).text
     assert f"Школа №{org_id}" in text or "Школа №" in text
-    check_text(text, expected(rows, "2026-W47", org=org_id))
+    # 2 respondents: below the minimum group (5), so nothing of their answers is shown
+    assert expected(rows, "2026-W47", org=org_id)["n"] == 2
+    assert "ответивших меньше 5" in text and "Ответили" not in text and "%" not in text
 
     # A direct export by command, and an unknown place.
     await coordinator.send("сводка xlsx Мирнинский")

@@ -137,6 +137,9 @@ class ScheduleSettings(_Section):
 class ContentSettings(_Section):
     # A folder with texts/ and faq/ that replaces the packaged content (for methodists' edits).
     dir: Path | None = None
+    # Where the FAQ keeps what coordinators taught it («Добавить в справку»): phrasings, drafts
+    # and published entries. Data, like the database; by default «faq_learned» next to it.
+    learned_dir: Path | None = None
 
 
 class PrivacySettings(_Section):

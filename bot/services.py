@@ -15,7 +15,9 @@ def build_services(deps: "Deps") -> dict[str, Any]:
     from core.texts import content_root
 
     services: dict[str, Any] = {}
-    services["faq"] = FaqService(content_root(deps.settings.content.dir) / "faq")
+    learned = (deps.settings.content.learned_dir
+               or deps.settings.storage.path.parent / "faq_learned")
+    services["faq"] = FaqService(content_root(deps.settings.content.dir) / "faq", learned)
     services["platform"] = VkPlatform(deps.messenger)  # type: ignore[arg-type]
     services["consent"] = load_consents(consent_folder(deps.settings.content.dir))
     # Coordinator broadcasts (scheduled ones survive restarts) and survey summaries.

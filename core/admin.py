@@ -73,6 +73,7 @@ COMMANDS: tuple[Command, ...] = (  # in the order of the help
     Command("cancel", "coordinator", args=True),
     Command("audit", "coordinator"),
     Command("reload_faq", "admin", listed_only=True),       # cmd.faq_reload (handlers/faq.py)
+    Command("faq_drafts", "admin", listed_only=True),       # cmd.faq_drafts (handlers/faq.py)
     Command("grant", "admin", args=True),
     Command("revoke", "admin", args=True),
 )

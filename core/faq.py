@@ -237,7 +237,10 @@ class FaqBook:
         return self.entries.get(entry_id)
 
     def render(self, entry: FaqEntry) -> str:
-        """The details, rendered with StrictUndefined and the region's data only."""
+        """The details, rendered with StrictUndefined and the region's data only; what a
+        coordinator typed is shown as written, never rendered as a template."""
+        if entry.learned:
+            return entry.answer.strip()
         template = self._templates.get(entry.id)
         if template is None:
             template = _jinja_env().from_string(entry.answer)
@@ -245,6 +248,8 @@ class FaqBook:
 
     def render_brief(self, entry: FaqEntry) -> str:
         """The short direct answer."""
+        if entry.learned:
+            return entry.brief.strip()
         template = self._briefs.get(entry.id)
         if template is None:
             template = _jinja_env().from_string(entry.brief)
@@ -332,7 +337,7 @@ def _load_optional(directory: Path, name: str, model: type[_Model], errors: list
         return model()
 
 
-def _parse_entry(path: Path, errors: list[str],
+def parse_entry(path: Path, errors: list[str],
                  model: type[FaqEntry] = FaqEntry) -> FaqEntry | None:
     where = _display(path)
     try:
@@ -398,7 +403,7 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
 
     parsed: list[FaqEntry] = []
     for path in sorted(directory.glob("*/*.md")):
-        entry = _parse_entry(path, errors)
+        entry = parse_entry(path, errors)
         if entry is not None:
             parsed.append(entry)
     stray = sorted(p for p in directory.glob("*.md"))
@@ -406,7 +411,7 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
     extra_phrasings: dict[str, list[str]] = {}
     if learned is not None and learned.is_dir():
         for path in sorted((learned / LEARNED_ENTRIES).glob("*.md")):
-            entry = _parse_entry(path, errors, LearnedEntry)
+            entry = parse_entry(path, errors, LearnedEntry)
             if entry is not None:
                 parsed.append(entry)
         extra_phrasings = _load_learned_phrasings(learned, errors)
@@ -449,6 +454,10 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
             )
         else:
             labels[key] = entry.id
+        if entry.learned:  # a coordinator's text: data, not a template
+            if _MARKDOWN.search(entry.answer):
+                errors.append(f"{where}: answer uses Markdown (VK shows it literally): use plain text")
+            continue
         try:
             template = env.from_string(entry.answer)
             rendered = template.render(region=region.values).strip()
@@ -858,6 +867,10 @@ class FaqIndex:
             lemmas.append(base)
         terms = [t for t in self.text.rewrite(lemmas) if t not in self.text.stop_words]
         return list(dict.fromkeys(terms))  # unique, order kept
+
+    def known_terms(self, text: str) -> list[str]:
+        """The terms of a question that occur somewhere in the FAQ."""
+        return [t for t in self.query_terms(text) if t in self._idf]
 
     # -- scoring --------------------------------------------------------------------------
 

@@ -16,12 +16,14 @@ from core.clock import unix
 from core.privacy import mask_contacts
 from core.conversation import Conversation
 from core.faq import FaqBook, FaqError, FaqIndex, Match, load_faq, normalize
+from core.faq_talk import SmallTalk, Understanding, load_smalltalk, understand
 from core.payloads import Payload
 from core.screens import current_screen
 from core.ui import Button, Keyboard, Reply
 
 log = logging.getLogger(__name__)
 PAGE = 8  # questions per page: 8 + «Ещё» + «Все темы» = VK's 10 inline buttons
+PARTS_ONE_MESSAGE = 1500  # several short answers go in one message up to this length
 MISS_WINDOW_DAYS = 30
 
 
@@ -40,6 +42,12 @@ class FaqShow(Payload):
     id: str
 
 
+class FaqMore(Payload):
+    """«Подробнее»: the details and sources behind a short answer."""
+    cmd: str = "faq.more"
+    id: str
+
+
 class Resume(Payload):
     """Back to where the person was before the detour."""
     cmd: str = "resume"
@@ -47,22 +55,28 @@ class Resume(Payload):
 
 @dataclass
 class FaqService:
-    """The FAQ book and its index, built once at start and swapped whole on reload."""
+    """The FAQ book, its index and the small-talk phrases, built once at start and swapped
+    whole on reload. ``learned`` is the folder coordinators teach (core/faq_learning.py)."""
 
     folder: Path
+    learned: Path | None = None
     book: FaqBook = field(init=False)
     index: FaqIndex = field(init=False)
+    talk: SmallTalk = field(init=False)
 
     def __post_init__(self) -> None:
-        self.book = load_faq(self.folder)
-        self.index = FaqIndex.build(self.book)
+        self.reload()
 
     def reload(self) -> int:
         """Re-read the files; on an error the old FAQ stays and FaqError says what is wrong."""
-        book = load_faq(self.folder)
+        book = load_faq(self.folder, self.learned)
         index = FaqIndex.build(book)
-        self.book, self.index = book, index
+        talk = load_smalltalk(self.folder)
+        self.book, self.index, self.talk = book, index, talk
         return len(book.entries)
+
+    def understand(self, text: str) -> Understanding:
+        return understand(self.index, self.talk, text)
 
 
 def service(conv: Conversation) -> FaqService:
@@ -87,18 +101,68 @@ def _entry_button(conv: Conversation, entry_id: str) -> Button:
     return Button(entry.short, FaqShow(id=entry.id).dump())
 
 
+def _gone(conv: Conversation) -> list[Reply]:
+    """An old button of an entry a methodist has since removed."""
+    return [Reply(conv.deps.texts.render("faq.entry_gone"),
+                  Keyboard.of(_nav_row(conv), inline=True), template="faq.entry_gone")]
+
+
+def _more_button(conv: Conversation, entry_id: str, label: str | None = None) -> Button:
+    return Button(label or conv.deps.texts.label("btn.faq_details"), FaqMore(id=entry_id).dump())
+
+
+def _ask_row(conv: Conversation) -> list[Button]:
+    from core.tickets import ask_button
+
+    return [ask_button(conv, "faq")]
+
+
 def answer_entry(conv: Conversation, entry_id: str) -> list[Reply]:
+    """The short direct answer first; details behind «Подробнее», sources in one line."""
     faq = service(conv)
     entry = faq.book.get(entry_id)
-    if entry is None:  # an old button of an entry a methodist has since removed
-        return [Reply(conv.deps.texts.render("faq.entry_gone"),
-                      Keyboard.of(_nav_row(conv), inline=True), template="faq.entry_gone")]
-    topic = faq.book.topic(entry.topic)
-    text = conv.deps.texts.render("faq.answer", topic=topic.title if topic else "",
-                                  title=entry.title, answer=faq.book.render(entry))
-    related = [_entry_button(conv, rid) for rid in entry.related[:4] if faq.book.get(rid)]
-    rows = [[b] for b in related] + [_nav_row(conv)]
+    if entry is None:
+        return _gone(conv)
+    text = conv.deps.texts.render("faq.answer", brief=faq.book.render_brief(entry),
+                                  note=entry.note or "", sources=faq.book.sources_of(entry),
+                                  learned=entry.learned)
+    rows: list[list[Button]] = [[_more_button(conv, entry.id)]]
+    if entry.offer_coordinator:
+        rows.append(_ask_row(conv))
+    rows += pairs([_entry_button(conv, rid) for rid in entry.related[:4] if faq.book.get(rid)])
+    rows.append(_nav_row(conv))
     return [Reply(text, Keyboard.of(*rows, inline=True), template="faq.answer")]
+
+
+def details(conv: Conversation, entry_id: str) -> list[Reply]:
+    faq = service(conv)
+    entry = faq.book.get(entry_id)
+    if entry is None:
+        return _gone(conv)
+    topic = faq.book.topic(entry.topic)
+    text = conv.deps.texts.render("faq.details", topic=topic.title if topic else "",
+                                  title=entry.title, answer=faq.book.render(entry),
+                                  note=entry.note or "", sources=faq.book.sources_of(entry),
+                                  learned=entry.learned)
+    rows: list[list[Button]] = []
+    if entry.offer_coordinator:
+        rows.append(_ask_row(conv))
+    rows += [[_entry_button(conv, rid)] for rid in entry.related[:4] if faq.book.get(rid)]
+    rows.append(_nav_row(conv))
+    return [Reply(text, Keyboard.of(*rows, inline=True), template="faq.details")]
+
+
+def answer_parts(conv: Conversation, entry_ids: list[str]) -> list[Reply]:
+    """Several questions in one message: one short answer each, in one message when it fits."""
+    faq = service(conv)
+    entries = [e for e in (faq.book.get(i) for i in entry_ids) if e is not None]
+    items = [{"title": e.title, "brief": faq.book.render_brief(e)} for e in entries]
+    sources = list(dict.fromkeys(t for e in entries for t in faq.book.sources_of(e)))
+    text = conv.deps.texts.render("faq.parts", items=items, sources=sources)
+    rows = pairs([_more_button(conv, e.id, e.short) for e in entries]) + [_nav_row(conv)]
+    if len(text) <= PARTS_ONE_MESSAGE:
+        return [Reply(text, Keyboard.of(*rows, inline=True), template="faq.parts")]
+    return [reply for e in entries for reply in answer_entry(conv, e.id)]
 
 
 async def after_answer(conv: Conversation, answer: list[Reply]) -> list[Reply]:
@@ -147,29 +211,58 @@ def match(conv: Conversation, text: str) -> Match:
     return service(conv).index.match(text)
 
 
-async def answer_question(conv: Conversation, found: Match) -> list[Reply]:
-    """Free text: the answer when the match is confident, else an honest «не знаю»."""
-    if found.entry is not None:
-        return await after_answer(conv, answer_entry(conv, found.entry.id))
-    return await dont_know(conv, found)
+def understood(conv: Conversation, text: str) -> Understanding:
+    return service(conv).understand(text)
 
 
-async def dont_know(conv: Conversation, found: Match) -> list[Reply]:
-    from core.tickets import ask_button, remember_question
+async def answer_question(conv: Conversation, found: Understanding) -> list[Reply]:
+    """Free text: small talk, the answer(s), «did you mean» or the honest «не знаю»."""
+    if found.kind == "talk":
+        return await small_talk(conv, found.talk or "ask")
+    if found.kind in ("answer", "parts"):
+        ids = found.entry_ids
+        if len(ids) > 1:
+            replies = answer_parts(conv, ids)
+        else:
+            replies = answer_entry(conv, ids[0])
+        if any(service(conv).book.entries[i].offer_coordinator for i in ids):
+            from core.tickets import remember_question
 
+            await remember_question(conv, conv.incoming.text)
+        return await after_answer(conv, replies)
+    assert found.best is not None
+    return await dont_know(conv, found.best, suggest=found.kind == "suggest")
+
+
+async def small_talk(conv: Conversation, kind: str) -> list[Reply]:
+    """A brief polite reply from content; never logged as an unanswered question."""
+    rows: list[list[Button]] = []
+    if kind in ("human", "wrong"):
+        rows.append(_ask_row(conv))
+    rows.append(_nav_row(conv))
+    key = f"talk.{kind}"
+    return [Reply(conv.deps.texts.render(key), Keyboard.of(*rows, inline=True), template=key)]
+
+
+async def dont_know(conv: Conversation, found: Match, suggest: bool = False) -> list[Reply]:
+    from core.tickets import remember_question
+
+    question = conv.incoming.text.strip()
     async with conv.deps.db.transaction() as tx:
         municipality = await tx.tickets.get_municipality_of(conv.person.vk_id)
-        await tx.tickets.upsert_miss(conv.incoming.text[:1000], " ".join(sorted(found.terms)),
+        await tx.tickets.upsert_miss(question[:1000], " ".join(sorted(found.terms)),
                                      unix(conv.deps.clock), conv.person.vk_id, municipality)
-    await remember_question(conv, conv.incoming.text)
+    await remember_question(conv, question)
     faq = service(conv)
-    rows: list[list[Button]] = [[_entry_button(conv, s.entry.id)] for s in found.alternatives[:3]]
+    shown = found.alternatives[:3] if suggest else ()
+    rows: list[list[Button]] = [[_entry_button(conv, s.entry.id)] for s in shown]
     rows.append([Button(t.short, FaqTopic(t=t.id).dump())
                  for t in (faq.book.topic(tid) for tid in found.topics[:2]) if t is not None])
-    rows.append([ask_button(conv, "faq")])
+    rows = [r for r in rows if r]
+    rows.append(_ask_row(conv))
     rows.append(_nav_row(conv))
-    return [Reply(conv.deps.texts.render("faq.dont_know", suggestions=bool(found.alternatives)),
-                  Keyboard.of(*rows, inline=True), template="faq.dont_know")]
+    key = "faq.did_you_mean" if shown else "faq.dont_know"
+    return [Reply(conv.deps.texts.render(key), Keyboard.of(*rows, inline=True), template=key)]
 
 
 async def resume(conv: Conversation) -> list[Reply]:

@@ -174,7 +174,10 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
     [delivery] = await deps.messenger.send(
         [Outgoing(ticket.vk_id, relay, "notice", f"ticket:{ticket_id}:answer")])
     key = "tickets.relayed" if delivery.status == "delivered" else "tickets.relay_failed"
-    return prefixed(deps.texts.render(key, id=ticket_id), await current_screen(conv))
+    from core.faq_learning import offer  # «Добавить в справку»: the FAQ learns from the answer
+
+    return [*prefixed(deps.texts.render(key, id=ticket_id), await current_screen(conv)),
+            offer(conv, ticket_id)]
 
 
 async def list_open(conv: Conversation) -> list[Reply]:

@@ -4,7 +4,7 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import faq_dialog
+from core import faq_dialog, faq_learning
 from core.conversation import Conversation
 from handlers.rules import ConversationRule, IsBotAdmin, IsCoordinator, PayloadIs, TextCommand
 
@@ -13,8 +13,9 @@ questions = BotLabeler()
 
 
 class Question(ConversationRule):
-    """Typed text worth looking up. Newcomers are answered only when the match is confident
-    (a «здравствуйте» is a greeting, not a question); others also get the honest «не знаю»."""
+    """Typed text worth looking up. Newcomers are answered only when a question is understood
+    (their «здравствуйте» is the start of onboarding); others also get small talk, «did you
+    mean» and the honest «не знаю»."""
 
     async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
         incoming = conv.incoming
@@ -22,8 +23,8 @@ class Question(ConversationRule):
             return False
         if not faq_dialog.worth_matching(conv, incoming.text):
             return False
-        found = faq_dialog.match(conv, incoming.text)
-        if found.entry is None and conv.person.role is None:
+        found = faq_dialog.understood(conv, incoming.text)
+        if found.kind not in ("answer", "parts") and conv.person.role is None:
             return False
         return {"found": found}
 
@@ -41,6 +42,46 @@ async def on_faq_topic(message: Message, conv: Conversation, payload: faq_dialog
 @labeler.private_message(PayloadIs(faq_dialog.FaqShow))
 async def on_faq_show(message: Message, conv: Conversation, payload: faq_dialog.FaqShow) -> None:
     await conv.say(*faq_dialog.answer_entry(conv, payload.id))
+
+
+@labeler.private_message(PayloadIs(faq_dialog.FaqMore))
+async def on_faq_more(message: Message, conv: Conversation, payload: faq_dialog.FaqMore) -> None:
+    await conv.say(*faq_dialog.details(conv, payload.id))
+
+
+@labeler.private_message(IsCoordinator(), PayloadIs(faq_learning.LearnOffer))
+async def on_learn_offer(message: Message, conv: Conversation,
+                         payload: faq_learning.LearnOffer) -> None:
+    await conv.say(*await faq_learning.choose(conv, payload.t))
+
+
+@labeler.private_message(IsCoordinator(), PayloadIs(faq_learning.LearnPhrase))
+async def on_learn_phrase(message: Message, conv: Conversation,
+                          payload: faq_learning.LearnPhrase) -> None:
+    await conv.say(*await faq_learning.add_phrasing(conv, payload.t, payload.id))
+
+
+@labeler.private_message(IsCoordinator(), PayloadIs(faq_learning.LearnDraft))
+async def on_learn_draft(message: Message, conv: Conversation,
+                         payload: faq_learning.LearnDraft) -> None:
+    await conv.say(*await faq_learning.add_draft(conv, payload.t))
+
+
+@labeler.private_message(IsBotAdmin(), PayloadIs(faq_learning.DraftPublish))
+async def on_learn_publish(message: Message, conv: Conversation,
+                           payload: faq_learning.DraftPublish) -> None:
+    await conv.say(*await faq_learning.publish(conv, payload.id))
+
+
+@labeler.private_message(IsBotAdmin(), PayloadIs(faq_learning.DraftReject))
+async def on_learn_reject(message: Message, conv: Conversation,
+                          payload: faq_learning.DraftReject) -> None:
+    await conv.say(*await faq_learning.reject(conv, payload.id))
+
+
+@labeler.private_message(IsBotAdmin(), TextCommand("cmd.faq_drafts"))
+async def on_learn_drafts(message: Message, conv: Conversation) -> None:
+    await conv.say(*await faq_learning.list_drafts(conv))
 
 
 @labeler.private_message(PayloadIs(faq_dialog.Resume))

@@ -338,6 +338,7 @@ COMMAND_ANSWERS = {
     "/cancel": "Напишите номер рассылки",
     "/audit": "Журнал действий",
     "/reload_faq": "Справка обновлена",
+    "/faq_drafts": "Черновиков справки нет",
     "/grant": "Напишите так: «назначить координатора",
     "/revoke": "Напишите так: «снять координатора",
 }
@@ -390,7 +391,8 @@ async def test_help_lists_only_what_a_person_may_use(bot_inprocess: InProcessBot
     assert await check_commands_work(coordinator) == listed
 
     everything = await check_commands_work(admin)
-    assert everything == set(COMMAND_ANSWERS) == listed | {"/reload_faq", "/grant", "/revoke"}
+    assert everything == set(COMMAND_ANSWERS) == listed | {"/reload_faq", "/faq_drafts", "/grant",
+                                                                "/revoke"}
 
 
 def test_summarise_pure() -> None:

@@ -1,0 +1,134 @@
+"""Small talk, several questions in one message, and a FAQ that learns from its coordinators —
+through the emulator and the real bot process."""
+
+from __future__ import annotations
+
+from bot.vkemu import EmulatedUser
+from tests.conftest import BOT_ADMIN, COORDINATOR, BotProcess
+
+
+async def become(user: EmulatedUser, role_label: str) -> None:
+    await user.send("Начать")
+    await user.next_reply()
+    await user.press(role_label)
+    await user.replies()
+
+
+async def test_small_talk_is_answered_as_small_talk_and_never_logged(bot: BotProcess,
+                                                                      users) -> None:
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    parent = users(3001)
+    await become(parent, "Родитель")
+    for text, expected in [
+        ("Здравствуйте", "Напишите вопрос"),
+        ("Добрый день! подскажите пожалуйста", "Напишите вопрос"),
+        ("спасибо!", "Пожалуйста"),
+        ("ок", "Хорошо"),
+        ("понятно", "Рад, что помог"),
+        ("блин, достали", "досадно"),
+    ]:
+        await parent.send(text)
+        reply = await parent.next_reply()
+        assert expected in reply.text, (text, reply.text)
+        assert "точного ответа" not in reply.text
+    await parent.send("не то")
+    assert "Спросить координатора" in (await parent.next_reply()).buttons
+    await parent.send("человека позовите")
+    human = await parent.next_reply()
+    assert "координатору" in human.text and "Спросить координатора" in human.buttons
+    await coordinator.send("частые вопросы")
+    assert "Таких вопросов не было" in (await coordinator.next_reply()).text
+
+
+async def test_greeting_with_a_question_answers_the_question(bot: BotProcess, users) -> None:
+    teacher = users(3002)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.send("Добрый день! Как войти в сферум с компьютера?")
+    answer = await teacher.next_reply()
+    assert "https://web.vk.me/" in answer.text.split("\n")[0]
+
+
+async def test_two_questions_in_one_message_get_two_answers(bot: BotProcess, users) -> None:
+    teacher = users(3003)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.send("Здравствуйте, как начать урок в сферуме? и как включить демонстрацию экрана")
+    answer = await teacher.next_reply()
+    assert "1. " in answer.text and "2. " in answer.text
+    assert "«Начать урок»" in answer.text and "«Демонстрация экрана»" in answer.text
+    await teacher.press(answer.buttons[1])  # «Подробнее» of the second part, by its label
+    assert "Тема: Звонки" in (await teacher.next_reply()).text
+
+
+async def test_coordinator_teaches_the_faq_and_it_survives_a_restart(bot: BotProcess,
+                                                                     users) -> None:
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    parent = users(3004)
+    await become(parent, "Родитель")
+    question = "я новенькая учительница, с чего начинать регистрацию"
+    await parent.send(question)
+    assert "очного ответа у меня нет" in (await parent.next_reply()).text
+    await parent.press("Спросить координатора")
+    await parent.next_reply()
+    await coordinator.next_reply()
+    await coordinator.press("Ответить")
+    await coordinator.next_reply()
+    await coordinator.send("Попросите у администратора школы прямую ссылку для регистрации.")
+    sent, learn = await coordinator.next_reply(), await coordinator.next_reply()
+    assert "отправлен" in sent.text and "Добавить в справку" in learn.buttons
+    await parent.next_reply()  # the relayed answer
+
+    await coordinator.press("Добавить в справку")
+    choose = await coordinator.next_reply()
+    assert question in choose.text and "Новый вопрос (черновик)" in choose.buttons
+    await coordinator.press("Регистрация учителя")
+    assert "бот теперь отвечает" in (await coordinator.next_reply()).text
+
+    await bot.restart()
+    other = users(3005)
+    await become(other, "Родитель")
+    await other.send("Я новенькая учительница! С чего начинать регистрацию?")
+    learned = await other.next_reply()
+    assert learned.text.startswith("Зарегистрируйтесь в срок по прямой ссылке")
+
+
+async def test_draft_from_an_answer_is_published_by_a_bot_admin(bot: BotProcess, users) -> None:
+    admin = users(BOT_ADMIN)
+    await become(admin, "Координатор")
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    teacher = users(3006)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.send("будет ли в районе конкурс на лучший чат класса")
+    await teacher.next_reply()
+    await teacher.press("Спросить координатора")
+    await teacher.next_reply()
+    await admin.next_reply()  # bot admins see tickets too
+    await coordinator.next_reply()
+    await coordinator.press("Ответить")
+    await coordinator.next_reply()
+    await coordinator.send("Конкурс {{ 7*7 }} объявят в октябре, следите за рассылкой.")
+    await coordinator.replies()
+    await teacher.next_reply()
+
+    # A teacher cannot publish; the coordinator's draft goes to the bot admin.
+    await teacher.press_payload({"cmd": "learn.draft", "t": 1}, label="x")
+    assert "черновик" not in (await teacher.next_reply()).text.lower()
+    await coordinator.press("Добавить в справку")
+    await coordinator.next_reply()
+    await coordinator.press("Новый вопрос (черновик)")
+    assert "Черновик" in (await coordinator.next_reply()).text
+    draft = await admin.next_reply()
+    assert "{{ 7*7 }}" in draft.text and "Опубликовать" in draft.buttons
+    await coordinator.press_payload({"cmd": "learn.pub", "id": "learned-1"}, label="x")
+    assert "опубликован" not in (await coordinator.next_reply()).text
+    await admin.press("Опубликовать")
+    assert "опубликован" in (await admin.next_reply()).text
+
+    await teacher.send("будет ли в районе конкурс на лучший чат класса?")
+    answer = await teacher.next_reply()
+    assert "{{ 7*7 }} объявят в октябре" in answer.text  # typed text stays text
+    assert "Ответ координатора" in answer.text
+    await admin.send("черновики справки")
+    assert "Черновиков справки нет" in (await admin.next_reply()).text

@@ -32,4 +32,8 @@ def build_services(deps: "Deps") -> dict[str, Any]:
 
     services["surveys"] = load_survey(content_root(deps.settings.content.dir) / "surveys")
     services["schedule"] = ScheduleService(deps)
+    # Confirmed staff reach their organisation's admin as one digest per period.
+    from core.staff_registration import StaffDigestService
+
+    services["staff_digest"] = StaffDigestService(deps)
     return services

@@ -786,22 +786,42 @@ async def form_submit(conv: Conversation) -> list[Reply]:
         await set_state(conv, tx, STATE_STEP)
         coordinators = set(await tx.tickets.list_coordinators(org.municipality_id))
         municipality = await tx.territory.get_municipality(org.municipality_id)
+        duplicates = await twins(tx, org.id, org.name, org.municipality_id)
         screen_ = await _step_screen(conv, tx, org)
     coordinators |= set(deps.settings.access.coordinators) | set(deps.settings.access.admins)
     coordinators.discard(conv.person.vk_id)
     await _notify_coordinators(conv, sorted(coordinators), app_id, org.name,
-                               municipality.name if municipality else "")
+                               municipality.name if municipality else "", duplicates)
     return prefixed(t(conv, "activation.form.submitted", id=app_id), screen_)
 
 
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def name_key(name: str) -> str:
+    """An organisation's name as compared for duplicates: case, «ё», quotes, «№» and
+    punctuation do not matter («МБОУ «СОШ № 17»» = «мбоу сош №17»)."""
+    return " ".join(_NOT_WORD.sub(" ", name.casefold().replace("ё", "е")).replace("_", " ").split())
+
+
+async def twins(tx: Any, org_id: int, name: str, municipality_id: int) -> list[Any]:
+    """Other organisations of the same municipality with the same name: a second application
+    for one school (by mistake, or by someone posing as its administrator)."""
+    key = name_key(name)
+    return [o for o in await tx.territory.list_organisations(municipality_id)
+            if o.id != org_id and name_key(o.name) == key]
+
+
 async def _notify_coordinators(conv: Conversation, coordinators: list[int], app_id: int,
-                               org_name: str, municipality: str) -> None:
+                               org_name: str, municipality: str,
+                               duplicates: list[Any] | None = None) -> None:
     from core.coordination import Applications
 
     if not coordinators:
         return
     notice = Reply(t(conv, "coord.new_application", id=app_id, org=org_name,
-                     municipality=municipality),
+                     municipality=municipality,
+                     twins=[{"id": o.id, "name": o.name} for o in duplicates or []]),
                    Keyboard.of([Button(label(conv, "btn.crd_apps"), Applications().dump())],
                                inline=True),
                    template="coord.new_application")

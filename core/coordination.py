@@ -27,6 +27,7 @@ from core.activation import (
     step_title,
     t,
     today,
+    twins,
 )
 from core.access import territory
 from core.clock import unix
@@ -148,8 +149,8 @@ def _status_buttons(conv: Conversation, app_id: int, status: str) -> Keyboard | 
     return Keyboard.of(buttons, inline=True) if buttons else None
 
 
-def _app_values(conv: Conversation, app: Any) -> dict[str, Any]:
-    return {"id": app.id, "date": local_date(conv, app.created_at), "org": app.org_name,
+def _app_values(conv: Conversation, app: Any, duplicates: list[Any] | None = None) -> dict[str, Any]:
+    return {"twins": [{"id": o.id, "name": o.name} for o in duplicates or []],"id": app.id, "date": local_date(conv, app.created_at), "org": app.org_name,
             "kind": kind_label(conv, app.org_kind), "municipality": app.municipality,
             "full_name": app.admin_full_name, "phone": app.admin_phone,
             "email": app.admin_email or "", "status": t(conv, f"coord.status.{app.status}"),
@@ -166,7 +167,11 @@ async def applications(conv: Conversation) -> list[Reply]:
                    new=counts.get("new", 0), sent=counts.get("sent", 0),
                    created=counts.get("created", 0), rejected=counts.get("rejected", 0),
                    scope=scope), template="coord.apps_head")
-    cards = [Reply(t(conv, "coord.app_card", **_app_values(conv, a)),
+    duplicates: dict[int, list[Any]] = {}
+    async with conv.deps.db.read() as tx:
+        for a in apps[:LIST_LIMIT]:
+            duplicates[a.id] = await twins(tx, a.org_id, a.org_name, a.municipality_id)
+    cards = [Reply(t(conv, "coord.app_card", **_app_values(conv, a, duplicates[a.id])),
                    _status_buttons(conv, a.id, a.status), template="coord.app_card")
              for a in apps[:LIST_LIMIT]]
     return [head, *cards]

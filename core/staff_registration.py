@@ -190,12 +190,25 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
     deps = conv.deps
     now = unix(deps.clock)
     code = normalise_code(code_text)
+    limits = deps.settings.limits
     async with deps.db.transaction() as tx:
+        # Guessing codes is throttled per person: a wait after too many wrong ones in a row.
+        blocked = await tx.limits.get_code_block(conv.person.vk_id, now)
+        if blocked is not None:
+            await _set_state(conv, tx, STATE_CODE)
+            return [_code_wait(conv, blocked, now)]
         org = await tx.activation.get_org_by_code(code) if code else None
         if org is None:
             await _set_state(conv, tx, STATE_CODE)
+            if code:
+                blocked = await tx.limits.upsert_code_failure(
+                    conv.person.vk_id, now, limits.code_window_minutes * 60,
+                    limits.code_attempts, limits.code_block_minutes * 60)
+                if blocked is not None:
+                    return [_code_wait(conv, blocked, now)]
             key = "staff.code_unknown" if code else "staff.code_format"
             return await _code_screen(conv, tx, t(conv, key))
+        await tx.limits.delete_code_attempts(conv.person.vk_id)
         consent_needed = await tx.personal.get_consent(conv.person.vk_id) is None
         if not consent_needed:
             await tx.activation.upsert_staff(conv.person.vk_id, org.id, now)
@@ -216,6 +229,14 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
         staff = await tx.activation.get_staff(conv.person.vk_id)
         screen_ = await _step_screen(conv, tx, staff)
     return prefixed(t(conv, "staff.joined", org=org.name), screen_)
+
+
+def _code_wait(conv: Conversation, until: int, now: int) -> Reply:
+    from core.activation import local_time
+
+    minutes = max(1, -(-(until - now) // 60))
+    return Reply(t(conv, "staff.code_wait", until=local_time(conv, until), minutes=minutes),
+                 Keyboard.of([menu_button(conv)]), template="staff.code_wait")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -287,16 +308,85 @@ async def done(conv: Conversation, item: str) -> list[Reply]:
         org = await tx.activation.get_org(staff.org_id)
         screen_ = await _step_screen(conv, tx, staff)
     if item == "reg" and org is not None and org.admin_vk_id:
-        name = f"{staff.first_name} {staff.last_name}".strip() or f"vk.com/id{staff.vk_id}"
-        from core.activation import StaffList
-
-        notice = Reply(t(conv, "activation.staff_confirmed", name=name, org=org.name),
-                       Keyboard.of([Button(label(conv, "btn.act_staff"), StaffList().dump())],
-                                   inline=True),
-                       template="activation.staff_confirmed")
-        await deps.messenger.send([Outgoing(org.admin_vk_id, notice, "notice",
-                                            f"staff-confirmed:{org.id}:{staff.vk_id}")])
+        # The admin hears in a digest (at most one per limits.staff_digest_minutes), not once
+        # per person: the first confirmation after a quiet spell goes at once.
+        async with deps.db.transaction() as tx:
+            await tx.limits.upsert_digest_item(org.admin_vk_id, staff.vk_id, org.id, now)
+        await deliver_digests(deps, org.admin_vk_id)
     return prefixed(t(conv, f"staff.items.{item}.thanks"), screen_)
+
+
+DIGEST_NAMES = 20
+
+
+async def deliver_digests(deps: Any, admin_vk_id: int | None = None) -> int:
+    """Send every digest that is due (or only this admin's); returns how many were sent. The
+    waiting items are in SQLite, so a restart delays a digest but never loses it."""
+    from core.activation import StaffList
+
+    now = unix(deps.clock)
+    period = deps.settings.limits.staff_digest_minutes * 60
+    async with deps.db.read() as tx:
+        admins = await tx.limits.list_due_digests(now - period)
+    sent = 0
+    for admin in admins:
+        if admin_vk_id is not None and admin != admin_vk_id:
+            continue
+        async with deps.db.transaction() as tx:
+            items = await tx.limits.list_digest_items(admin)
+            if not items:
+                continue
+            await tx.limits.delete_digest_items(admin, [i.staff_vk_id for i in items], now)
+        people = [{"name": f"{i.first_name} {i.last_name}".strip() or f"vk.com/id{i.staff_vk_id}",
+                   "org": i.org_name} for i in items]
+        notice = Reply(
+            deps.texts.render("activation.staff_digest", people=people[:DIGEST_NAMES],
+                              count=len(people), more=max(0, len(people) - DIGEST_NAMES)),
+            Keyboard.of([Button(deps.texts.label("btn.act_staff"), StaffList().dump())],
+                        inline=True),
+            template="activation.staff_digest")
+        key = f"staff-digest:{admin}:{now}:{min(i.staff_vk_id for i in items)}"
+        await deps.messenger.send([Outgoing(admin, notice, "notice", key)])
+        sent += 1
+    return sent
+
+
+class StaffDigestService:
+    """Flushes digests that waited for their period (every minute while the bot runs; tests
+    move the clock and call ``tick``)."""
+
+    def __init__(self, deps: Any, every: float = 60.0) -> None:
+        self.deps = deps
+        self.every = every
+        self._task: Any = None
+
+    async def start(self) -> None:
+        import asyncio
+
+        await self.tick()  # digests that came due while the bot was down
+        self._task = asyncio.create_task(self._loop(), name="staff-digest")
+
+    async def stop(self) -> None:
+        import asyncio
+
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _loop(self) -> None:
+        import asyncio
+        import logging
+
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.tick()
+            except Exception:
+                logging.getLogger(__name__).exception("staff digest failed")
+
+    async def tick(self) -> int:
+        return await deliver_digests(self.deps)
 
 
 async def help_(conv: Conversation, item: str, problem: str | None = None) -> list[Reply]:

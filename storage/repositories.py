@@ -12,6 +12,7 @@ from storage.activation import ActivationRepo
 from storage.broadcasts import BroadcastsRepo
 from storage.bulk import BulkRepo
 from storage.events import AuditRepo, EventsRepo
+from storage.limits import LimitsRepo
 from storage.outbox import OutboxRepo
 from storage.personal import PersonalDataRepo
 from storage.schedule import ScheduleRepo
@@ -35,6 +36,7 @@ REPOSITORIES: dict[str, type] = {
     "schedule": ScheduleRepo,
     "surveys": SurveysRepo,
     "bulk": BulkRepo,
+    "limits": LimitsRepo,
 }
 
 

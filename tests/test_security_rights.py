@@ -331,3 +331,134 @@ async def test_revocation_withholds_scheduled_broadcasts_and_tells_admins(
 def _labels(message: Any) -> list[str]:
     keyboard = message.keyboard or {}
     return [b["action"].get("label", "") for row in keyboard.get("buttons", []) for b in row]
+
+
+# -- abuse limits ------------------------------------------------------------------------------
+CODE = "KX7M4TP"
+
+
+async def _org_with_admin(app: Any, name: str, municipality: int, admin: int) -> int:
+    now = unix(app.deps.clock)
+    async with app.deps.db.transaction() as tx:
+        await tx.users.upsert_seen(admin, now)
+        org = await tx.activation.upsert_org(None, name, "school", municipality, admin, 6, now)
+        await tx.activation.upsert_invite_code(org.id, CODE)
+    return org.id
+
+
+async def test_invitation_code_guessing_is_throttled(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any, clock: Any) -> None:
+    app = bot_inprocess.app
+    muns = await municipality_ids(app)
+    await _org_with_admin(app, "МБОУ «СОШ № 5»", muns["Искитимский район"], 8800)
+    guesser = await start_as(users, 7101, "Педагог или сотрудник", "Игорь", "Подбиралов")
+    await guesser.press("Регистрация в Сферуме")
+    await guesser.replies()
+    await guesser.press("Даю согласие")
+    assert "код приглашения" in "\n".join(r.text for r in await guesser.replies())
+    for wrong in ("KX7M4TA", "KX7M4TC", "KX7M4TE", "KX7M4TH"):
+        await guesser.send(wrong)
+        assert "Такого кода приглашения нет" in (await guesser.next_reply()).text
+    await guesser.send("KX7M4TK")
+    wait = (await guesser.next_reply()).text
+    assert "Слишком много неверных кодов подряд" in wait and "после 23.11.2026 10:30" in wait
+    assert "через 30 мин" in wait
+    # The right code, typed or in a forged «Присоединиться», waits too; a restart resets nothing.
+    await guesser.send(CODE)
+    assert "Слишком много неверных кодов" in (await guesser.next_reply()).text
+    await bot_inprocess.restart()
+    await guesser.press_payload({"cmd": "stf.join", "code": CODE}, label="Присоединиться")
+    assert "Слишком много неверных кодов" in (await guesser.next_reply()).text
+    async with bot_inprocess.app.deps.db.read() as tx:  # a new app after the restart
+        assert await tx.activation.get_staff(7101) is None
+    clock.advance(minutes=31)
+    await guesser.send(CODE)
+    assert "Вы присоединились к организации «МБОУ «СОШ № 5»»" in \
+        "\n".join(r.text for r in await guesser.replies())
+    # Format mistakes are not guesses: someone who mistypes is never made to wait for them.
+    typo = await start_as(users, 7102, "Педагог или сотрудник", "Нина", "Опечаткина")
+    await typo.press("Регистрация в Сферуме")
+    await typo.replies()
+    await typo.press("Даю согласие")
+    await typo.replies()
+    for _ in range(7):
+        await typo.send("KX7M4")
+        assert "состоит из 7 латинских букв" in (await typo.next_reply()).text
+
+
+async def test_one_digest_to_the_admin_instead_of_a_notice_per_person(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any, clock: Any) -> None:
+    app = bot_inprocess.app
+    muns = await municipality_ids(app)
+    org = await _org_with_admin(app, "МБОУ «СОШ № 5»", muns["Искитимский район"], 8800)
+    emulator.add_user(8800, "Алла", "Директорова", allows_messages=True)
+    now = unix(app.deps.clock)
+    staff = {7201: ("Анна", "Первая"), 7202: ("Борис", "Второй"), 7203: ("Вера", "Третья"),
+             7204: ("Глеб", "Четвёртый")}
+    async with app.deps.db.transaction() as tx:
+        for vk_id, (first, last) in staff.items():
+            await tx.users.upsert_seen(vk_id, now)
+            await tx.users.upsert_role(vk_id, "staff", now)
+            await tx.users.upsert_name(vk_id, first, last)
+            await tx.personal.upsert_consent(vk_id, "v1", now)
+            await tx.activation.upsert_staff(vk_id, org, now)
+            await tx.users.upsert_org(vk_id, org, now)
+    people = {vk_id: users(vk_id, *name) for vk_id, name in staff.items()}
+
+    async def confirm(vk_id: int) -> None:
+        await people[vk_id].press_payload({"cmd": "stf.done", "item": "reg"},
+                                          label="Я зарегистрировался(ась)")
+        assert "Я сообщил администратору" in "\n".join(r.text for r in await people[vk_id].replies())
+
+    await confirm(7201)  # the first after a quiet spell goes at once
+    assert await emulator.wait_for_user(8800, lambda: len(emulator.inbox(8800)) == 1, 10)
+    assert "Анна Первая (МБОУ «СОШ № 5») сообщил(а)" in emulator.inbox(8800)[0].text
+    for vk_id in (7202, 7203):
+        await confirm(vk_id)
+    service = app.deps.services["staff_digest"]
+    assert await service.tick() == 0 and len(emulator.inbox(8800)) == 1
+    await bot_inprocess.restart()          # the waiting ones survive a restart
+    service = bot_inprocess.app.deps.services["staff_digest"]
+    clock.advance(minutes=61)
+    assert await service.tick() == 1
+    assert await emulator.wait_for_user(8800, lambda: len(emulator.inbox(8800)) == 2, 10)
+    digest = emulator.inbox(8800)[1].text
+    assert "Сотрудники, сообщившие, что зарегистрировались" in digest and ": 2." in digest
+    assert "• Борис Второй (МБОУ «СОШ № 5»)" in digest and "• Вера Третья" in digest
+    assert "Анна" not in digest
+    assert await service.tick() == 0
+    await confirm(7204)  # right after a digest: waits for the next one
+    assert len(emulator.inbox(8800)) == 2
+    clock.advance(minutes=61)
+    assert await service.tick() == 1
+    assert await emulator.wait_for_user(8800, lambda: len(emulator.inbox(8800)) == 3, 10)
+    assert "Глеб Четвёртый (МБОУ «СОШ № 5») сообщил(а)" in emulator.inbox(8800)[2].text
+
+
+async def test_duplicate_organisation_is_flagged_to_the_coordinator(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any) -> None:
+    from tests.test_activation import press, say
+
+    app = bot_inprocess.app
+    muns = await municipality_ids(app)
+    await _org_with_admin(app, "МБОУ «СОШ № 17»", muns["г. Новосибирск"], 8800)
+    await new_org(app, "МБОУ «СОШ № 17»", muns["Искитимский район"])  # same name, elsewhere
+    coordinator = await start_as(users, COORDINATOR, "Координатор")
+    poser = users(7301, "Павел", "Самозванов")
+    await say(poser, "Начать")
+    await press(poser, "Администратор школы")
+    await press(poser, "Активация профиля")
+    await press(poser, "Даю согласие")
+    await say(poser, "мбоу сош №17")
+    await press(poser, "Школа (общее образование)")
+    await press(poser, "г. Новосибирск")
+    await say(poser, "Самозванов Павел Петрович")
+    await say(poser, "8 913 000-11-22")
+    await press(poser, "Пропустить")
+    assert "Заявка №1 отправлена" in await press(poser, "Отправить заявку")
+    notice = (await coordinator.next_reply()).text
+    assert "Новая заявка №1" in notice and "Возможный дубликат" in notice
+    assert "«МБОУ «СОШ № 17»» (организация №1)" in notice and "№2" not in notice
+    await coordinator.send("заявки")
+    cards = "\n".join(r.text for r in await coordinator.replies())
+    assert "Заявка №1" in cards and "⚠ Возможный дубликат" in cards and "«МБОУ «СОШ № 17»» (№1)" in cards

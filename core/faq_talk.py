@@ -233,6 +233,7 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
         kind = next((k for k in KINDS if k in kinds), "ask" if rest else "ok")
         return Understanding("talk", question or text, talk=kind)
     parts = split_questions(talk, text, decision.max_parts)
+    whole_entry = best_entry(whole).entry if trusted(whole, decision) else None
     if len(parts) > 1:
         answered: list[Match] = []
         for part in parts:
@@ -240,7 +241,11 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
             if not part_rest:
                 continue
             found = index.match(" ".join(part_rest))
-            if found.score >= decision.part and trusted(found, decision):
+            # A part stands on its own above ``part``; a weaker one counts when the whole
+            # message points at the same entry.
+            if trusted(found, decision) and (
+                    found.score >= decision.part or whole_entry is not None
+                    and best_entry(found).entry is whole_entry):
                 found = best_entry(found)
                 if found.entry is not None and found.entry.id not in {
                         m.entry.id for m in answered if m.entry}:

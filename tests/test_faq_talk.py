@@ -132,3 +132,34 @@ async def test_draft_from_an_answer_is_published_by_a_bot_admin(bot: BotProcess,
     assert "Ответ координатора" in answer.text
     await admin.send("черновики справки")
     assert "Черновиков справки нет" in (await admin.next_reply()).text
+
+
+async def test_parents_and_teachers_ask_as_they_write(bot: BotProcess, users) -> None:
+    """Real-looking questions; the transcript (tests/output/transcripts/) is read as a parent
+    or a teacher would read it: a short plain answer first, details on request."""
+    parent = users(3101)
+    await become(parent, "Родитель")
+    teacher = users(3102)
+    await become(teacher, "Педагог или сотрудник")
+    conversation = [
+        (parent, "Добрый день! Подскажите, а сферум платный? И кто его разработал?",
+         ["1. ", "бесплатный", "2. ", "Цифровое образование"]),
+        (parent, "скока человек влезает в звонок", ["Время звонка не ограничено", "50", "100"]),
+        (parent, "как привязать дневник к сферуму", ["инструкции", "координатору"]),
+        (parent, "можно ли нам, родителям, сделать свой чат без учителя", ["родителей класса между собой",
+                                                                          "любой пользователь"]),
+        (parent, "у сына нет логина в электронном дневнике, кто его даёт?",
+         ["только администратор школы"]),
+        (parent, "сферум переезжает в макс? нам ставить?", ["MAX", "Вашем регионе"]),
+        (teacher, "Здравствуйте, как начать урок в сферуме? и можно ли потом запись посмотреть",
+         ["1. ", "«Начать урок»", "2. ", "запись"]),
+        (teacher, "с компа можно зайти без приложения?", ["https://web.vk.me/"]),
+        (teacher, "где посмотреть статистику нашей школы", ["в материалах не сказано"]),
+        (teacher, "спасибо!", ["Пожалуйста"]),
+    ]
+    for person, text, expected in conversation:
+        await person.send(text)
+        reply = await person.next_reply()
+        for fragment in expected:
+            assert fragment in reply.text, (text, reply.text)
+        assert len(reply.text.split("\n\nИсточники")[0]) <= 700, reply.text

@@ -101,7 +101,7 @@ async def _answered_ticket(conv: Conversation, ticket_id: int):  # -> Ticket | N
         ticket = await tx.tickets.get_ticket(ticket_id)
     if ticket is None or ticket.erased or ticket.status == "open" or not ticket.answer:
         return None
-    if conv.access.municipality_id is not None and conv.access.municipality_id != ticket.municipality_id:
+    if not conv.access.scope.sees(ticket.municipality_id):
         return None
     return ticket
 

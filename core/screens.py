@@ -25,6 +25,8 @@ def _ticket(conv: Conversation) -> list[Reply]:
     from core.tickets import CancelTicket
     from core.ui import Button, Keyboard
 
+    if conv.person.state != "ticket:write" and not conv.access.coordinator:
+        return [main_menu(conv)]  # no longer a coordinator: nothing of the question is shown
     key = "tickets.write" if conv.person.state == "ticket:write" else "tickets.answer_prompt"
     values = {} if key == "tickets.write" else {"id": conv.person.state_data.get("ticket"),
                                                  "question": "…"}

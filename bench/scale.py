@@ -18,6 +18,9 @@
 Peak RSS is the bot process's own (VmHWM), the database size is read from the file.
 
     .venv/bin/python bench/scale.py [--people 300000] [--no-kill]
+
+BENCH_TIMELINE=1 prints, per bulk job, when each request reached the emulator (seconds after the
+press): gaps show the bot waiting on itself, even spacing the emulator's own pace.
 """
 
 from __future__ import annotations
@@ -350,6 +353,17 @@ class Bot:
 
 
 # -- the run ----------------------------------------------------------------------------------
+async def import_time(folder: Path) -> float:
+    """Seconds a bare ``import bot.app`` takes right now: the part of startup that does not
+    depend on the data (vkbottle's generated types, numpy, the morphology dictionaries)."""
+    began = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import bot.app, bot.services", cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    await proc.wait()
+    return time.monotonic() - began
+
+
 async def start_bot(bot: Bot, emu: Emulator) -> float:
     polls = await emu.call("polls")
     began = await bot.spawn()
@@ -385,9 +399,11 @@ async def main(people: int, kill: bool) -> None:
     api_url = await emu.start()
     bot = Bot(folder, api_url, db_path, people)
     try:
+        imports = await import_time(folder)
         startup = await start_bot(bot, emu)
         print(f"  startup: {startup:.2f} s to the first long poll (goal < 3 s: "
-              f"{startup / 3:.2f} of it); peak RSS so far {bot.peak_rss_mb():.0f} MB")
+              f"{startup / 3:.2f} of it), of which importing the libraries alone takes "
+              f"{imports:.2f} s now; peak RSS so far {bot.peak_rss_mb():.0f} MB")
         await emu.call("become_coordinator")
         for command, what in (("воронка", "funnel"), ("застряли", "stuck list"),
                               ("сводка", "survey summary")):
@@ -420,11 +436,14 @@ async def main(people: int, kill: bool) -> None:
               f" emulator CPU {result['emu_cpu']:.1f} s; bot peak RSS {bot.peak_rss_mb():.0f} MB"
               .replace(",", " "))
 
+        cpu_before = bot.cpu_seconds()
         burst = await emu.call("newcomers", 600, 1.0)
+        burst_cpu = bot.cpu_seconds() - cpu_before
         print(f"  600 newcomers asking within 1 s: {burst['answered']} answered, p50 "
               f"{burst['p50']:.2f} s, p95 {burst['p95']:.2f} s (goal < 1.5 s: "
               f"{burst['p95'] / 1.5:.2f} of it), max {burst['max']:.2f} s; messages each "
-              f"{burst['messages_each']}; error 6: {burst['rate_errors']}; bot peak RSS "
+              f"{burst['messages_each']}; bot CPU {burst_cpu:.1f} s "
+              f"({burst_cpu / 0.6:.1f} ms a newcomer); error 6: {burst['rate_errors']}; bot peak RSS "
               f"{bot.peak_rss_mb():.0f} MB")
 
         if kill:

@@ -808,7 +808,7 @@ async def set_broadcasts(conv: Conversation, on: bool) -> list[Reply]:
 
 
 # -- sending: the audience, streamed ---------------------------------------------------------
-AUDIENCE_PAGE = 20_000  # people read from the database at a time
+AUDIENCE_PAGE = 10_000  # people read from the database at a time
 
 
 class _Stream:

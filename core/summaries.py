@@ -164,15 +164,16 @@ def week_figures(week: str, rows: Iterable[AnswerRow], min_group: int = 1) -> We
     for row in rows:
         if row.week != week:
             continue
-        respondents += 1
+        n = row.count  # people who answered exactly this way
+        respondents += n
         for option_id in set(row.difficulties):
-            counts[option_id] = counts.get(option_id, 0) + 1
+            counts[option_id] = counts.get(option_id, 0) + n
         if row.role != "parent" and row.messages is not None:
-            base += 1
-            active += row.messages == ACTIVE
+            base += n
+            active += n * (row.messages == ACTIVE)
         if row.confidence is not None:
-            conf_sum += row.confidence
-            conf_n += 1
+            conf_sum += n * row.confidence
+            conf_n += n
     return WeekFigures(week, respondents, counts, active, base, conf_sum, conf_n,
                        hidden=0 < respondents < min_group)
 

@@ -21,6 +21,7 @@ class AnswerRow:
     difficulties: tuple[str, ...]
     confidence: int | None
     messages: str | None
+    count: int = 1  # people who answered exactly this way (rows are grouped in SQL)
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,21 @@ class SummariesRepo:
 
     async def list_answers(self, weeks: Sequence[str], scope: int | None,
                            org_id: int | None = None) -> list[AnswerRow]:
-        """Completed survey answers of these weeks inside the scope (and organisation)."""
+        """Completed survey answers of these weeks inside the scope (and organisation), identical
+        answers grouped with their count: a region's 50 000 answers a week come back as a few
+        hundred rows, so the summary does no Python per person."""
         if not weeks:
             return []
         marks = ",".join("?" * len(weeks))
         rows = await self.tx.fetchall(
-            f"SELECT week, role, difficulties, confidence, messages FROM survey_answers"
-            f" WHERE completed = 1 AND week IN ({marks})"
-            f" AND (? IS NULL OR municipality_id = ?) AND (? IS NULL OR org_id = ?)",
+            f"SELECT week, role, difficulties, confidence, messages, COUNT(*) AS n"
+            f" FROM survey_answers WHERE completed = 1 AND week IN ({marks})"
+            f" AND (? IS NULL OR municipality_id = ?) AND (? IS NULL OR org_id = ?)"
+            f" GROUP BY week, role, difficulties, confidence, messages",
             (*weeks, scope, scope, org_id, org_id))
         return [AnswerRow(r["week"], r["role"],
                           tuple(d for d in (r["difficulties"] or "").split(",") if d),
-                          r["confidence"], r["messages"]) for r in rows]
+                          r["confidence"], r["messages"], r["n"]) for r in rows]
 
     async def list_free_texts(self, week: str, scope: int | None,
                               org_id: int | None = None) -> list[str]:

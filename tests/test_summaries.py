@@ -421,3 +421,13 @@ def test_summarise_pure() -> None:
     assert figures.parse_week("2026-w5") == "2026-W05" and figures.parse_week("W47") is None
     assert json.dumps(figures.summary_weeks("2027-W02")) == json.dumps(
         ["2026-W51", "2026-W52", "2026-W53", "2027-W01", "2027-W02"])
+
+    # Identical answers come from SQL grouped, with their count: the same figures.
+    grouped = [AnswerRow(r.week, r.role, r.difficulties, r.confidence, r.messages, 3)
+               for r in rows]
+    g = figures.summarise("2026-W47", grouped, options, "Тест")
+    assert (g.current.respondents, g.previous_respondents) == (12, 6)
+    assert [(d.count, d.share, d.previous) for d in g.difficulties] == [
+        (6, 0.5, 1.0), (6, 0.5, 0.5)]
+    assert (g.current.active, g.current.active_base, g.current.confidence) == (3, 6, 3.0)
+    assert g.previous_active_share == 0.5

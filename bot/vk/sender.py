@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -41,11 +41,11 @@ TEXT_LIMIT = 4096
 NOT_ALLOWED = {901, 902}
 SLOW_DOWN = {6, 9}
 TRANSIENT = {6, 9, 10}
-BULK_CHUNK = 25_000     # outbox rows loaded at a time (ten requests at the ceiling)
+BULK_CHUNK = 10_000     # outbox rows loaded at a time (four requests at the ceiling)
 # Rows of personalised texts loaded at a time: each brings its own text, so fewer are held
 # (5 s of sending at 500 messages/s keeps memory flat).
 PERSONAL_CHUNK = 2_500
-ENQUEUE_CHUNK = 20_000  # recipients a producer queues per transaction
+ENQUEUE_CHUNK = 10_000  # recipients a producer queues per transaction
 MAX_IN_FLIGHT = 10
 # The subscription that «Присылать напоминания и опросы?» asks for (VK's newsletter intents).
 SUBSCRIBE_ID = 1
@@ -337,6 +337,10 @@ class VkSender:
         self._wake = asyncio.Event()
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Bulk results of finished requests wait here for one writer (see _write_results).
+        self._results_delivered: dict[int, list[int]] = defaultdict(list)
+        self._results_other: list[tuple[str, str | None, int, int]] = []
+        self._results_lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self._refill_task: asyncio.Task[None] | None = None
         self._cancelled: set[str] = set()
@@ -869,9 +873,10 @@ class VkSender:
         unreachable = [d.peer_id for _, d in finished if d.status == "not_allowed"]
         unreachable += out.unreachable
         if out.bulk_delivered or out.bulk_other:
-            async with self.db.transaction() as tx:
-                await tx.outbox.upsert_results(out.bulk_delivered, out.bulk_other,
-                                               unix(self.clock))
+            for job_id, ids in out.bulk_delivered.items():
+                self._results_delivered[job_id].extend(ids)
+            self._results_other.extend(out.bulk_other)
+            await self._write_results()
         if unreachable:
             try:
                 await self.on_unreachable(unreachable)
@@ -882,6 +887,20 @@ class VkSender:
                 item.future.set_result(delivery)
         if out.jobs:
             await self._notify(out.jobs)
+
+    async def _write_results(self) -> None:
+        """Write every bulk result gathered so far in one transaction. Requests finishing while
+        one write is under way wait for the next, which takes all of theirs at once: ten
+        requests in flight make one or two writes instead of ten transactions queued for the
+        database ahead of the next chunk's load. When this returns, the caller's results are
+        written (by this call or by one that started after they were added)."""
+        async with self._results_lock:
+            if not (self._results_delivered or self._results_other):
+                return
+            delivered, others = self._results_delivered, self._results_other
+            self._results_delivered, self._results_other = defaultdict(list), []
+            async with self.db.transaction() as tx:
+                await tx.outbox.upsert_results(delivered, others, unix(self.clock))
 
     async def _notify(self, jobs: set[str]) -> None:
         for hook in self.progress_hooks:

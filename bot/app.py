@@ -8,14 +8,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import aiohttp
+from aiohttp import web
 from vkbottle import API, Bot
 from vkbottle.bot import Message
 from vkbottle.dispatch.handlers import FromFuncHandler
 from vkbottle.dispatch.middlewares import BaseMiddleware
-from vkbottle.exception_factory import ErrorHandler
+from vkbottle.exception_factory import ErrorHandler, VKAPIError
 from vkbottle.polling import BotPolling
 
 from bot.config import Settings
@@ -23,8 +27,12 @@ from bot.deps import Deps
 from bot.dispatch import Dispatcher, current_event_id
 from bot.services import build_services
 from bot.vk.api import VkApi
+from bot.health import add_health_routes, serve_health
+from bot.metrics import BotMetrics
 from bot.logs import configure_logging  # noqa: F401  (the CLI and the sandbox import it from here)
 from bot.vk.callback import serve_callback
+from bot.operator_text import line
+from bot.vk.connect import FatalVkError, reach_vk
 from bot.vk.sender import VkSender
 from core.access import NotAllowed, access_of
 from core.clock import Clock, SystemClock, unix
@@ -39,6 +47,7 @@ from storage import Database
 
 log = logging.getLogger(__name__)
 TEXT_READ_LIMIT = 4096
+HEALTH_MARGIN = 30  # seconds beyond the long poll's wait before /healthz says it is stuck
 
 
 class StatePolling(BotPolling):
@@ -48,6 +57,17 @@ class StatePolling(BotPolling):
     def __init__(self, *args: Any, db_path: Path, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._db_path = db_path
+        self.answered_at: float | None = None  # monotonic; /healthz reads it
+
+    async def get_server(self) -> dict[str, Any]:
+        server = await super().get_server()
+        self.answered_at = time.monotonic()
+        return server
+
+    async def get_event(self, server: dict[str, Any]) -> dict[str, Any]:
+        event = await super().get_event(server)
+        self.answered_at = time.monotonic()
+        return event
 
     @property
     def ts_state_path(self) -> Path:
@@ -86,6 +106,10 @@ def conversation_middleware(deps: Deps) -> type[BaseMiddleware[Message]]:
                 person = await tx.users.upsert_seen(
                     message.from_id, unix(deps.clock), message.ref, message.ref_source)
                 access = await access_of(tx, deps.settings, message.from_id)
+                # Writing to the community allows its messages: notices that waited go now.
+                held = await tx.held.list_notices(message.from_id)
+            if held:
+                await deps.messenger.deliver_held(held)  # type: ignore[attr-defined]
             self.send({"conv": Conversation(deps, person, access, incoming)})
 
     return ConversationMiddleware
@@ -96,6 +120,7 @@ def error_handler(deps: Deps) -> ErrorHandler:
 
     async def on_error(error: Exception, message: Message, **context: Any) -> None:
         log.exception("handler failed", exc_info=error)
+        deps.services["metrics"].failed("handler", "reply")
         conv: Conversation | None = context.get("conv")
         if conv is not None:
             await conv.say(Reply(deps.texts.render("input.busy"), template="input.busy"))
@@ -122,8 +147,12 @@ class App:
         self.sender = sender
         self.vk_api = vk_api
         self.bot = bot
-        self.dispatcher = Dispatcher(deps.db, deps.clock, self._route, self._acknowledge)
+        self.metrics: BotMetrics = deps.services["metrics"]
+        self.dispatcher = Dispatcher(deps.db, deps.clock, self._route, self._acknowledge,
+                                     self.metrics)
         self._polling: StatePolling | None = None
+        self._callback_serving = False
+        self._health: web.AppRunner | None = None
         self._router = bot.router
 
     async def _route(self, update: dict[str, Any]) -> None:
@@ -150,6 +179,9 @@ class App:
     async def stop(self) -> None:
         if self._polling is not None:
             self._polling.stop()
+        if self._health is not None:
+            await self._health.cleanup()
+            self._health = None
         await self.dispatcher.drain()
         for service in self.deps.services.values():
             stopper = getattr(service, "stop", None)
@@ -170,20 +202,62 @@ class App:
                 await self.dispatcher.feed(update)
 
     async def serve_callback_forever(self) -> None:
+        extra = self._add_health_routes if self.settings.health.enabled else None
         runner = await serve_callback(self.settings.callback, self.settings.vk.group_id,
-                                      self.dispatcher.feed)
+                                      self.dispatcher.feed, extra)
+        self._callback_serving = True
         try:
             await asyncio.Event().wait()
         finally:
+            self._callback_serving = False
             await runner.cleanup()
+
+    def receiving(self) -> str | None:
+        """None when VK's updates are being received; otherwise why not (for /healthz)."""
+        if self.settings.vk.transport == "callback":
+            return None if self._callback_serving else "callback server is not serving"
+        polling = self._polling
+        if polling is None or polling.answered_at is None:
+            return "not connected to VK's long poll"
+        silent = time.monotonic() - polling.answered_at
+        if silent > self.settings.vk.long_poll_wait + HEALTH_MARGIN:
+            return f"long poll silent for {silent:.0f} s"
+        return None
+
+    def _add_health_routes(self, app: web.Application) -> None:
+        add_health_routes(app, self.metrics, self.deps.db, self.receiving)
+
+    async def _start_health(self) -> None:
+        health = self.settings.health
+        if health.enabled and self.settings.vk.transport != "callback":
+            self._health = await serve_health(health.host, health.port, self.metrics,
+                                              self.deps.db, self.receiving)
+
+    async def listen(self) -> None:
+        """The long poll. vkbottle retries a dropped poll itself, but not the request for a poll
+        server: when that fails (VK gone again right after start), reach VK again and resume."""
+        while True:
+            try:
+                await self.poll_forever()
+                return
+            except VKAPIError as exc:
+                if exc.code == 5:
+                    raise FatalVkError(line("connect.token_refused", detail=exc.error_msg)) from None
+                problem = f"VK error {exc.code}"
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            log.warning(line("connect.long_poll_lost", problem=problem))
+            await reach_vk(self.settings, self.vk_api)
 
     async def run(self) -> None:
         try:
             await self.start()
+            await self._start_health()
+            await reach_vk(self.settings, self.vk_api)
             if self.settings.vk.transport == "callback":
                 await self.serve_callback_forever()
             else:
-                await self.poll_forever()
+                await self.listen()
         finally:
             await self.stop()
 
@@ -215,8 +289,12 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
     texts = Texts.load(content_root(settings.content.dir) / "texts")
     vk_api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
 
-    sender = VkSender(vk_api, settings.sender, db, clock)
+    zone = ZoneInfo(settings.region.timezone)
+    metrics = BotMetrics(lambda: clock.now().astimezone(zone).date().isoformat(),
+                         lambda: unix(clock))
+    sender = VkSender(vk_api, settings.sender, db, clock, metrics)
     deps = Deps(settings=settings, db=db, texts=texts, clock=clock, messenger=sender)
+    deps.services["metrics"] = metrics  # the bot admin's state screen reads it
     deps.services.update(build_services(deps))
 
     api = API(settings.vk.token)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, load_settings
+from bot.operator_text import line
+from bot.vk.connect import FatalVkError
 from core.faq import FaqError
 from core.texts import TextsError
 
@@ -28,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
                               " (default: ./sandbox-files)")
     check = sub.add_parser("check", help="validate the config and the content files, then exit")
     check.add_argument("--config", type=Path, default=Path("config.toml"))
+    check.add_argument("--online", action="store_true",
+                       help="also ask VK: community settings, Long Poll, and whether coordinators"
+                            " and admins can receive the community's messages")
+    backup = sub.add_parser("backup", help="copy the database safely while the bot runs")
+    backup.add_argument("target", type=Path, help="where to write the copy")
+    backup.add_argument("--config", type=Path, default=Path("config.toml"))
     return parser
 
 
@@ -44,14 +52,51 @@ def main(argv: list[str] | None = None) -> int:
             from bot.sandbox import run_sandbox
 
             return asyncio.run(run_sandbox(args.db, args.config, args.user, files=args.files))
-        elif args.command == "check":
-            from bot.app import build_bot
+        elif args.command == "backup":
+            from storage.backup import BackupError, backup
 
-            build_bot(load_settings(args.config))
-            print("config and content are valid")
+            settings = load_settings(args.config)
+            try:
+                size = backup(Path(settings.storage.path), args.target)
+            except BackupError as exc:
+                print(f"sferum-bot: {line('backup.' + exc.key, **exc.values)}", file=sys.stderr)
+                return 1
+            print(line("backup.written", path=args.target, megabytes=size / 1e6))
+        elif args.command == "check":
+            return asyncio.run(_check(args.config, args.online))
     except (ConfigError, TextsError, FaqError) as exc:
         print(f"sferum-bot: {exc}", file=sys.stderr)
         return 2
+    except FatalVkError as exc:
+        print(f"sferum-bot: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
+    return 0
+
+
+async def _check(config: Path, online: bool) -> int:
+    """Valid or not (exit 2 with the reason); then what is not ready yet, as warnings."""
+    from bot.app import build_bot
+    from bot.checks import offline_warnings, online_findings
+    from bot.vk.api import VkApi
+
+    settings = load_settings(config)
+    build_bot(settings)
+    problems = offline_warnings(settings)
+    for text in problems:
+        print(line("check.warning", text=text))
+    if online:
+        api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
+        try:
+            for finding in await online_findings(settings, api):
+                print(line("check.ok" if finding.ok else "check.problem", text=finding.text))
+                if not finding.ok:
+                    problems.append(finding.text)
+        finally:
+            await api.close()
+    if problems:
+        print(line("check.not_ready", count=len(problems)))
+        return 1 if online else 0
+    print(line("check.valid"))
     return 0

@@ -14,13 +14,27 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.operator_text import catalog, line, pair
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "SFERUM_"
 
 
 class ConfigError(Exception):
-    """A setting is wrong or missing; the message is one line naming it."""
+    """A setting is wrong or missing; the message is one line naming it, in English and Russian
+    (the operators are Russian-speaking; the English half is what one searches the web for)."""
+
+
+class SettingProblem(ValueError):
+    """A rule of ours broken: ``problem.<key>`` of content/operator.toml, English and Russian."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        english, russian = pair(f"problem.{key}", **values)
+        super().__init__(english)
+        self.russian = russian
+
+
 
 
 class _Section(BaseModel):
@@ -31,7 +45,7 @@ def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}") from exc
+        raise SettingProblem("unknown_timezone", value=value) from exc
     return value
 
 
@@ -51,16 +65,13 @@ class VkSettings(_Section):
     @classmethod
     def _slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise SettingProblem("url_scheme")
         return value if value.endswith("/") else value + "/"
 
 
 # Without a secret anyone who learns the address can post events as any VK user (a coordinator or
 # bot admin included) and the bot would obey: callback mode never starts without one.
-CALLBACK_SECRET_MISSING = (
-    'callback.secret is required when vk.transport = "callback": set [callback] secret in the '
-    "config (or the SFERUM_CALLBACK_SECRET environment variable) to the secret key from the "
-    "community's Callback API settings")
+
 
 
 class CallbackSettings(_Section):
@@ -71,6 +82,14 @@ class CallbackSettings(_Section):
     confirmation: str = ""
     # VK puts it into every event; events without it are refused.
     secret: str = ""
+
+
+class HealthSettings(_Section):
+    # /healthz and /metrics (Prometheus). Off by default; with vk.transport = "callback" they
+    # are served on the callback server's host and port instead of these.
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=1, le=65535)
 
 
 class SenderSettings(_Section):
@@ -113,6 +132,20 @@ class RegionSettings(_Section):
     @classmethod
     def _tz(cls, value: str) -> str:
         return _check_timezone(value)
+
+    @field_validator("municipalities")
+    @classmethod
+    def _unique(cls, value: list[Municipality]) -> list[Municipality]:
+        # Municipalities are upserted by name at every start: a repeated one (even spelled with
+        # other capitals or spaces) would be one place in the database but two in people's menus.
+        seen: dict[str, str] = {}
+        for m in value:
+            key = " ".join(m.name.split()).casefold()
+            name = m.name.strip()
+            if key in seen:
+                raise SettingProblem("duplicate_municipality", name=name, first=seen[key])
+            seen[key] = name
+        return value
 
 
 class ScheduleSettings(_Section):
@@ -170,6 +203,7 @@ class Settings(_Section):
     access: AccessSettings = AccessSettings()
     region: RegionSettings
     callback: CallbackSettings = CallbackSettings()
+    health: HealthSettings = HealthSettings()
     sender: SenderSettings = SenderSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     content: ContentSettings = ContentSettings()
@@ -180,15 +214,18 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _callback_complete(self) -> "Settings":
         if self.vk.transport == "callback" and not self.callback.confirmation:
-            raise ValueError("callback.confirmation is required when vk.transport = \"callback\"")
+            raise SettingProblem("callback_confirmation")
         if self.vk.transport == "callback" and not self.callback.secret.strip():
-            raise ValueError(CALLBACK_SECRET_MISSING)
+            raise SettingProblem("callback_secret")
         return self
 
 
-def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
-    """Overlay SFERUM_<SECTION>_<KEY> variables onto the raw TOML dict (scalars only)."""
+def _apply_env(raw: dict[str, Any], environ: dict[str, str]
+               ) -> tuple[dict[str, Any], dict[tuple[str, str], str]]:
+    """Overlay SFERUM_<SECTION>_<KEY> variables onto the raw TOML dict (scalars only); also say
+    which settings came from which variable, so an error names the variable, not the file."""
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    used: dict[tuple[str, str], str] = {}
     for section, model in Settings.model_fields.items():
         sub = model.annotation
         if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
@@ -197,36 +234,58 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
             name = f"{ENV_PREFIX}{section}_{key}".upper()
             if name in environ:
                 merged.setdefault(section, {})[key] = environ[name]
-    return merged
+                used[(section, key)] = name
+    return merged, used
 
 
-def _describe(error: ValidationError, source: str) -> str:
+def _russian(error: Any) -> str:
+    problem = (error.get("ctx") or {}).get("error")
+    if isinstance(problem, SettingProblem):
+        return problem.russian
+    russian = catalog()["pydantic"]
+    template = russian.get(error["type"], russian["other"])
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return template
+
+
+def _describe(error: ValidationError, source: str,
+              from_env: dict[tuple[str, str], str] | None = None) -> str:
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(root)"
+    loc = [str(part) for part in first["loc"]]
+    where = ".".join(loc) or "(root)"
     message = first["msg"]
     if first["type"] == "missing":
         message = "is required but missing"
     elif first["type"] == "extra_forbidden":
         message = "is not a known setting"
-    elif first["type"] == "value_error" and where == "(root)":
-        return f"{source}: {first['ctx']['error']}"  # a rule across settings names them itself
-    return f"{source}: setting {where}: {message}"
+    elif first["type"] == "value_error":
+        message = str((first.get("ctx") or {}).get("error", message))
+    russian = _russian(first)
+    if where == "(root)":  # a rule across settings names them itself
+        return line("config.rule", source=source, message=message, russian=russian)
+    variable = (from_env or {}).get((loc[0], loc[1])) if len(loc) >= 2 else None
+    if variable is not None:
+        return line("config.environment", variable=variable, where=where, message=message,
+                    russian=russian)
+    return line("config.setting", source=source, where=where, message=message, russian=russian)
 
 
 def settings_from_dict(raw: dict[str, Any], source: str = "config",
                        environ: dict[str, str] | None = None) -> Settings:
-    data = _apply_env(raw, dict(os.environ) if environ is None else environ)
+    data, from_env = _apply_env(raw, dict(os.environ) if environ is None else environ)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, source)) from None
+        raise ConfigError(_describe(exc, source, from_env)) from None
 
 
 def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (copy config.example.toml)") from None
+        raise ConfigError(line("config.not_found", path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(line("config.not_toml", path=path, error=exc)) from None
     return settings_from_dict(raw, str(path), environ)

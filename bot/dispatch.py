@@ -12,9 +12,11 @@ import asyncio
 import contextvars
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.metrics import BotMetrics
 from core.clock import Clock, unix
 from storage import Database
 
@@ -25,6 +27,9 @@ Acknowledge = Callable[[dict[str, Any]], Awaitable[None]]
 MAX_CONCURRENT = 256
 # The event being handled: replies derive their idempotency keys from it.
 current_event_id: contextvars.ContextVar[str] = contextvars.ContextVar("event_id", default="")
+# When the update being handled arrived (monotonic): the reply latency is measured from it.
+current_received_at: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "received_at", default=None)
 
 
 def peer_of(update: dict[str, Any]) -> int | None:
@@ -52,8 +57,10 @@ def callback_as_message(update: dict[str, Any], now: int) -> dict[str, Any]:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, clock: Clock, route: Route, acknowledge: Acknowledge) -> None:
+    def __init__(self, db: Database, clock: Clock, route: Route, acknowledge: Acknowledge,
+                 metrics: BotMetrics | None = None) -> None:
         self.db = db
+        self.metrics = metrics
         self.clock = clock
         self.route = route
         self.acknowledge = acknowledge
@@ -65,6 +72,7 @@ class Dispatcher:
 
     async def feed(self, update: dict[str, Any]) -> None:
         self.received += 1
+        received_at = time.monotonic()
         event_id = str(update.get("event_id") or "")
         if event_id:
             async with self.db.transaction() as tx:
@@ -77,23 +85,30 @@ class Dispatcher:
         if update.get("type") == "message_event":
             await self.acknowledge(update)
             update = callback_as_message(update, unix(self.clock))
+        kind = str(update.get("type"))
         previous = self._chains.get(peer)
-        task = asyncio.create_task(self._handle(peer, update, previous))
+        task = asyncio.create_task(self._handle(peer, update, previous, received_at, kind))
         self._chains[peer] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, peer: int, update: dict[str, Any],
-                      previous: asyncio.Task[None] | None) -> None:
+                      previous: asyncio.Task[None] | None, received_at: float,
+                      kind: str) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         current_event_id.set(str(update.get("event_id") or ""))
+        current_received_at.set(received_at)
         try:
             async with self._slots:
                 await self.route(update)
                 self.handled += 1
+                if self.metrics is not None:
+                    self.metrics.updates.labels(kind).inc()
         except Exception:
             log.exception("update for a person failed")
+            if self.metrics is not None:
+                self.metrics.failed("handler", kind)
         finally:
             if self._chains.get(peer) is asyncio.current_task():
                 del self._chains[peer]

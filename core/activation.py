@@ -826,7 +826,8 @@ async def _notify_coordinators(conv: Conversation, coordinators: list[int], app_
                                inline=True),
                    template="coord.new_application")
     await conv.deps.messenger.send(
-        [Outgoing(c, notice, "notice", f"app-new:{app_id}") for c in coordinators])
+        [Outgoing(c, notice, "notice", f"app-new:{app_id}", about=conv.person.vk_id)
+         for c in coordinators])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ COMMANDS: tuple[Command, ...] = (  # in the order of the help
     Command("faq_drafts", "admin", listed_only=True),       # cmd.faq_drafts (handlers/faq.py)
     Command("grant", "admin", args=True),
     Command("revoke", "admin", args=True),
+    Command("status", "admin"),                             # core/status.py
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 

@@ -27,6 +27,9 @@ def menu_keyboard(conv: Conversation) -> Keyboard:
 
     if conv.person.role in weekly_roles(conv.deps.settings):
         rows.append([Button(texts.label("btn.reminders"), RemindersOpen().dump())])
+    from core.status import menu_entries as status_entries
+
+    rows.extend(status_entries(conv))  # «Состояние бота» for bot admins
     rows.append([Button(texts.label("btn.help"), Help().dump()),
                  Button(texts.label("btn.change_role"), AskRole().dump())])
     rows.extend(privacy_entries(conv))  # «Мои данные»

@@ -26,6 +26,9 @@ class Outgoing:
     reply: Reply
     kind: Kind
     key: str
+    # Whom a notice to someone else is about (a question's author, a staff member): a notice
+    # that waits for its recipient to write is erased with that person's data.
+    about: int | None = None
 
     @property
     def random_id(self) -> int:

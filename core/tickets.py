@@ -115,7 +115,8 @@ async def open_ticket(conv: Conversation, source: str, question: str) -> list[Re
         Keyboard.of([Button(deps.texts.label("btn.answer_ticket"),
                             AnswerTicket(id=ticket.id).dump(), "primary")], inline=True),
         template="tickets.to_coordinator")
-    await deps.messenger.send([Outgoing(c, notice, "notice", f"ticket:{ticket.id}:new")
+    await deps.messenger.send([Outgoing(c, notice, "notice", f"ticket:{ticket.id}:new",
+                                        about=conv.person.vk_id)
                                for c in sorted(coordinators)])
     text = deps.texts.render("tickets.sent", id=ticket.id)
     return prefixed(text, await current_screen(conv))

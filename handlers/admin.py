@@ -7,7 +7,7 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import admin, broadcasts
+from core import admin, broadcasts, status
 from core.conversation import Conversation
 from handlers.rules import ConversationRule, IsBotAdmin, IsCoordinator, PayloadIs
 
@@ -103,6 +103,16 @@ async def on_admin_grant(message: Message, conv: Conversation, args: str) -> Non
 @labeler.private_message(IsBotAdmin(), Cmd("revoke"))
 async def on_admin_revoke(message: Message, conv: Conversation, args: str) -> None:
     await conv.say(*await admin.revoke(conv, args))
+
+
+@labeler.private_message(IsBotAdmin(), Cmd("status"))
+async def on_admin_status(message: Message, conv: Conversation) -> None:
+    await conv.say(*await status.status(conv))
+
+
+@labeler.private_message(PayloadIs(status.StatusOpen))
+async def on_admin_status_button(message: Message, conv: Conversation) -> None:
+    await conv.say(*await status.status(conv))  # the service checks the right itself
 
 
 @labeler.private_message(NotAllowed())

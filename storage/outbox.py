@@ -190,6 +190,12 @@ class OutboxRepo:
             return JobCounts()
         return JobCounts(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
+    async def count_pending_by_kind(self) -> dict[str, int]:
+        rows = await self.tx.fetchall(
+            "SELECT t.kind, COUNT(*) FROM outbox o JOIN outbox_texts t ON t.id = o.text_id"
+            " WHERE o.status = 'pending' GROUP BY t.kind")
+        return {r[0]: r[1] for r in rows}
+
     async def count_pending(self) -> int:
         return int(await self.tx.scalar("SELECT COALESCE(SUM(pending), 0) FROM outbox_jobs"))
 

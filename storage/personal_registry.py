@@ -89,6 +89,9 @@ PLACES: tuple[Place, ...] = (
                      " AND id NOT IN (SELECT text_id FROM outbox WHERE peer_id != :vk)",),
           joined=(("outbox_texts", "text"),)),
     Place("schedule_runs", "peer_id", ("job", "period"), "delete"),
+    # Notices that wait until the person writes to the community (bot/vk/sender.py).
+    Place("held_notices", "peer_id", ("text",), "delete"),
+    Place("held_notices", "about_vk_id", ("text",), "delete"),
     Place("code_attempts", "vk_id", ("failures", "blocked_until"), "delete"),
     Place("staff_digest", "staff_vk_id", ("admin_vk_id", "confirmed_at"), "delete"),
     Place("staff_digest", "admin_vk_id", ("staff_vk_id", "confirmed_at"), "delete"),
@@ -119,6 +122,8 @@ NOT_PERSONAL_TEXT: frozenset[tuple[str, str]] = frozenset({
     ("processed_events", "event_id"), ("audit_log", "details"),
     ("outbox_jobs", "name"), ("outbox_texts", "key"), ("outbox_texts", "kind"),
     ("outbox_texts", "keyboard"), ("outbox_texts", "attachments"), ("outbox_texts", "template"),
+    ("held_notices", "key"), ("held_notices", "kind"), ("held_notices", "keyboard"),
+    ("held_notices", "attachments"), ("held_notices", "template"),
     ("outbox", "status"), ("outbox", "error"),
     ("tickets", "source"), ("tickets", "status"), ("faq_misses", "normalized"),
     ("applications", "status"),

@@ -12,6 +12,7 @@ from storage.activation import ActivationRepo
 from storage.broadcasts import BroadcastsRepo
 from storage.bulk import BulkRepo
 from storage.events import AuditRepo, EventsRepo
+from storage.held import HeldNoticesRepo
 from storage.limits import LimitsRepo
 from storage.outbox import OutboxRepo
 from storage.personal import PersonalDataRepo
@@ -37,6 +38,7 @@ REPOSITORIES: dict[str, type] = {
     "surveys": SurveysRepo,
     "bulk": BulkRepo,
     "limits": LimitsRepo,
+    "held": HeldNoticesRepo,
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.config import CALLBACK_SECRET_MISSING, CallbackSettings
+from bot.config import CallbackSettings, SettingProblem
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ Feed = Callable[[dict[str, Any]], Awaitable[None]]
 
 def callback_app(settings: CallbackSettings, group_id: int, feed: Feed) -> web.Application:
     if not settings.secret.strip():  # settings refuse it too; never serve unauthenticated events
-        raise ValueError(CALLBACK_SECRET_MISSING)
+        raise SettingProblem("callback_secret")
     async def receive(request: web.Request) -> web.Response:
         try:
             event = json.loads(await request.text())
@@ -46,8 +46,14 @@ def callback_app(settings: CallbackSettings, group_id: int, feed: Feed) -> web.A
     return app
 
 
-async def serve_callback(settings: CallbackSettings, group_id: int, feed: Feed) -> web.AppRunner:
-    runner = web.AppRunner(callback_app(settings, group_id, feed), access_log=None)
+async def serve_callback(settings: CallbackSettings, group_id: int, feed: Feed,
+                         extra: Callable[[web.Application], None] | None = None
+                         ) -> web.AppRunner:
+    """``extra`` adds routes of the same server (/healthz and /metrics when enabled)."""
+    app = callback_app(settings, group_id, feed)
+    if extra is not None:
+        extra(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     log.info("Callback API listening on %s:%s%s", settings.host, settings.port, settings.path)

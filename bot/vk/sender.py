@@ -27,12 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import SenderSettings
+from bot.dispatch import current_received_at
+from bot.metrics import BotMetrics
 from bot.vk.api import VkApi, VkApiError, VkTransportError
 from bot.vk.keyboards import keyboard_json
 from core.clock import Clock, unix
 from core.outgoing import BulkMessages, Delivery, Multicast, Outgoing, random_id_for
 from core.ui import KeyboardError, Reply
 from storage import Database
+from storage.held import HeldNotice
 from storage.outbox import OutboxText
 
 log = logging.getLogger(__name__)
@@ -155,6 +158,7 @@ class _Item:
     template: str
     intent: str | None = None
     future: asyncio.Future[Delivery] | None = None
+    about: int | None = None
     attempts: int = 0
     not_before: float = 0.0
     queued_at: float = field(default_factory=time.monotonic)
@@ -319,8 +323,9 @@ class _Outcome:
 
 class VkSender:
     def __init__(self, api: VkApi, settings: SenderSettings, db: Database, clock: Clock,
-                 ) -> None:
+                 metrics: BotMetrics | None = None) -> None:
         self.api = api
+        self.metrics = metrics
         self.settings = settings
         self.db = db
         self.clock = clock
@@ -365,23 +370,65 @@ class VkSender:
         now = unix(self.clock)
         need = [m.peer_id for m in messages if m.kind != "reply"]
         book = await self.contacts(sorted(set(need))) if need else {}
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[Delivery]] = []
+        items: list[tuple[Any, bool]] = []
         for message in messages:
             allowed, intent = choose_intent(message.kind, book.get(message.peer_id), now)
-            for item in self._items(message, intent):
-                future: asyncio.Future[Delivery] = loop.create_future()
-                if not allowed:
-                    future.set_result(Delivery(item.peer_id, item.key, "not_allowed",
-                                               error="no 24h window and no subscription"))
-                elif isinstance(item, Delivery):
-                    future.set_result(item)
-                else:
-                    item.future = future
-                    self._interactive.append(item)
-                futures.append(future)
+            items.extend((item, allowed) for item in self._items(message, intent))
+        deliveries = await self._deliver(items)
+        received_at = current_received_at.get()
+        if self.metrics is not None and received_at is not None:
+            for message, delivery in zip(messages, deliveries):
+                if message.kind == "reply" and delivery.status == "delivered":
+                    self.metrics.latency.observe(time.monotonic() - received_at)
+        refused = [item for (item, _), delivery in zip(items, deliveries)
+                   if isinstance(item, _Item) and item.kind == "notice"
+                   and delivery.status == "not_allowed"]
+        if refused:
+            await self._hold(refused)
+        return deliveries
+
+    async def _deliver(self, items: list[tuple[Any, bool]]) -> list[Delivery]:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Delivery]] = []
+        for item, allowed in items:
+            future: asyncio.Future[Delivery] = loop.create_future()
+            if isinstance(item, Delivery):
+                future.set_result(item)
+            elif not allowed:
+                future.set_result(Delivery(item.peer_id, item.key, "not_allowed",
+                                           error="no 24h window and no subscription"))
+            else:
+                item.future = future
+                self._interactive.append(item)
+            futures.append(future)
         self._wake.set()
         return list(await asyncio.gather(*futures))
+
+    # -- notices for people who have not written to the community yet ------------------------
+    async def _hold(self, items: list[_Item]) -> None:
+        """A notice VK refused (the person never wrote to the community, e.g. a coordinator
+        named in the config) waits in ``held_notices`` until the person writes."""
+        rows = [(i.peer_id, i.about, i.key, i.kind, i.text, i.keyboard, ",".join(i.attachments),
+                 i.template) for i in items]
+        try:
+            async with self.db.transaction() as tx:
+                await tx.held.upsert_notices(rows, unix(self.clock))
+        except Exception:
+            log.exception("could not keep %d refused notices", len(rows))
+            return
+        log.info("%d notice(s) wait until the recipient writes to the community", len(rows))
+
+    async def deliver_held(self, held: Sequence[HeldNotice]) -> None:
+        """The person wrote: what waited for them goes now (they are inside the 24 hours);
+        a notice VK refuses again stays held."""
+        items = [(_Item(peer_id=h.peer_id, key=h.key, kind=h.kind, text=h.text,
+                        keyboard=h.keyboard, attachments=h.attachments, template=h.template,
+                        about=h.about), True) for h in held]
+        deliveries = await self._deliver(items)
+        done = [h.id for h, d in zip(held, deliveries) if d.status in ("delivered", "failed")]
+        if done:
+            async with self.db.transaction() as tx:
+                await tx.held.delete_notices(done)
 
     async def enqueue_bulk(self, job: str, messages: BulkMessages, complete: bool = True) -> int:
         """Queue a bulk job in the outbox, ENQUEUE_CHUNK recipients per transaction: the sender
@@ -533,7 +580,7 @@ class VkSender:
                 peer_id=message.peer_id, key=message.key if n == 0 else f"{message.key}#{n}",
                 kind=message.kind, text=text, keyboard=kb if last else None,
                 attachments=reply.attachments if last else (), template=reply.template,
-                intent=intent,
+                intent=intent, about=message.about,
             ))
         return items
 
@@ -770,6 +817,8 @@ class VkSender:
     def _retry_or_fail(self, item: _Item, code: int, text: str, out: "_Outcome") -> None:
         if code in NOT_ALLOWED:
             out.finished.append((item, Delivery(item.peer_id, item.key, "not_allowed", error=text)))
+            if self.metrics is not None:
+                self.metrics.failed(code, item.kind)
             return
         if code in TRANSIENT:
             # Error 6 is our own pacing being off: it does not use up the message's attempts.
@@ -782,11 +831,16 @@ class VkSender:
             log.warning("giving up on %s after %d attempts: %s", item.key, item.attempts, text)
         else:
             log.error("BUG: VK refused template %s (key %s): %s", item.template, item.key, text)
+        if self.metrics is not None:
+            self.metrics.failed(code, item.kind)
         out.finished.append((item, Delivery(item.peer_id, item.key, "failed", error=text)))
 
     def _group_failed(self, group: _Group, peers: list[int], ids: list[int], code: int,
                       text: str, out: "_Outcome") -> None:
         """Some recipients of a bulk call failed with one error: retried together or final."""
+        if self.metrics is not None and (code in NOT_ALLOWED or code not in TRANSIENT
+                                         or group.attempts + 1 >= self.settings.max_attempts):
+            self.metrics.failed(code, group.text.kind, len(peers))
         if code in NOT_ALLOWED:
             out.fail_group(group, peers, ids, "not_allowed", text)
             return
@@ -842,11 +896,13 @@ class VkSender:
     def _read_group(self, group: _Group, result: Any, out: "_Outcome") -> None:
         if isinstance(result, int):  # VK answered a one-recipient call with the message id
             out.delivered(group.job_id, group.ids, group.text.job)
+            self._count(group.text.kind, len(group.ids))
             return
         entries = [r for r in result if isinstance(r, dict)] if isinstance(result, list) else []
         ok = {r.get("peer_id") for r in entries if "message_id" in r}
         if len(ok) == len(group.peers) and ok.issuperset(group.peers):
             out.delivered(group.job_id, group.ids, group.text.job)  # the usual case
+            self._count(group.text.kind, len(group.ids))
             return
         errors = {r.get("peer_id"): r.get("error") or {} for r in entries if "message_id" not in r}
         done: list[int] = []
@@ -865,11 +921,19 @@ class VkSender:
             ids.append(oid)
         if done:
             out.delivered(group.job_id, done, group.text.job)
+            self._count(group.text.kind, len(done))
         for (code, text), (peers, ids) in failed.items():
             self._group_failed(group, peers, ids, code, text, out)
 
+    def _count(self, kind: str, delivered: int) -> None:
+        if self.metrics is not None:
+            self.metrics.delivered(kind, delivered)
+
     async def _finish(self, out: "_Outcome") -> None:
         finished = out.finished
+        for item, delivery in finished:
+            if delivery.status == "delivered":
+                self._count(item.kind, 1)
         unreachable = [d.peer_id for _, d in finished if d.status == "not_allowed"]
         unreachable += out.unreachable
         if out.bulk_delivered or out.bulk_other:

@@ -102,6 +102,12 @@ _NAMES = tomllib.loads((Path(__file__).with_name("names.toml")).read_text(encodi
 _FIRST_NAMES: tuple[tuple[str, int], ...] = tuple((n, int(sex)) for n, sex in _NAMES["first"])
 _LAST_NAMES: tuple[tuple[str, str], ...] = tuple((m, f) for m, f in _NAMES["last"])
 
+# Event types of groups.getLongPollSettings (a subset: the message events and a few others).
+LONG_POLL_EVENT_TYPES = ("message_new", "message_reply", "message_edit", "message_allow",
+                         "message_deny", "message_typing_state", "message_event",
+                         "message_read", "photo_new", "wall_post_new", "group_join",
+                         "group_leave", "group_change_settings")
+
 DOC_TYPES = {"txt": 1, "doc": 1, "docx": 1, "pdf": 1, "odt": 1, "xlsx": 1, "csv": 1,
              "zip": 2, "rar": 2, "gif": 3, "jpg": 4, "jpeg": 4, "png": 4,
              "mp3": 5, "ogg": 5, "mp4": 6, "epub": 7}
@@ -305,12 +311,21 @@ class VKEmulator:
         self._photo_seq = 456_239_000
         self._doc_seq = 600_000_000
 
+        # The community's settings as an operator left them (tests switch them off to see
+        # `sferum-bot check --online` notice): community messages, and the Bots Long Poll API.
+        self.messages_enabled = True
+        self.long_poll_enabled = True
+        self.long_poll_version = API_VERSION
+        self.long_poll_events: dict[str, int] = {name: 0 for name in LONG_POLL_EVENT_TYPES}
+        self.long_poll_events.update(message_new=1, message_event=1)
+
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._closing = False
         self._methods: dict[str, Method] = {
             "groups.getById": self._m_groups_get_by_id,
             "groups.getLongPollServer": self._m_get_long_poll_server,
+            "groups.getLongPollSettings": self._m_get_long_poll_settings,
             "messages.send": self._m_messages_send,
             "messages.edit": self._m_messages_edit,
             "messages.sendMessageEventAnswer": self._m_send_event_answer,
@@ -957,7 +972,20 @@ class VKEmulator:
             "photo_100": "https://vk.com/images/community_100.png",
             "photo_200": "https://vk.com/images/community_200.png",
         }
+        fields = {f.strip() for f in p.get("fields", "").split(",")}
+        if "can_message" in fields:
+            # Assumption: with the community's own token, can_message says whether community
+            # messages are switched on («Управление» → «Сообщения»).
+            group["can_message"] = int(self.messages_enabled)
         return {"groups": [group], "profiles": []}
+
+    def _m_get_long_poll_settings(self, p: dict[str, str]) -> dict[str, Any]:
+        if "group_id" not in p:
+            raise VKError(100, "group_id is undefined")
+        if p["group_id"] != str(self.group_id):
+            raise VKError(15, "no access to this community")
+        return {"is_enabled": self.long_poll_enabled, "api_version": self.long_poll_version,
+                "events": dict(self.long_poll_events)}
 
     def _m_get_long_poll_server(self, p: dict[str, str]) -> dict[str, Any]:
         if "group_id" not in p:
@@ -1000,6 +1028,10 @@ class VKEmulator:
         return result
 
     def _m_is_allowed(self, p: dict[str, str]) -> dict[str, int]:
+        if "group_id" not in p:
+            raise VKError(100, "group_id is undefined")
+        if p["group_id"] != str(self.group_id):
+            raise VKError(15, "no access to this community")
         uid = _int_param(p, "user_id")
         return {"is_allowed": int(self.is_allowed(uid))}
 

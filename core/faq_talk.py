@@ -18,12 +18,12 @@ bench/faq.py; see the README.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from core.faq import FaqError, FaqIndex, Match, normalize
 
@@ -49,6 +49,7 @@ class _SmallTalkFile(BaseModel):
     kinds: dict[str, list[str]]
     swear_words: list[str] = Field(default_factory=list)
     split: dict[str, list[str]] = Field(default_factory=dict)
+    introductions: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,37 @@ class SmallTalk:
     swear: frozenset[str]
     longest: int
     joint: re.Pattern[str] | None = None  # «и/а (ещё)» before a question word
+    question_word: re.Pattern[str] | None = None
+    introductions: tuple[tuple[str, ...], ...] = ()
+    _vocabulary: frozenset[str] = frozenset()  # every word of every phrase
+    _single: tuple[str, ...] = ()  # one-word phrases, for typo matching
+    _typos: dict[str, str | None] = field(default_factory=dict)  # word -> phrase word or None
 
     def kind_of(self, words: tuple[str, ...]) -> str | None:
         kind = self.phrases.get(words)
         if kind is None and len(words) == 1 and len(words[0]) >= FUZZY_MIN_LENGTH:
-            for phrase, candidate in self.phrases.items():
-                if len(phrase) == 1 and fuzz.ratio(words[0], phrase[0]) >= FUZZY_CUTOFF:
-                    return candidate
+            word = words[0]
+            if word not in self._typos:
+                if len(self._typos) > 50_000:
+                    self._typos.clear()
+                found = process.extractOne(word, self._single, scorer=fuzz.ratio,
+                                           score_cutoff=FUZZY_CUTOFF)
+                self._typos[word] = found[0] if found else None
+            close = self._typos[word]
+            return self.phrases.get((close,)) if close else None
         return kind
+
+    def maybe_talk(self, word: str) -> bool:
+        """Cheap check before the phrase search: could this word be part of small talk?"""
+        return word in self._vocabulary or word in self.swear or len(word) >= FUZZY_MIN_LENGTH
+
+    def introduces(self, words: list[str]) -> bool:
+        """«я мама…», «мы из школы…»: the person says who they are."""
+        return any(tuple(words[:len(p)]) == p for p in self.introductions)
+
+    def asks(self, text: str) -> bool:
+        """A question mark or a question word: the message asks something."""
+        return "?" in text or bool(self.question_word and self.question_word.search(text))
 
     def is_swear(self, word: str) -> bool:
         return word in self.swear
@@ -74,6 +98,8 @@ class SmallTalk:
     def cover(self, words: list[str]) -> list[str]:
         """The kinds of a message made only of small-talk phrases («ок, понятно, спасибо»);
         empty when some word is not small talk."""
+        if not all(self.maybe_talk(w) for w in words):
+            return []
         best: list[list[str] | None] = [None] * (len(words) + 1)
         best[0] = []
         for end in range(1, len(words) + 1):
@@ -141,7 +167,16 @@ def load_smalltalk(directory: Path) -> SmallTalk:
         joint = re.compile(
             r"[\s,]+(?:" + "|".join(re.escape(j) for j in joints) + r")[\s,]+(?=(?:"
             + "|".join(re.escape(w) for w in words) + r")\b)", re.IGNORECASE)
-    return SmallTalk(phrases, swear, max((len(p) for p in phrases), default=1), joint)
+    question_word = None
+    if words:
+        question_word = re.compile(
+            r"(?:^|\W)(?:" + "|".join(re.escape(w) for w in words) + r")(?:\W|$)", re.IGNORECASE)
+    introductions = tuple(tuple(normalize(p).split()) for p in data.introductions
+                          if normalize(p))
+    return SmallTalk(phrases, swear, max((len(p) for p in phrases), default=1), joint,
+                     question_word, introductions,
+                     frozenset(w for p in phrases for w in p),
+                     tuple(p[0] for p in phrases if len(p) == 1))
 
 
 @dataclass(frozen=True)
@@ -232,6 +267,9 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
             and (not index.known_terms(question) or whole.score < decision.suggest)):
         kind = next((k for k in KINDS if k in kinds), "ask" if rest else "ok")
         return Understanding("talk", question or text, talk=kind)
+    if kinds and talk.introduces(rest) and not talk.asks(text):
+        # «Здравствуйте, я мама ученика 3 класса»: an introduction, not yet a question.
+        return Understanding("talk", question, talk="ask")
     parts = split_questions(talk, text, decision.max_parts)
     whole_entry = best_entry(whole).entry if trusted(whole, decision) else None
     if len(parts) > 1:

@@ -66,7 +66,7 @@ async def test_coordinator_teaches_the_faq_and_it_survives_a_restart(bot: BotPro
     await become(coordinator, "Координатор")
     parent = users(3004)
     await become(parent, "Родитель")
-    question = "я новенькая учительница, с чего начинать регистрацию"
+    question = "куда тыкать учителю чтобы попасть в профиль школы"
     await parent.send(question)
     assert "очного ответа у меня нет" in (await parent.next_reply()).text
     await parent.press("Спросить координатора")
@@ -88,7 +88,7 @@ async def test_coordinator_teaches_the_faq_and_it_survives_a_restart(bot: BotPro
     await bot.restart()
     other = users(3005)
     await become(other, "Родитель")
-    await other.send("Я новенькая учительница! С чего начинать регистрацию?")
+    await other.send("Куда тыкать учителю, чтобы попасть в профиль школы?")
     learned = await other.next_reply()
     assert learned.text.startswith("Зарегистрируйтесь в срок по прямой ссылке")
 

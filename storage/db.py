@@ -1,19 +1,44 @@
-"""One SQLite connection, used exclusively, with ordered append-only migrations.
+"""One writer connection used exclusively, reader connections that never wait on it, and
+ordered append-only migrations.
 
-Every access goes through ``Database.transaction()`` (a lock plus ``BEGIN IMMEDIATE``) or
-``Database.read()`` (the lock alone), so concurrent handlers never interleave inside a transaction.
+Writes: ``Database.transaction()`` takes an asyncio lock and runs ``BEGIN IMMEDIATE`` on the one
+writer connection (datasette's ``execute_write_fn`` discipline), so concurrent handlers never
+interleave inside a transaction and another process waits (``busy_timeout``) instead of failing
+half way. Reads: ``Database.read()`` borrows a connection from a small pool of readers and wraps
+the block in a deferred ``BEGIN ... COMMIT``: in WAL mode it sees one committed state of the
+database (including every transaction that finished before it began) and never waits on the
+writer's lock. Readers are ``query_only``: a write through ``read()`` fails loudly.
+
+Re-entry, per task (a context variable records which task holds which connection):
+- ``transaction()`` inside a transaction, or inside ``read()``, of the same task raises
+  ``NestedTransactionError`` at once. The lock is not re-entrant, so waiting would be forever;
+  and a write committed under an open read would leave that read on a stale snapshot.
+- ``read()`` inside a transaction reads through the transaction's own connection, so it sees
+  what the transaction wrote so far (a screen shown after a state change shows the new state,
+  never the state before it) and takes no lock it could wait on.
+- ``read()`` inside ``read()`` reuses the outer reader, so nesting cannot drain the pool.
+A task created inside a block does not inherit the holding: it waits or borrows like any other.
+
+``:memory:`` cannot be shared between connections without SQLite's shared cache, whose table
+locks fail at once instead of letting readers see a snapshot; so it means a private temporary
+file, removed on close, which behaves exactly like the production database.
+
 Repositories hang off the ``Tx`` object and never commit on their own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -27,10 +52,21 @@ PRAGMAS = (
     # deleted or overwritten personal data is zeroed in the file, not left in free space
     "PRAGMA secure_delete=ON",
 )
+# journal_mode is a property of the file (set by the writer); the rest is per connection.
+READER_PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA query_only=ON",
+)
+READERS = 2
+
+
+class NestedTransactionError(RuntimeError):
+    """A transaction was opened where the same task already holds one (or an open read)."""
 
 
 class Tx:
-    """A transaction (or a locked read) with the repositories bound to it."""
+    """A transaction (or a read) with the repositories bound to it."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
@@ -58,44 +94,97 @@ class Tx:
         return None if row is None else row[0]
 
 
+@dataclass(frozen=True)
+class _Held:
+    """What the current task holds: the connection's Tx and whether it may write."""
+
+    db: "Database"
+    task: asyncio.Task[Any] | None
+    kind: Literal["write", "read"]
+    tx: Tx
+
+
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("storage_held", default=None)
+
+
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, readers: int = READERS) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
+        self._readers_wanted = max(1, readers)
         self._conn: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._tempdir: str | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> "Database":
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+            file = str(self.path)
+        else:
+            self._tempdir = tempfile.mkdtemp(prefix="sferum-db-")
+            file = str(Path(self._tempdir) / "memory.sqlite3")
+        self._conn = await aiosqlite.connect(file, isolation_level=None)
         self._conn.row_factory = aiosqlite.Row
         for pragma in PRAGMAS:
             await self._conn.execute(pragma)
         await migrate(self._conn)
+        self._readers = asyncio.Queue()
+        for _ in range(self._readers_wanted):
+            reader = await aiosqlite.connect(file, isolation_level=None)
+            reader.row_factory = aiosqlite.Row
+            for pragma in READER_PRAGMAS:
+                await reader.execute(pragma)
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
         return self
 
     async def close(self) -> None:
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers = []
+        self._readers = None
         if self._conn is not None:
-            await self._conn.close()
+            await self._conn.close()  # the last connection: SQLite checkpoints the WAL
             self._conn = None
+        if self._tempdir is not None:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = None
 
-    @property
-    def conn(self) -> aiosqlite.Connection:
+    def _writer(self) -> aiosqlite.Connection:
         if self._conn is None:
             raise RuntimeError("database is not open")
         return self._conn
 
+    def _holding(self) -> _Held | None:
+        """What this task already holds in this database (a child task holds nothing)."""
+        held = _held.get()
+        if held is None or held.db is not self or held.task is not asyncio.current_task():
+            return None
+        return held
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
+        held = self._holding()
+        if held is not None:
+            where = "another transaction" if held.kind == "write" else "db.read()"
+            raise NestedTransactionError(
+                f"db.transaction() opened inside {where} of the same task: it would wait "
+                "forever on itself. Finish the outer block first, or pass its tx down.")
+        conn = self._writer()
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(conn)
+            token = _held.set(_Held(self, asyncio.current_task(), "write", tx))
             try:
-                yield Tx(self.conn)
+                yield tx
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await conn.execute("ROLLBACK")
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                await conn.execute("COMMIT")
+            finally:
+                _held.reset(token)
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file and empty it (after an erasure: old page
@@ -105,8 +194,24 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        async with self._lock:
-            yield Tx(self.conn)
+        held = self._holding()
+        if held is not None:  # the transaction's own connection, or the outer read's reader
+            yield held.tx
+            return
+        if self._readers is None:
+            raise RuntimeError("database is not open")
+        conn = await self._readers.get()
+        try:
+            await conn.execute("BEGIN")
+            tx = Tx(conn)
+            token = _held.set(_Held(self, asyncio.current_task(), "read", tx))
+            try:
+                yield tx
+            finally:
+                _held.reset(token)
+                await conn.execute("COMMIT")
+        finally:
+            self._readers.put_nowait(conn)
 
 
 def migration_files() -> list[tuple[int, str, str]]:

@@ -159,14 +159,15 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
         ticket = await tx.tickets.get_ticket(ticket_id)
         if ticket is None or not _visible(conv, ticket.municipality_id):
             return [Reply(deps.texts.render("input.not_allowed"), template="input.not_allowed")]
-        if ticket.erased:
-            return prefixed(_erased(conv, ticket_id).text, await current_screen(conv))
-        first = await tx.tickets.upsert_answer(ticket_id, text.strip()[:QUESTION_MAX],
-                                               conv.person.vk_id, unix(deps.clock))
+        first = not ticket.erased and await tx.tickets.upsert_answer(
+            ticket_id, text.strip()[:QUESTION_MAX], conv.person.vk_id, unix(deps.clock))
         if first:
             await tx.audit.upsert_entry(
                 conv.person.vk_id, "ticket.answer",
                 {"ticket": ticket_id, "municipality_id": ticket.municipality_id}, unix(deps.clock))
+    # Screens are shown after the transaction: they read, and the writer must not wait on them.
+    if ticket.erased:
+        return prefixed(_erased(conv, ticket_id).text, await current_screen(conv))
     if not first:
         return [Reply(deps.texts.render("tickets.already_answered", id=ticket_id),
                       template="tickets.already_answered")]

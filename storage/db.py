@@ -188,9 +188,12 @@ class Database:
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file and empty it (after an erasure: old page
-        images holding the person's data are in the WAL until then)."""
+        images holding the person's data are in the WAL until then). Readers in the middle of
+        a read delay it up to busy_timeout; idle readers hold nothing."""
+        if self._holding() is not None:
+            raise NestedTransactionError("db.checkpoint() inside a transaction or a read")
         async with self._lock:
-            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._writer().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

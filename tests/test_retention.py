@@ -38,6 +38,7 @@ async def test_finished_jobs_events_and_runs_are_pruned_after_the_retention_time
     assert await world.sql("SELECT event_id FROM processed_events") == [("new-event",)]
     async with world.app.deps.db.read() as tx:
         after = await tx.outbox.get_job_counts("survey:2026-W48")
+    async with world.app.deps.db.transaction() as tx:  # claiming writes: readers cannot
         assert not await tx.events.claim_event("new-event", unix(world.clock))  # still a replay
     assert after == counts  # the report's numbers are the job's counters, kept
     assert (await service.prune()).total == 0

@@ -23,6 +23,12 @@ async def said(user: EmulatedUser) -> str:
     return (await user.next_reply(WAIT)).text
 
 
+async def said_until(user: EmulatedUser, button: str) -> None:
+    """Replies until one offers this button (a screen may come in several messages)."""
+    while button not in (await user.next_reply(WAIT)).buttons:
+        pass
+
+
 async def become(user: EmulatedUser, role_label: str) -> None:
     await user.send("Начать")
     await said(user)
@@ -51,9 +57,9 @@ async def test_answer_to_an_erased_question_from_the_broadcast_dialog(bot: BotPr
     assert "Напишите ответ" in await said(coordinator)
 
     await parent.press("Мои данные")
-    await said(parent)
+    await said_until(parent, "Отозвать согласие и удалить")
     await parent.press("Отозвать согласие и удалить")
-    await said(parent)
+    await said_until(parent, "Да, удалить мои данные")
     await parent.press("Да, удалить мои данные")
     assert "согласие отозвано" in await said(parent)
 

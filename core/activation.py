@@ -33,6 +33,7 @@ from core.menu import main_menu, menu_button
 from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
+from core.untrusted import relayed
 
 # ------------------------------------------------------------------------------------------------
 # The tables
@@ -819,7 +820,7 @@ async def _notify_coordinators(conv: Conversation, coordinators: list[int], app_
 
     if not coordinators:
         return
-    notice = Reply(t(conv, "coord.new_application", id=app_id, org=org_name,
+    notice = Reply(t(conv, "coord.new_application", id=app_id, org=relayed(org_name),
                      municipality=municipality,
                      twins=[{"id": o.id, "name": o.name} for o in duplicates or []]),
                    Keyboard.of([Button(label(conv, "btn.crd_apps"), Applications().dump())],

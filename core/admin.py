@@ -37,6 +37,7 @@ from core.payloads import Payload
 from core.platform import PlatformError
 from core.privacy import mask_contacts
 from core.ui import Button, Keyboard, Reply
+from core.untrusted import relayed
 from storage.models import Municipality
 
 if TYPE_CHECKING:
@@ -274,7 +275,7 @@ def summary_text(conv: Conversation, summary: figures.Summary) -> str:
              for d in sorted(summary.difficulties,
                              key=lambda d: (d.option.exclusive, -d.count, d.option.label))]
     return conv.deps.texts.render(
-        "admin.summary", place=summary.place, week=summary.week,
+        "admin.summary", place=relayed(summary.place, 300), week=summary.week,
         monday=figures.week_start(summary.week).strftime("%d.%m.%Y"),
         respondents=current.respondents, items=items,
         previous_respondents=summary.previous_respondents,

@@ -271,7 +271,7 @@ async def describe_audience(deps: "Deps", audience: Audience, scope: int | None)
                 found: Any = await tx.summaries.get_municipality(int(value or 0), scope)
             else:
                 found = await tx.summaries.get_organisation(int(value or 0), scope)
-        return texts.render(f"broadcasts.aud_{kind}", name=found.name if found else "—")
+        return texts.render(f"broadcasts.aud_{kind}", name=relayed(found.name) if found else "—")
     return texts.render("broadcasts.aud_all")
 
 

@@ -36,7 +36,7 @@ from core.menu import menu_button
 from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
-from core.untrusted import spreadsheet_row
+from core.untrusted import relayed, spreadsheet_row
 
 log = logging.getLogger(__name__)
 LIST_LIMIT = 10
@@ -157,6 +157,13 @@ def _app_values(conv: Conversation, app: Any, duplicates: list[Any] | None = Non
             "reason": app.reject_reason or "", "applicant": app.applicant_vk_id}
 
 
+def _shown_values(conv: Conversation, app: Any,
+                  duplicates: list[Any] | None = None) -> dict[str, Any]:
+    """The same values for a chat message: what the applicant typed, quoted safely."""
+    v = _app_values(conv, app, duplicates)
+    return {**v, **{k: relayed(v[k], 300) for k in ("org", "full_name", "email", "reason")}}
+
+
 async def applications(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.read() as tx:
         apps = await tx.activation.list_applications(PENDING, _filter(conv))
@@ -171,7 +178,7 @@ async def applications(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.read() as tx:
         for a in apps[:LIST_LIMIT]:
             duplicates[a.id] = await twins(tx, a.org_id, a.org_name, a.municipality_id)
-    cards = [Reply(t(conv, "coord.app_card", **_app_values(conv, a, duplicates[a.id])),
+    cards = [Reply(t(conv, "coord.app_card", **_shown_values(conv, a, duplicates[a.id])),
                    _status_buttons(conv, a.id, a.status), template="coord.app_card")
              for a in apps[:LIST_LIMIT]]
     return [head, *cards]
@@ -248,7 +255,7 @@ async def _apply(conv: Conversation, app_ids: list[int], status: str,
         await deps.messenger.send(notices)
     if not bulk and changed:
         app = changed[0]
-        answers.append(Reply(t(conv, "coord.status_changed", id=app.id, org=app.org_name,
+        answers.append(Reply(t(conv, "coord.status_changed", id=app.id, org=relayed(app.org_name),
                                status=t(conv, f"coord.status.{status}"), notified=bool(notices)),
                              _status_buttons(conv, app.id, status), template="coord.status_changed"))
     elif bulk:
@@ -262,7 +269,7 @@ def _admin_notice(conv: Conversation, app: Any, status: str, reason: str | None)
               if status == "rejected" else
               Button(label(conv, "btn.act_continue"), ActOpen().dump(), "primary"))
     key = f"activation.notice.{status}"
-    text = t(conv, key, id=app.id, org=app.org_name, reason=reason or "")
+    text = t(conv, key, id=app.id, org=relayed(app.org_name), reason=relayed(reason, 500))
     return Outgoing(app.applicant_vk_id, Reply(text, Keyboard.of([button], inline=True), template=key),
                     "notice", f"app-status:{app.id}:{status}")
 

@@ -33,6 +33,7 @@ from core.menu import main_menu, menu_button, menu_keyboard
 from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
+from core.untrusted import relayed
 
 Item = Literal["reg", "app", "chat"]
 

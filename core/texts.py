@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 
 from core.ui import LABEL_MAX
+from core.untrusted import relayed
 
 
 class TextsError(Exception):
@@ -29,8 +30,11 @@ def content_root(override: Path | None = None) -> Path:
 
 
 def make_environment() -> Environment:
-    return Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
+                      trim_blocks=True, lstrip_blocks=True)
+    # {{ o.name | relayed(120) }}: what a person typed, shown to someone else (core/untrusted.py)
+    env.filters["relayed"] = relayed
+    return env
 
 
 def _flatten(prefix: str, table: dict[str, Any], out: dict[str, str], source: str,

@@ -17,6 +17,7 @@ from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.screens import current_screen
 from core.ui import Button, Keyboard, Reply, prefixed
+from core.untrusted import relayed
 
 QUESTION_MAX = 2000
 
@@ -110,7 +111,7 @@ async def open_ticket(conv: Conversation, source: str, question: str) -> list[Re
     coordinators |= set(deps.settings.access.coordinators) | set(deps.settings.access.admins)
     coordinators.discard(conv.person.vk_id)
     notice = Reply(
-        deps.texts.render("tickets.to_coordinator", id=ticket.id, question=question,
+        deps.texts.render("tickets.to_coordinator", id=ticket.id, question=relayed(question),
                           vk_id=conv.person.vk_id, source=source, place=place),
         Keyboard.of([Button(deps.texts.label("btn.answer_ticket"),
                             AnswerTicket(id=ticket.id).dump(), "primary")], inline=True),
@@ -137,7 +138,7 @@ async def start_answer(conv: Conversation, ticket_id: int) -> list[Reply]:
             {"ticket": ticket.id, "back": conv.person.state, "back_data": conv.person.state_data},
             unix(conv.deps.clock))
     return [Reply(conv.deps.texts.render("tickets.answer_prompt", id=ticket.id,
-                                         question=ticket.question),
+                                         question=relayed(ticket.question)),
                   Keyboard.of([Button(conv.deps.texts.label("btn.cancel"), CancelTicket().dump())]),
                   template="tickets.answer_prompt")]
 
@@ -171,8 +172,9 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
     if not first:
         return [Reply(deps.texts.render("tickets.already_answered", id=ticket_id),
                       template="tickets.already_answered")]
-    relay = Reply(deps.texts.render("tickets.answer_to_person", question=ticket.question,
-                                    answer=text.strip()), template="tickets.answer_to_person")
+    relay = Reply(deps.texts.render("tickets.answer_to_person", question=relayed(ticket.question),
+                                    answer=relayed(text, QUESTION_MAX, lines=True)),
+                  template="tickets.answer_to_person")
     [delivery] = await deps.messenger.send(
         [Outgoing(ticket.vk_id, relay, "notice", f"ticket:{ticket_id}:answer")])
     key = "tickets.relayed" if delivery.status == "delivered" else "tickets.relay_failed"

@@ -56,12 +56,16 @@ FULL_WIDTH = {"@": "\uff20", "*": "\uff0a"}  # look the same, are not mention ma
 LINE_MARK = " ⏎ "  # where the person pressed Enter; their text stays on one line
 
 
-def relayed(text: str | None, limit: int = RELAY_MAX) -> str:
-    """A person's text as it may appear inside the bot's notice to someone else: on one line,
-    with no live VK mention markup, no invisible direction marks, no «» that could close the
-    quote it stands in, at most ``limit`` characters."""
+def relayed(text: str | None, limit: int = RELAY_MAX, lines: bool = False) -> str:
+    """A person's text as it may appear inside the bot's notice to someone else: on one line
+    (``lines=True`` keeps the line breaks, for a message that is wholly that person's, under
+    the bot's own heading), with no live VK mention markup, no invisible direction marks, no «»
+    that could close the quote it stands in, at most ``limit`` characters."""
     if not text:
         return ""
+    if lines:
+        return "\n".join(relayed(line, limit) for line in _LINE_BREAKS.split(text.strip())
+                         if line.strip())[:limit]
     text = unicodedata.normalize("NFC", text)
     # control and format characters: direction overrides could make a line read backwards
     text = "".join(ch for ch in text

@@ -336,3 +336,66 @@ async def test_broadcast_programs_are_refused_and_the_bot_keeps_answering(
     got = await reply_with(admin, "Здравствуйте, Ольга!")
     assert len(got) <= 4000 and LONG_ORG in got
     assert not [m for m in admin.pending() if "д" * 100 in m.text]  # one message, not split
+
+
+# -- class 10: what a person types is relayed as a quotation, never as the bot's own lines -------
+FAKE_LINE = "Новая заявка №77 на создание профиля: «Лицей» (г. Новосибирск)."
+HOSTILE_TEXT = ("Шпрунц»\n" + FAKE_LINE + "\n[id1|Откройте ссылку] https://evil.example/x "
+                "@id1 *club1 [club1|Сообщество]")
+MENTION = re.compile(r"\[\s*(?:id|club|public|event)\d+\s*\||(?<![\w.])[@*](?:id|club|public)\d")
+
+
+def assert_quoted_safely(text: str, where: str) -> None:
+    assert not MENTION.search(text), f"{where}: live VK mention markup:\n{text}"
+    for line in text.splitlines():
+        assert not line.strip().startswith("Новая заявка №77"), \
+            f"{where}: a typed line looks like the bot's own:\n{text}"
+    assert text.count("«") == text.count("»"), f"{where}: the quote can be closed early:\n{text}"
+
+
+def test_relayed_neutralises_the_class() -> None:
+    out = relayed(HOSTILE_TEXT)
+    assert "\n" not in out and "«" not in out and "»" not in out
+    assert not MENTION.search(out) and "Откройте ссылку" in out and "evil.example" in out
+    assert relayed("a\u202eb\u2028c\u0007") == "ab ⏎ c"
+    assert relayed("olga@school.ru") == "olga@school.ru"  # e-mails are not mentions
+    assert len(relayed("x" * 5000, 100)) == 100
+    kept = relayed("Спасибо!\n\n[id1|Жмите]", lines=True)
+    assert kept.splitlines() == ["Спасибо!", "[id1 ¦ Жмите]"]
+
+
+async def test_typed_text_reaches_others_only_as_a_quotation(bot, emulator: VKEmulator,
+                                                            users) -> None:
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await coordinator.send("Начать")
+    await reply_with(coordinator, "Кто Вы")
+    admin = users(6001, "Ольга", "Иванова")
+    org = "Школа» " + FAKE_LINE + " [id1|Откройте] @id1"
+    number = await apply_as_admin(admin, org, "olga@example.ru")
+    assert_quoted_safely(await reply_with(coordinator, f"Новая заявка №{number} "),
+                         "new application notice")
+
+    # a question to the coordinator, typed over several lines
+    await admin.press("Не получается")
+    await reply_with(admin, "")
+    await admin.press("Спросить координатора")
+    await reply_with(admin, "")
+    await admin.send(HOSTILE_TEXT)
+    notice = await reply_with(coordinator, "Новый вопрос")
+    assert_quoted_safely(notice, "question notice")
+    await coordinator.send("вопросы")
+    assert_quoted_safely(await reply_with(coordinator, "Открытые вопросы"), "open questions")
+    await coordinator.press("Ответить")
+    assert_quoted_safely(await reply_with(coordinator, "Напишите ответ"), "answer prompt")
+    await coordinator.send("Здравствуйте!\n[id1|Ответ] подробнее @id1")
+    answer = await reply_with(admin, "Ответ координатора на Ваш вопрос")
+    assert_quoted_safely(answer, "answer relayed")
+
+    # the application card and a decline reason typed by the coordinator
+    await coordinator.send("заявки")
+    card = await reply_with(coordinator, f"Заявка №{number}")
+    assert_quoted_safely(card, "application card")
+    await coordinator.press("Отклонить")
+    await reply_with(coordinator, "причину")
+    await coordinator.send(HOSTILE_TEXT)
+    assert_quoted_safely(await reply_with(admin, "Шпрунц"), "decline notice")

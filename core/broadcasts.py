@@ -74,6 +74,11 @@ class PickValue(Payload):
     v: str
 
 
+class DifficultyPage(Payload):
+    cmd: str = "bc.dpage"
+    p: int
+
+
 class SendNow(Payload):
     cmd: str = "bc.now"
 
@@ -114,8 +119,8 @@ class BroadcastsOn(Payload):
 
 # Buttons only a coordinator may press (anyone else is refused).
 COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (
-    NewBroadcast, PickKind, PickValue, SendNow, Later, SendAt, EditText, QuitDraft,
-    CancelBroadcast, ListBroadcasts)
+    NewBroadcast, PickKind, PickValue, DifficultyPage, SendNow, Later, SendAt, EditText,
+    QuitDraft, CancelBroadcast, ListBroadcasts)
 
 # -- states ----------------------------------------------------------------------------------
 AUDIENCE = "broadcast:audience"
@@ -134,6 +139,7 @@ KIND_STATE: dict[str, str] = {"all": TEXT, "role": ROLE, "municipality": MUNICIP
 PAYLOAD_STATES: dict[type[Payload], tuple[str, ...]] = {
     PickKind: (AUDIENCE,),
     PickValue: (ROLE, MUNICIPALITY, STEP, DIFFICULTY),
+    DifficultyPage: (DIFFICULTY,),
     SendNow: (CONFIRM,),
     Later: (CONFIRM,),
     EditText: (CONFIRM,),
@@ -368,8 +374,9 @@ async def _role_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
 async def _municipality_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
     async with conv.deps.db.read() as tx:
         municipalities = await tx.summaries.list_municipalities(_scope(conv))
-    shown = municipalities[:8]
-    rows = [[Button(m.name[:40], PickValue(v=str(m.id)).dump())] for m in shown]
+    shown = municipalities[:8]  # VK: an inline keyboard has at most 6 rows and 10 buttons
+    buttons = [Button(m.name[:40], PickValue(v=str(m.id)).dump()) for m in shown]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     return [_say(conv, "broadcasts.pick_municipality",
                  Keyboard.of(*rows, _quit_row(conv), inline=True),
                  more=len(municipalities) > len(shown))]
@@ -418,16 +425,41 @@ async def _step_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
     return [_say(conv, "broadcasts.pick_step", Keyboard.of(*rows, _quit_row(conv), inline=True))]
 
 
-async def _difficulty_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
+DIFFICULTIES_ONE_PAGE = 8   # 4 rows of 2 + «Отменить»: within VK's 6 rows, 10 buttons
+DIFFICULTIES_PER_PAGE = 6   # 3 rows of 2 + «←», «→» + «Отменить» when there are more
+
+
+async def _difficulty_screen(conv: Conversation, draft: Broadcast, page: int = 0) -> list[Reply]:
     async with conv.deps.db.read() as tx:
         week = await tx.summaries.get_latest_week(_scope(conv))
     if week is None:
         return [_say(conv, "broadcasts.no_survey", Keyboard.of(_quit_row(conv), inline=True))]
-    options = await conv.deps.services["survey_options"].list_options(_scope(conv))
-    rows = [[Button(o.label[:40], PickValue(v=o.id).dump())]
-            for o in options if not o.exclusive][:9]
+    options = [o for o in await conv.deps.services["survey_options"].list_options(_scope(conv))
+               if not o.exclusive]
+    per_page = DIFFICULTIES_ONE_PAGE if len(options) <= DIFFICULTIES_ONE_PAGE \
+        else DIFFICULTIES_PER_PAGE
+    pages = max(1, -(-len(options) // per_page))
+    page = min(max(page, 0), pages - 1)
+    buttons = [Button(o.label[:40], PickValue(v=o.id).dump())
+               for o in options[page * per_page:(page + 1) * per_page]]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    nav = []
+    if page > 0:
+        nav.append(_btn(conv, "btn.bc_page_back", DifficultyPage(p=page - 1)))
+    if page + 1 < pages:
+        nav.append(_btn(conv, "btn.bc_page_more", DifficultyPage(p=page + 1), "primary"))
+    if nav:
+        rows.append(nav)
     return [_say(conv, "broadcasts.pick_difficulty",
-                 Keyboard.of(*rows, _quit_row(conv), inline=True), week=week)]
+                 Keyboard.of(*rows, _quit_row(conv), inline=True), week=week,
+                 page=page + 1, pages=pages)]
+
+
+async def difficulty_page(conv: Conversation, page: int) -> list[Reply]:
+    draft = await _checked(conv, DifficultyPage)
+    if isinstance(draft, list):
+        return draft
+    return await _difficulty_screen(conv, draft, page)
 
 
 async def pick_kind(conv: Conversation, kind: AudienceKind) -> list[Reply]:

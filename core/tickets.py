@@ -190,7 +190,8 @@ async def list_open(conv: Conversation) -> list[Reply]:
         tickets = await tx.tickets.list_open(territory(conv.access).filter)
     if not tickets:
         return [Reply(deps.texts.render("tickets.none_open"), template="tickets.none_open")]
-    buttons = [[Button(deps.texts.label("btn.answer_ticket_n", id=t.id), AnswerTicket(id=t.id).dump())]
+    buttons = [Button(deps.texts.label("btn.answer_ticket_n", id=t.id), AnswerTicket(id=t.id).dump())
                for t in tickets[:10]]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]  # VK: ≤ 6 inline rows, 10 buttons
     return [Reply(deps.texts.render("tickets.open_list", tickets=tickets),
-                  Keyboard.of(*buttons, inline=True), template="tickets.open_list")]
+                  Keyboard.of(*rows, inline=True), template="tickets.open_list")]

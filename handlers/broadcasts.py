@@ -70,6 +70,12 @@ async def on_broadcasts_pick(message: Message, conv: Conversation,
     await conv.say(*await broadcasts.pick_value(conv, payload.v))
 
 
+@labeler.private_message(IsCoordinator(), PayloadIs(broadcasts.DifficultyPage))
+async def on_broadcasts_difficulty_page(message: Message, conv: Conversation,
+                                        payload: broadcasts.DifficultyPage) -> None:
+    await conv.say(*await broadcasts.difficulty_page(conv, payload.p))
+
+
 @labeler.private_message(IsCoordinator(), PayloadIs(broadcasts.EditText))
 async def on_broadcasts_edit(message: Message, conv: Conversation) -> None:
     await conv.say(*await broadcasts.edit_text(conv))

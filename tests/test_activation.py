@@ -148,7 +148,8 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     text = await press(coordinator, "Профиль создан")
     assert "статус «профиль создан»" in text and "уведомлён" in text
     notice = await admin.next_reply()
-    assert "профиль организации «МБОУ «СОШ № 17»» в «Сферуме» создан" in notice.text
+    # a typed name is quoted safely: its own «» become the nested „“ (core/untrusted.relayed)
+    assert "профиль организации «МБОУ „СОШ № 17“» в «Сферуме» создан" in notice.text
     # the same button pressed again (another coordinator, an old message) changes nothing
     await coordinator.press_payload({"cmd": "crd.status", "app": 1, "status": "created"},
                                     "Профиль создан")

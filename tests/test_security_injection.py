@@ -8,6 +8,7 @@ the class lives in the bot's behaviour.
 from __future__ import annotations
 
 import csv
+import json
 import io
 import os
 import re
@@ -399,3 +400,15 @@ async def test_typed_text_reaches_others_only_as_a_quotation(bot, emulator: VKEm
     await reply_with(coordinator, "причину")
     await coordinator.send(HOSTILE_TEXT)
     assert_quoted_safely(await reply_with(admin, "Шпрунц"), "decline notice")
+
+
+def test_execute_code_keeps_javascript_line_separators_inside_strings() -> None:
+    """VKScript is JavaScript-like: a raw U+2028 in a string literal would end the line and break
+    the batch of 25 people's messages; it goes in escaped and arrives unchanged."""
+    from bot.vk.sender import execute_code
+
+    text = "Первая\u2028вторая\u2029третья «[id1|x]»"
+    code = execute_code([{"peer_id": 1, "message": text}, {"peer_id": 2, "message": "ok"}])
+    assert "\u2028" not in code and "\u2029" not in code
+    inner = code[len("return [API.messages.send("):code.index(")")]
+    assert json.loads(inner)["message"] == text

@@ -257,10 +257,13 @@ def _call_peers(call: Call) -> list[int]:
 
 
 def execute_code(calls: list[dict[str, Any]]) -> str:
+    """VKScript (JavaScript-like) code sending the calls. Texts go in as JSON string literals;
+    U+2028/U+2029 are line terminators inside a JavaScript string, so one person's text with
+    them would break the whole batch: they are escaped."""
     body = ",".join(
         "API.messages.send(" + json.dumps(c, ensure_ascii=False) + ")" for c in calls
     )
-    return f"return [{body}];"
+    return f"return [{body}];".replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _digest(parts: tuple[Any, ...]) -> int:

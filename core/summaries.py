@@ -21,8 +21,9 @@ given when those weeks pooled fewer, and a summary whose own week has fewer is n
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -239,6 +240,19 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _plain_text(draw: Callable[..., bytes]) -> Callable[..., bytes]:
+    """Chart texts hold typed names (an organisation's): matplotlib must not read «$…$» in them
+    as mathtext, a small language of its own."""
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> bytes:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return draw(*args, **kwargs)
+    return wrapper
+
+
+@_plain_text
 def summary_chart(summary: Summary, labels: Labels) -> bytes:
     """Two panels: shares per difficulty (this week vs the previous 4 weeks) and the weekly
     share of staff at 10+ messages against the 25 % target."""
@@ -376,6 +390,7 @@ def funnel_of(counts: Iterable[StepCount]) -> Funnel:
     return Funnel([by_step.get(n, StepCount(n, 0, 0)) for n in range(1, STEPS + 2)])
 
 
+@_plain_text
 def funnel_chart(funnel: Funnel, step_names: Sequence[str], labels: Labels) -> bytes:
     fig = _figure(figsize=(9, 5))
     ax = fig.subplots()

@@ -281,7 +281,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     assert "• Искитимский район — 1: шаг 2 — 1" in text
     assert inline(coordinator) == ["График воронки"]
     text = await say(coordinator, "застряли")
-    assert "«МКОУ «Лесная СОШ»» (Искитимский район) — шаг 2" in text and "ждёт координаторов" in text
+    assert "«МКОУ „Лесная СОШ“» (Искитимский район) — шаг 2" in text and "ждёт координаторов" in text
 
     municipal = users(MUNICIPAL_COORDINATOR, "Нина", "Орлова")
     await newcomer(municipal, "Координатор")

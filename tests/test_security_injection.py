@@ -412,3 +412,17 @@ def test_execute_code_keeps_javascript_line_separators_inside_strings() -> None:
     assert "\u2028" not in code and "\u2029" not in code
     inner = code[len("return [API.messages.send("):code.index(")")]
     assert json.loads(inner)["message"] == text
+
+
+def test_chart_texts_are_not_mathtext() -> None:
+    """An organisation's name in a chart title is text: «$…$» is not parsed by matplotlib (a
+    deeply nested or malformed formula would fail or take long)."""
+    from core import summaries as figures
+    from core.texts import Texts, content_root
+
+    texts = Texts.load(content_root() / "texts")
+    place = "Школа $\\undefinedcommand$ и $x^{2}$"  # mathtext would raise on the first
+    labels = figures.Labels(texts.render, place=place)
+    funnel = figures.Funnel([figures.StepCount(n, n, 0) for n in range(1, 10)])
+    png = figures.funnel_chart(funnel, [f"Шаг {n}" for n in range(1, 10)], labels)
+    assert png.startswith(b"\x89PNG")

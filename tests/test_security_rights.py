@@ -458,7 +458,7 @@ async def test_duplicate_organisation_is_flagged_to_the_coordinator(
     assert "Заявка №1 отправлена" in await press(poser, "Отправить заявку")
     notice = (await coordinator.next_reply()).text
     assert "Новая заявка №1" in notice and "Возможный дубликат" in notice
-    assert "«МБОУ «СОШ № 17»» (организация №1)" in notice and "№2" not in notice
+    assert "«МБОУ „СОШ № 17“» (организация №1)" in notice and "№2" not in notice
     await coordinator.send("заявки")
     cards = "\n".join(r.text for r in await coordinator.replies())
-    assert "Заявка №1" in cards and "⚠ Возможный дубликат" in cards and "«МБОУ «СОШ № 17»» (№1)" in cards
+    assert "Заявка №1" in cards and "⚠ Возможный дубликат" in cards and "«МБОУ „СОШ № 17“» (№1)" in cards

@@ -488,9 +488,11 @@ async def grant(conv: Conversation, args: str) -> list[Reply]:
         await tx.audit.upsert_entry(conv.person.vk_id, "coordinator_grant", {
             "municipality_id": municipality.id if municipality else None, "vk_id": vk_id}, now)
     place = municipality.name if municipality else conv.deps.settings.region.name
-    withheld = await conv.deps.services["broadcasts"].withhold_unauthorised(vk_id)
+    service = conv.deps.services["broadcasts"]
+    withheld = await service.withhold_unauthorised(vk_id, told=conv.person.vk_id)
     return [_say(conv, "admin.granted", vk_id=vk_id, place=place,
-                 regional=municipality is None, withheld=len(withheld))]
+                 regional=municipality is None, withheld=len(withheld)),
+            *([await service.withheld_notice(withheld)] if withheld else [])]
 
 
 async def revoke(conv: Conversation, args: str) -> list[Reply]:
@@ -508,9 +510,11 @@ async def revoke(conv: Conversation, args: str) -> list[Reply]:
         if removed:
             await tx.audit.upsert_entry(conv.person.vk_id, "coordinator_revoke", {
                 "municipality_id": old.municipality_id if old else None, "vk_id": vk_id}, now)
-    withheld = await conv.deps.services["broadcasts"].withhold_unauthorised(vk_id)
+    service = conv.deps.services["broadcasts"]
+    withheld = await service.withhold_unauthorised(vk_id, told=conv.person.vk_id)
     return [_say(conv, "admin.revoked" if removed else "admin.revoke_none", vk_id=vk_id,
-                 withheld=len(withheld))]
+                 withheld=len(withheld)),
+            *([await service.withheld_notice(withheld)] if withheld else [])]
 
 
 # -- audit log -------------------------------------------------------------------------------

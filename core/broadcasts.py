@@ -974,10 +974,12 @@ class BroadcastService:
         await self._enqueue(broadcast)
         return True
 
-    async def withhold_unauthorised(self, author_vk_id: int) -> list[Broadcast]:
+    async def withhold_unauthorised(self, author_vk_id: int,
+                                    told: int | None = None) -> list[Broadcast]:
         """After a coordinator's rights were revoked or narrowed: every scheduled or running
         broadcast of theirs outside what they may now reach is stopped (nothing more is sent)
-        and the bot admins are told. The author is sent nothing (no cancel button either)."""
+        and the bot admins are told (except ``told``, the admin who revoked: their answer
+        lists them). The author is sent nothing (no cancel button either)."""
         now = unix(self.deps.clock)
         async with self.deps.db.transaction() as tx:
             author = await access_of(tx, self.deps.settings, author_vk_id)
@@ -1004,10 +1006,10 @@ class BroadcastService:
                               template="broadcasts.withheld_status"))
                 self._forget(broadcast.id)
         if withheld:
-            await self.tell_admins_withheld(withheld)
+            await self.tell_admins_withheld(withheld, skip=told)
         return withheld
 
-    async def tell_admins_withheld(self, withheld: list[Broadcast]) -> None:
+    async def withheld_notice(self, withheld: list[Broadcast]) -> Reply:
         deps = self.deps
         tz = timezone_name(deps, None)
         items = [{"id": b.id, "author": b.author_vk_id,
@@ -1016,10 +1018,14 @@ class BroadcastService:
                   "delivered": b.delivered,
                   "text": b.text[:200] + ("…" if len(b.text) > 200 else "")} for b in withheld]
         key = "broadcasts.withheld_admins"
-        notice = Reply(deps.texts.render(key, items=items, tz=tz), template=key)
+        return Reply(deps.texts.render(key, items=items, tz=tz), template=key)
+
+    async def tell_admins_withheld(self, withheld: list[Broadcast], skip: int | None = None) -> None:
+        notice = await self.withheld_notice(withheld)
         ids = "-".join(str(b.id) for b in withheld)
-        await deps.messenger.send([Outgoing(admin, notice, "notice", f"broadcast-withheld:{ids}")
-                                   for admin in sorted(deps.settings.access.admins)])
+        await self.deps.messenger.send(
+            [Outgoing(admin, notice, "notice", f"broadcast-withheld:{ids}")
+             for admin in sorted(self.deps.settings.access.admins) if admin != skip])
 
     async def _enqueue(self, broadcast: Broadcast) -> None:
         """Count the audience, post the status message, then stream the audience into the

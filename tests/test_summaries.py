@@ -339,6 +339,7 @@ COMMAND_ANSWERS = {
     "/audit": "Журнал действий",
     "/reload_faq": "Справка обновлена",
     "/faq_drafts": "Черновиков справки нет",
+    "/status": "Состояние бота",
     "/grant": "Напишите так: «назначить координатора",
     "/revoke": "Напишите так: «снять координатора",
 }
@@ -392,7 +393,7 @@ async def test_help_lists_only_what_a_person_may_use(bot_inprocess: InProcessBot
 
     everything = await check_commands_work(admin)
     assert everything == set(COMMAND_ANSWERS) == listed | {"/reload_faq", "/faq_drafts", "/grant",
-                                                                "/revoke"}
+                                                                "/revoke", "/status"}
 
 
 def test_summarise_pure() -> None:

@@ -163,3 +163,37 @@ async def test_parents_and_teachers_ask_as_they_write(bot: BotProcess, users) ->
         for fragment in expected:
             assert fragment in reply.text, (text, reply.text)
         assert len(reply.text.split("\n\nИсточники")[0]) <= 700, reply.text
+
+
+async def test_a_draft_can_be_rejected_and_is_gone(bot: BotProcess, users) -> None:
+    admin = users(BOT_ADMIN)
+    await become(admin, "Координатор")
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    parent = users(3007)
+    await become(parent, "Родитель")
+    await parent.send("когда откроют запись в летний лагерь")
+    await parent.next_reply()
+    await parent.press("Спросить координатора")
+    await parent.next_reply()
+    await admin.next_reply()
+    await coordinator.next_reply()
+    await coordinator.press("Ответить")
+    await coordinator.next_reply()
+    await coordinator.send("Запись в лагерь — на сайте управления образования с 1 апреля.")
+    await coordinator.replies()
+    await parent.next_reply()
+    await coordinator.press("Добавить в справку")
+    await coordinator.next_reply()
+    await coordinator.press("Новый вопрос (черновик)")
+    await coordinator.next_reply()
+    await admin.next_reply()  # the draft
+    await admin.send("черновики справки")
+    listed = await admin.next_reply()
+    assert "летний лагерь" in listed.text
+    await admin.press("Отклонить")
+    assert "отклонён" in (await admin.next_reply()).text
+    await parent.send("когда откроют запись в летний лагерь")
+    assert "Запись в лагерь" not in (await parent.next_reply()).text
+    await admin.press_payload({"cmd": "learn.pub", "id": "learned-1"}, label="x")
+    assert "уже нет" in (await admin.next_reply()).text

@@ -33,10 +33,21 @@ def spreadsheet_cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     value = _XML_ILLEGAL.sub("", value)
-    head = value.lstrip(" \u00a0\u3000")  # leading blanks do not disarm every spreadsheet
-    if head[:1] in FORMULA_START:
+    if _live_start(value):
         return "'" + value
     return value
+
+
+def _live_start(value: str) -> bool:
+    """Leading blanks and invisible characters (any Unicode space, a BOM, a zero-width space,
+    direction marks) do not disarm every spreadsheet, and some normalise compatibility forms
+    (full-width ＝, small ﹦) to the ASCII sign: the first visible character decides."""
+    for ch in value:
+        if ch in FORMULA_START or unicodedata.normalize("NFKC", ch)[:1] in FORMULA_START:
+            return True
+        if not (ch.isspace() or unicodedata.category(ch) in ("Zs", "Cf")):
+            return False
+    return False
 
 
 def spreadsheet_row(values: Iterable[Any]) -> list[Any]:
@@ -45,10 +56,13 @@ def spreadsheet_row(values: Iterable[Any]) -> list[Any]:
 
 # -- relaying a person's words to another person ---------------------------------------------
 RELAY_MAX = 1000
-# VK turns «[id1|text]», «[club1|text]», «[public1|…]», «[event1|…]» into a link to that page.
-_MENTION_BRACKETS = re.compile(r"\[\s*((?:id|club|public|event)\d+)\s*\|", re.I)
-# «@id1», «*id1», «@club1 (text)», also short names such as «@durov» (not e-mails: a@b.ru).
-_MENTION_AT = re.compile(r"(?<![\w.])([@*])(?=[A-Za-z0-9_.]{2,})")
+# VK turns «[id1|text]», «[club1|text]», «[public1|…]», «[event1|…]» into a link to that page,
+# and «[vk.com/id1|text]», «[https://vk.com/…|text]», «[id1:bp-1_2|text]» into links too: any
+# «[target|» is broken, whatever the target.
+_MENTION_BRACKETS = re.compile(r"\[\s*([^\[\]|\s][^\[\]|]{0,200}?)\s*\|")
+# «@id1», «*id1», «@club1 (text)», also short names such as «@durov» and the chat-wide
+# «@all», «@online», «@все», «@здесь» (not e-mails: a@b.ru).
+_MENTION_AT = re.compile(r"(?<![\w.])([@*])(?=[A-Za-z0-9_.\u0400-\u04ff]{2,})")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\u0085\v\f]+")
 _KEEP = frozenset("\n\r\t\u2028\u2029\u0085\v\f\u200d")  # breaks (marked below), emoji joiner
 _BLANKS = re.compile(r"[ \t\u00a0]{2,}")

@@ -1,0 +1,243 @@
+"""New variants of issue 15's classes, tried as an attacker would after the hardening landed.
+
+Each test names the class it attacks; the variants are ones the first security tests did not
+try: invisible or compatibility characters before a formula sign, VK link markup with targets
+other than ``id``/``club``, chat-wide mentions, placeholders with look-alikes and nesting,
+typed command variants and odd payload values from people without the right, and callback
+requests with a missing or malformed secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.config import CallbackSettings
+from bot.vk.callback import callback_app
+from bot.vkemu import VKEmulator
+from core.fill_in import TemplateProblem, parse
+from core.untrusted import relayed, spreadsheet_cell
+from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, BOT_ADMIN, GROUP, InProcessBot
+from tests.test_broadcasts import start_as
+from tests.test_security_injection import apply_as_admin, document, reply_with
+from tests.test_security_rights import _leaks, _seed_other_municipality
+
+# -- class 2: a formula behind something invisible --------------------------------------------
+INVISIBLE_STARTS = [
+    "\ufeff=1+1",             # a byte order mark
+    "\u200b+SUM(1,1)",        # a zero-width space
+    "\u2060@cmd",             # a word joiner
+    "\u200e-2+3",             # a left-to-right mark
+    "\u2003=1+1",             # an em space (not only the blanks the first version knew)
+    "\u2028=1+1",             # a line separator
+    "\ufe66HYPERLINK(1)",     # the small equals sign, NFKC «=»
+    "\ufe62SUM(1)",           # the small plus sign
+    "\ufe6bcmd",              # the small commercial at
+]
+
+
+@pytest.mark.parametrize("value", INVISIBLE_STARTS)
+def test_spreadsheet_cell_sees_through_invisible_and_compatibility_starts(value: str) -> None:
+    assert spreadsheet_cell(value) == "'" + value
+
+
+def test_spreadsheet_cell_leaves_plain_text_with_invisible_characters() -> None:
+    assert spreadsheet_cell("\u200bШкола № 5 -1") == "\u200bШкола № 5 -1"
+    assert spreadsheet_cell("Школа\u200b=1") == "Школа\u200b=1"
+
+
+# -- class 10: every VK link markup and chat-wide mention --------------------------------------
+@pytest.mark.parametrize("text", [
+    "[vk.com/id1|Откройте]", "[https://vk.com/id1|Откройте]", "[https://evil.example/x|Откройте]",
+    "[id1:bp-1_2|Откройте]", "[ club1 |Откройте]", "[m.vk.com/club1|Откройте]",
+])
+def test_relayed_breaks_every_bracket_link(text: str) -> None:
+    out = relayed(text)
+    assert "|" not in out and "Откройте" in out, out
+
+
+@pytest.mark.parametrize("text", ["@all срочно", "@online", "@все сюда", "@здесь", "*все"])
+def test_relayed_breaks_chat_wide_mentions(text: str) -> None:
+    out = relayed(text)
+    assert not out.startswith(("@", "*")) and out[1:] == text[1:], out
+
+
+def test_relayed_keeps_ordinary_text() -> None:
+    assert relayed("olga@school.ru, кабинет [3]|4") == "olga@school.ru, кабинет [3]|4"
+    assert relayed("x" * 20_000) == "x" * 999 + "…"  # a very long line is cut, not split
+
+
+HOSTILE_NAMES = ["\ufeff=HYPERLINK(\"http://evil.example/\",\"Жми\")",
+                 "\u200b+SUM(1,1) школа",
+                 "\ufe66 1+1 школа [vk.com/id1|Откройте] @все"]
+
+
+async def test_invisible_formula_names_and_link_markup_through_the_bot(
+        bot, emulator: VKEmulator, users) -> None:
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await coordinator.send("Начать")
+    await reply_with(coordinator, "Кто Вы")
+    for n, org in enumerate(HOSTILE_NAMES):
+        number = await apply_as_admin(users(400 + n, "Ольга", "Иванова"), org,
+                                      f"school{n}@example.ru")
+        notice = await reply_with(coordinator, f"Новая заявка №{number} ")
+        assert "[vk.com/id1|" not in notice and "@все" not in notice, notice
+
+    await coordinator.send("выгрузка")
+    message = await coordinator.next_reply(timeout=30)
+    while not message.attachments:
+        message = await coordinator.next_reply(timeout=30)
+    _, data = document(emulator, message)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    names = [cell for row in rows[1:] for cell in row if "SUM" in cell or "HYPERLINK" in cell
+             or "1+1 школа" in cell]
+    assert len(names) == len(HOSTILE_NAMES), rows
+    for cell in names:
+        assert cell.startswith("'"), f"live cell {cell!r}"
+
+
+# -- class 1: placeholders with look-alikes, blanks and nesting --------------------------------
+NAMES = {"имя": "first_name", "фамилия": "last_name"}
+
+
+@pytest.mark.parametrize("text,key", [
+    ("{{ {{ имя }} }}", "broadcasts.template_syntax"),
+    ("{{ имя {{ фамилия }} }}", "broadcasts.template_syntax"),
+    ("{{ имя }", "broadcasts.template_syntax"),
+    ("{{\u200bимя}}", "broadcasts.template_not_allowed"),
+    ("{{ им\u0301я }}", "broadcasts.template_not_allowed"),
+    ("{{ имя\u2028|upper }}", "broadcasts.template_not_allowed"),
+    ("{{ imya }}", "broadcasts.template_unknown"),
+    ("{{ 1 }}", "broadcasts.template_not_allowed"),
+    ("{%- for x in y -%}", "broadcasts.template_not_allowed"),
+])
+def test_fill_in_refuses_look_alikes_and_nesting(text: str, key: str) -> None:
+    with pytest.raises(TemplateProblem) as caught:
+        parse(text, NAMES)
+    assert caught.value.key == key
+
+
+def test_fill_in_look_alike_braces_stay_literal() -> None:
+    for text in ("\uff5b\uff5b 9**(9**9) \uff5d\uff5d", "{ {имя} }", "\ufe5b\ufe5bимя\ufe5c\ufe5c"):
+        fill = parse(text, NAMES)
+        assert fill.fields == set() and fill.render({"first_name": "Оля"}) == text
+    fill = parse("{{\u00a0ИМЯ\u3000}}}{{фамилия}}", NAMES)  # blanks and case are spelling
+    assert fill.render({"first_name": "Оля", "last_name": "{{ имя }}"}) == "Оля}{{ имя }}"
+
+
+# -- classes 3 and 7: typed variants and odd payloads from people without the right ------------
+async def test_other_municipality_by_typed_variants_and_odd_payloads(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any) -> None:
+    app = bot_inprocess.app
+    seeded = await _seed_other_municipality(app)
+    admin_user = users(BOT_ADMIN, "Админ", "Бота")
+    await admin_user.send(f"назначить координатора {MUNICIPAL_COORDINATOR} Искитимский")
+    await admin_user.next_reply()
+    municipal = await start_as(users, MUNICIPAL_COORDINATOR, "Координатор", "Ирина", "Соколова")
+    teacher = await start_as(users, 7001, "Педагог или сотрудник", "Анна", "Иванова")
+    parent = await start_as(users, 7002, "Родитель", "Мария", "Смирнова")
+    org, app_id, ticket = seeded["org"], seeded["app"], seeded["ticket"]
+    typed = ["СВОДКА  г. Новосибирск", "сводка г.Новосибирск", "сводка новосибирск",
+             "Сводка 2026-W47 г. Новосибирск xlsx", f"сводка 2026-W47 орг {org} csv",
+             f"сводка орг  {org}", f"сводка орг {org:+d}", "воронка  Новосибирск",
+             "воронка г. новосибирск", "выгрузка г. Новосибирск", "выгрузка все",
+             "частые вопросы г. Новосибирск", "частые  вопросы", "ЧАСТЫЕ ВОПРОСЫ",
+             "заявки г. Новосибирск", "вопросы г. Новосибирск"]
+    odd = [{"cmd": "crd.status", "app": app_id, "status": "done", "m": None},
+           {"cmd": "crd.status", "app": -app_id, "status": "rejected"},
+           {"cmd": "crd.status", "app": 10**30, "status": "rejected"},
+           {"cmd": "crd.status", "app": str(app_id), "status": "rejected"},
+           {"cmd": "ticket.answer", "id": f"{ticket} OR 1=1"},
+           {"cmd": "ticket.answer", "id": ticket, "scope": "region"},
+           {"cmd": "fun.chart", "m": -1}, {"cmd": "fun.chart", "m": 10**30},
+           {"cmd": "fun.chart", "m": [seeded["nsk"]]},
+           {"cmd": "sum.file", "w": "2026-W47", "m": seeded["nsk"], "o": org, "f": "csv",
+            "region": True},
+           {"cmd": "sum.file", "w": "../../etc", "m": -1, "o": -org, "f": "xlsx"},
+           {"cmd": "crd.mark", "upto": 10**30}, {"cmd": "crd.export", "m": seeded["nsk"]},
+           {"cmd": "bc.kind", "kind": "all", "m": seeded["nsk"]},
+           {"cmd": "learn.pub", "id": "../../config"}, {"cmd": "pd.erase_yes", "vk_id": 5001}]
+    for person in (municipal, teacher, parent):
+        for text in typed:
+            await person.send(text)
+            got = await person.replies(timeout=20)
+            assert got, (person.uid, text, "no answer at all")
+            for reply in got:
+                assert not _leaks(reply.text), (person.uid, text, reply.text)
+                if person is not municipal:
+                    assert not reply.attachments, (person.uid, text)
+        for payload in odd:
+            await person.press_payload(payload, label="…")
+            got = await person.replies(timeout=20)
+            assert got, (person.uid, payload, "no answer at all")
+            for reply in got:
+                assert not _leaks(reply.text), (person.uid, payload, reply.text)
+                assert not reply.attachments, (person.uid, payload)
+        for reply in emulator.inbox(person.uid):
+            for attachment in reply.attachments or []:
+                found = emulator.upload_of(attachment)
+                if found is not None:
+                    assert not _leaks(found[1].decode("utf-8", "replace")), (person.uid, found[0])
+
+    async with app.deps.db.read() as tx:
+        application = await tx.activation.get_application(app_id)
+        question = await tx.tickets.get_ticket(ticket)
+        other = await tx.users.get_user(5001)
+    assert application is not None and application.status == "new"
+    assert question is not None and question.status == "open"
+    assert other is not None  # nobody erased someone else
+
+
+# -- class 12: callback requests with a missing or malformed secret ----------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_callback_refuses_every_malformed_secret_and_foreign_group() -> None:
+    fed: list[dict[str, Any]] = []
+
+    async def feed(event: dict[str, Any]) -> None:
+        fed.append(event)
+
+    port = _free_port()
+    settings = CallbackSettings(host="127.0.0.1", port=port, path="/vk/callback",
+                                confirmation="c0nf", secret="s3cret")
+    runner = web.AppRunner(callback_app(settings, GROUP, feed))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/vk/callback"
+    event = {"type": "message_new", "group_id": GROUP, "event_id": "e1",
+             "object": {"message": {"from_id": BOT_ADMIN, "peer_id": BOT_ADMIN, "text": "журнал"}}}
+    try:
+        async with aiohttp.ClientSession() as http:
+            for secret in ("", " s3cret", "s3cret ", "S3CRET", "s3cre", "s3cret\x00", 0, None,
+                           ["s3cret"], {"s": "s3cret"}, True):
+                async with http.post(url, json={**event, "secret": secret}) as resp:
+                    assert resp.status == 403, secret
+            async with http.post(url, json=event) as resp:  # no secret at all
+                assert resp.status == 403
+            for group in (-GROUP, GROUP + 1, str(GROUP), None):
+                async with http.post(url, json={**event, "secret": "s3cret",
+                                                "group_id": group}) as resp:
+                    assert resp.status == 403, group
+                async with http.post(url, json={"type": "confirmation",
+                                                "group_id": group}) as resp:
+                    assert resp.status == 403 and "c0nf" not in await resp.text(), group
+            for body in ("[]", "null", "\"ok\"", "{", "x" * 100):
+                async with http.post(url, data=body) as resp:
+                    assert resp.status in (400, 403), body
+            assert fed == []
+            async with http.post(url, json={**event, "secret": "s3cret"}) as resp:
+                assert await resp.text() == "ok"
+            assert len(fed) == 1
+    finally:
+        await runner.cleanup()

@@ -13,6 +13,7 @@ import asyncio
 import csv
 import io
 import socket
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,11 +23,14 @@ from aiohttp import web
 from bot.config import CallbackSettings
 from bot.vk.callback import callback_app
 from bot.vkemu import VKEmulator
+from core.clock import unix
 from core.fill_in import TemplateProblem, parse
 from core.untrusted import relayed, spreadsheet_cell
 from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, BOT_ADMIN, GROUP, InProcessBot
+from tests.test_activation import press, said, say
 from tests.test_broadcasts import start_as
 from tests.test_security_injection import apply_as_admin, document, reply_with
+from tests.test_security_privacy import raw_bytes
 from tests.test_security_rights import _leaks, _seed_other_municipality
 
 # -- class 2: a formula behind something invisible --------------------------------------------
@@ -241,3 +245,87 @@ async def test_callback_refuses_every_malformed_secret_and_foreign_group() -> No
             assert len(fed) == 1
     finally:
         await runner.cleanup()
+
+
+# -- class 4: erasure in the middle of a dialog, then registering again ------------------------
+DRAFT_NAME = "Черновикова Агния Львовна"
+DRAFT_PHONE = "+79130001122"
+NEW_NAME = "Повторнова Вера Ильинична"
+NEW_EMAIL = "vera.povtor@school7.ru"
+
+
+async def test_erasure_mid_dialog_then_registering_again(
+        bot, emulator: VKEmulator, users: Any, tmp_path: Path) -> None:
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await say(coordinator, "Начать")
+    await press(coordinator, "Координатор")
+    person = users(6101, "Агния", "Черновикова")
+    await say(person, "Начать")
+    await press(person, "Администратор школы")
+    await press(person, "Активация профиля")
+    await press(person, "Даю согласие")
+    await say(person, "МБОУ «Черновая школа»")
+    await press(person, "Школа (общее образование)")
+    await press(person, "г. Новосибирск")
+    await say(person, DRAFT_NAME)
+    assert "Вопрос 6 из 6" in await say(person, DRAFT_PHONE)
+
+    # What the unfinished application holds is stored, so «Мои данные» shows it ...
+    await person.press_payload({"cmd": "pd"}, label="Мои данные")  # the menu's button
+    stored = await said(person)
+    assert DRAFT_NAME in stored and DRAFT_PHONE in stored, stored
+    # ... and erasure removes it from the database file and its WAL.
+    await press(person, "Отозвать согласие и удалить")
+    assert "согласие отозвано" in await press(person, "Да, удалить мои данные")
+    data = raw_bytes(db_path)
+    for value in (DRAFT_NAME, "Черновикова", DRAFT_PHONE, "0001122", "Черновая школа"):
+        assert value.encode() not in data, value
+
+    # Registering again: a new consent and a new application, nothing of the old one returns.
+    number = await apply_as_admin(person, "МБОУ «Школа № 7»", NEW_EMAIL, full_name=NEW_NAME,
+                                  phone="+79139998877")
+    stored = await say(person, "мои данные")
+    assert NEW_NAME in stored and NEW_EMAIL in stored and "Школа № 7" in stored, stored
+    assert DRAFT_NAME not in stored and DRAFT_PHONE not in stored, stored
+    await reply_with(coordinator, f"Новая заявка №{number} ")
+    await coordinator.send("заявки")
+    card = await reply_with(coordinator, f"Заявка №{number}")
+    assert "Повторнова" in card, card  # not hidden as erased
+
+    # Erasing again leaves neither the first nor the second set of values.
+    await press(person, "Отозвать согласие и удалить")
+    assert "согласие отозвано" in await press(person, "Да, удалить мои данные")
+    data = raw_bytes(db_path)
+    for value in (NEW_NAME, "Повторнова", NEW_EMAIL, "9998877", DRAFT_NAME, DRAFT_PHONE):
+        assert value.encode() not in data, value
+
+
+# -- class 3: contacts in «частые вопросы» written the ways people write them ------------------
+HIDDEN_CONTACTS = [
+    ("Не пускает в кабинет, звоните 8.913.765.43.21", "765.43.21"),
+    ("Срочно, номер +7—913—765—43—22 спросить Ольгу", "765—43—22"),
+    ("Связь через +7/913/765-43-23 после обеда", "765-43-23"),
+    ("Мой номер 8913\u200b7654324, перезвоните", "7654324"),
+    ("Пишите в телеграм t.me/direktor_shkoly99", "direktor_shkoly99"),
+    ("Почта boss99 @ nsk-school.ru, жду ответа", "nsk-school"),
+]
+
+
+async def test_contacts_written_every_way_are_masked_in_frequent_questions(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any) -> None:
+    app = bot_inprocess.app
+    now = unix(app.deps.clock)
+    async with app.deps.db.transaction() as tx:
+        for n, (text, _) in enumerate(HIDDEN_CONTACTS):
+            await tx.users.upsert_seen(5100 + n, now)
+            await tx.tickets.upsert_miss(text, f"вопрос {n}", now, 5100 + n, None)
+        await tx.tickets.upsert_miss("Не работает с 01.09.2026, приём 10.00-12.00", "даты",
+                                     now, 5199, None)
+    regional = await start_as(users, COORDINATOR, "Координатор")
+    await regional.send("частые вопросы")
+    shown = (await regional.next_reply()).text
+    for text, contact in HIDDEN_CONTACTS:
+        assert contact not in shown, f"{contact!r} shown:\n{shown}"
+        assert text.split()[0] in shown, shown  # the question itself is kept
+    assert "01.09.2026" in shown and "10.00-12.00" in shown, shown  # dates are not phones

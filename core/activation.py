@@ -792,7 +792,8 @@ async def form_submit(conv: Conversation) -> list[Reply]:
     coordinators |= set(deps.settings.access.coordinators) | set(deps.settings.access.admins)
     coordinators.discard(conv.person.vk_id)
     await _notify_coordinators(conv, sorted(coordinators), app_id, org.name,
-                               municipality.name if municipality else "", duplicates)
+                               municipality.name if municipality else "", duplicates,
+                               draft["full_name"], draft["phone"])
     return prefixed(t(conv, "activation.form.submitted", id=app_id), screen_)
 
 
@@ -815,13 +816,15 @@ async def twins(tx: Any, org_id: int, name: str, municipality_id: int) -> list[A
 
 async def _notify_coordinators(conv: Conversation, coordinators: list[int], app_id: int,
                                org_name: str, municipality: str,
-                               duplicates: list[Any] | None = None) -> None:
+                               duplicates: list[Any] | None = None, full_name: str = "",
+                               phone: str = "") -> None:
     from core.coordination import Applications
 
     if not coordinators:
         return
     notice = Reply(t(conv, "coord.new_application", id=app_id, org=relayed(org_name),
-                     municipality=municipality,
+                     municipality=municipality, full_name=full_name, phone=phone,
+                     link=f"vk.com/id{conv.person.vk_id}",
                      twins=[{"id": o.id, "name": o.name} for o in duplicates or []]),
                    Keyboard.of([Button(label(conv, "btn.crd_apps"), Applications().dump())],
                                inline=True),
@@ -1114,27 +1117,20 @@ async def platform_help(conv: Conversation, platform: str) -> list[Reply]:
 
 async def staff_list(conv: Conversation) -> list[Reply]:
     """Who joined by the invite, who confirmed registration; a reminder to approve them."""
-    from core.platform import PlatformError, platform_of
-
     async with conv.deps.db.read() as tx:
         org, refusal = await _with_org(conv, tx, None)
         if refusal:
             return refusal
         staff = await tx.activation.list_staff(org.id)
-    nameless = [s.vk_id for s in staff if not (s.first_name or s.last_name)]
-    platform = platform_of(conv.deps)
-    if nameless and platform is not None:
-        try:
-            names = await platform.names(nameless)
-        except PlatformError:
-            names = {}
-        if names:
-            async with conv.deps.db.transaction() as tx:
-                for vk_id, (first, last) in names.items():
-                    await tx.users.upsert_name(vk_id, first, last)
-                staff = await tx.activation.list_staff(org.id)
+    nameless = [s.vk_id for s in staff if not (s.first_name or s.last_name) or s.sex is None]
+    if nameless:  # names and sex from VK, kept for next time
+        from core.people import people as remember_people
+
+        await remember_people(conv.deps, nameless)
+        async with conv.deps.db.read() as tx:
+            staff = await tx.activation.list_staff(org.id)
     people = [{"name": f"{s.first_name} {s.last_name}".strip() or f"vk.com/id{s.vk_id}",
-               "confirmed": local_date(conv, s.confirmed_at), "app": bool(s.app_at),
+               "sex": s.sex or 0, "confirmed": local_date(conv, s.confirmed_at), "app": bool(s.app_at),
                "chat": bool(s.chat_at), "joined": local_date(conv, s.joined_at)} for s in staff]
     return [reply(conv, "activation.staff_list", org=org.name, people=people,
                   confirmed=sum(1 for s in staff if s.confirmed_at), total=len(staff),

@@ -6,6 +6,7 @@
 | не присылать рассылки /unsubscribe, присылать рассылки /subscribe | anyone |
 | рассылка /broadcast, рассылки /broadcasts, отменить рассылку N /cancel N | coordinator |
 | сводка [неделя] [муниципалитет | орг N] [график|xlsx|csv] /summary   | coordinator |
+| (weeks named as people do: core/weeks.py)                |              |
 | воронка [муниципалитет] [график] /funnel (also the panel's «Воронка») | coordinator |
 | журнал /audit                                           | coordinator  |
 | назначить координатора <vk_id> [муниципалитет] /grant, снять координатора <vk_id> /revoke | bot admin |
@@ -26,18 +27,21 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from core import summaries as figures
 from core.access import Access, NotAllowed, territory
 from core.clock import unix
 from core.conversation import Conversation
 from core.payloads import Payload
+from core.display import moment_words, zone_phrase
 from core.platform import PlatformError
 from core.privacy import mask_contacts
 from core.ui import Button, Keyboard, Reply
 from core.untrusted import relayed
+from core.weeks import WeekWords, week_label
 from storage.models import Municipality
 
 if TYPE_CHECKING:
@@ -100,7 +104,30 @@ class FunnelView(Payload):
     cmd: str = "fun"
 
 
-COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (SummaryFile, FunnelChart, FunnelView)
+class SummaryView(Payload):
+    """A summary by button: a week (None = the latest with answers) of a place (None/None =
+    the coordinator's whole territory)."""
+    cmd: str = "sum"
+    w: str | None = None
+    m: int | None = None
+    o: int | None = None
+
+
+class SummaryPlaces(Payload):
+    """«Другая территория» under a summary: the municipalities, a page at a time."""
+    cmd: str = "sum.places"
+    w: str | None = None
+    p: int = 0
+
+
+class AuditView(Payload):
+    """«Журнал» in the coordinator panel."""
+    cmd: str = "audit"
+
+
+COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (SummaryFile, FunnelChart, FunnelView,
+                                                   SummaryView, SummaryPlaces, AuditView)
+PLACES_PAGE = 8
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -225,8 +252,17 @@ async def _place_of(conv: Conversation, municipality_id: int | None,
 
 
 # -- survey summary --------------------------------------------------------------------------
+def local_today(conv: Conversation) -> date:
+    return conv.deps.clock.now().astimezone(ZoneInfo(conv.deps.settings.region.timezone)).date()
+
+
 def _split_args(conv: Conversation, args: str) -> tuple[str | None, Format | None, str]:
+    """The week (named any usual way: «прошлая неделя», «с 16 по 22 ноября», …), the file
+    format and what is left (the place)."""
     week: str | None = None
+    found = WeekWords(conv.deps.texts).find(args, local_today(conv))
+    if found is not None:
+        week, args = found
     fmt: Format | None = None
     rest = []
     formats: dict[str, Format] = {}
@@ -234,13 +270,16 @@ def _split_args(conv: Conversation, args: str) -> tuple[str | None, Format | Non
         for word in _words(conv.deps, f"admin.fmt_{name}"):
             formats[word] = name  # type: ignore[assignment]
     for token in args.split():
-        if week is None and figures.parse_week(token):
-            week = figures.parse_week(token)
-        elif fmt is None and token in formats:
-            fmt = formats[token]
+        if fmt is None and normalise(token) in formats:
+            fmt = formats[normalise(token)]
         else:
             rest.append(token)
     return week, fmt, " ".join(rest)
+
+
+def shown_week(conv: Conversation, week: str) -> str:
+    """'2026-W47' as people read it: «16–22 ноября»."""
+    return week_label(conv.deps.texts, week, local_today(conv))
 
 
 async def load_summary(conv: Conversation, place: Place, week: str | None) -> figures.Summary | None:
@@ -275,8 +314,7 @@ def summary_text(conv: Conversation, summary: figures.Summary) -> str:
              for d in sorted(summary.difficulties,
                              key=lambda d: (d.option.exclusive, -d.count, d.option.label))]
     return conv.deps.texts.render(
-        "admin.summary", place=relayed(summary.place, 300), week=summary.week,
-        monday=figures.week_start(summary.week).strftime("%d.%m.%Y"),
+        "admin.summary", place=relayed(summary.place, 300), week=shown_week(conv, summary.week),
         respondents=current.respondents, items=items,
         previous_respondents=summary.previous_respondents,
         active=current.active, active_base=current.active_base,
@@ -287,12 +325,29 @@ def summary_text(conv: Conversation, summary: figures.Summary) -> str:
         confidence=figures.one_decimal(current.confidence))
 
 
-def _files_keyboard(conv: Conversation, summary: figures.Summary, place: Place) -> Keyboard:
+def _summary_keyboard(conv: Conversation, week: str, place: Place,
+                      files: bool = True) -> Keyboard:
+    """Files of this summary, the week before and after, and (for a regional coordinator)
+    another territory. At most 7 buttons in 3 rows: inside VK's inline limits."""
     texts = conv.deps.texts
-    return Keyboard.of([
-        Button(texts.label(f"btn.sum_{f}"),
-               SummaryFile(w=summary.week, m=place.municipality_id, o=place.org_id, f=f).dump())
-        for f in ("png", "xlsx", "csv")], inline=True)
+    rows: list[list[Button]] = []
+    if files:
+        rows.append([Button(texts.label(f"btn.sum_{f}"),
+                            SummaryFile(w=week, m=place.municipality_id, o=place.org_id,
+                                        f=f).dump())
+                     for f in ("png", "xlsx", "csv")])
+    current = figures.iso_week(local_today(conv))
+    nav = [Button(texts.label("btn.sum_prev", week=shown_week(conv, figures.shift_week(week, -1))),
+                  SummaryView(w=figures.shift_week(week, -1), m=place.municipality_id,
+                              o=place.org_id).dump())]
+    if week < current:
+        later = figures.shift_week(week, 1)
+        nav.append(Button(texts.label("btn.sum_next", week=shown_week(conv, later)),
+                          SummaryView(w=later, m=place.municipality_id, o=place.org_id).dump()))
+    rows.append(nav)
+    if conv.access.regional:
+        rows.append([Button(texts.label("btn.sum_places"), SummaryPlaces(w=week).dump())])
+    return Keyboard.of(*rows, inline=True)
 
 
 async def summary(conv: Conversation, args: str) -> list[Reply]:
@@ -300,22 +355,38 @@ async def summary(conv: Conversation, args: str) -> list[Reply]:
     place = await resolve_place(conv, rest)
     if place is None:
         return [_say(conv, "admin.place_unknown")]
+    return await _show_summary(conv, place, week, fmt)
+
+
+async def summary_view(conv: Conversation, payload: SummaryView) -> list[Reply]:
+    place = await _place_of(conv, payload.m, payload.o) \
+        if payload.m is not None or payload.o is not None else await resolve_place(conv, "")
+    if place is None:
+        return [_say(conv, "admin.place_unknown")]
+    return await _show_summary(conv, place, payload.w, None)
+
+
+async def _show_summary(conv: Conversation, place: Place, week: str | None,
+                        fmt: Format | None) -> list[Reply]:
     found = await load_summary(conv, place, week)
     await _audit(conv, "summary_view", place.municipality_id, org=place.org_id,
                  week=found.week if found else week, format=fmt or "text")
-    if found is None:
-        return [_say(conv, "admin.no_answers", place=place.name, week=week or "")]
+    if found is None or found.current.respondents == 0:  # nothing to show for that week
+        keyboard = _summary_keyboard(conv, week, place, files=False) if week else None
+        return [_say(conv, "admin.no_answers", keyboard, place=place.name,
+                     week=shown_week(conv, week) if week else "")]
     if found.too_few:
-        return [_too_few(conv, found)]
+        return [_too_few(conv, found, _summary_keyboard(conv, found.week, place, files=False))]
     if fmt is not None:
         return [await _summary_file(conv, found, fmt)]
-    return [Reply(summary_text(conv, found), _files_keyboard(conv, found, place),
+    return [Reply(summary_text(conv, found), _summary_keyboard(conv, found.week, place),
                   template="admin.summary"), *await _free_texts(conv, found, place)]
 
 
-def _too_few(conv: Conversation, summary: figures.Summary) -> Reply:
-    return _say(conv, "admin.too_few", place=summary.place, week=summary.week,
-                min_group=summary.min_group)
+def _too_few(conv: Conversation, summary: figures.Summary,
+             keyboard: Keyboard | None = None) -> Reply:
+    return _say(conv, "admin.too_few", keyboard, place=summary.place,
+                week=shown_week(conv, summary.week), min_group=summary.min_group)
 
 
 FREE_TEXTS_SHOWN = 15
@@ -334,12 +405,34 @@ async def _free_texts(conv: Conversation, summary: figures.Summary, place: Place
     if not texts:
         return []
     cleaned = sorted({_short(mask_contacts(" ".join(t.split()))) for t in texts})
-    return [_say(conv, "admin.free_texts", week=summary.week, texts=cleaned[:FREE_TEXTS_SHOWN],
-                 total=len(cleaned), more=len(cleaned) > FREE_TEXTS_SHOWN)]
+    return [_say(conv, "admin.free_texts", week=shown_week(conv, summary.week),
+                 texts=cleaned[:FREE_TEXTS_SHOWN], total=len(cleaned),
+                 more=len(cleaned) > FREE_TEXTS_SHOWN)]
 
 
 def _short(text: str) -> str:
     return text if len(text) <= FREE_TEXT_MAX else text[:FREE_TEXT_MAX - 1] + "…"
+
+
+async def summary_places(conv: Conversation, payload: SummaryPlaces) -> list[Reply]:
+    """Municipalities of the coordinator's territory as buttons, PLACES_PAGE a page."""
+    texts = conv.deps.texts
+    if not conv.access.regional:
+        return await summary_view(conv, SummaryView(w=payload.w))
+    async with conv.deps.db.read() as tx:
+        municipalities = await tx.summaries.list_municipalities(None)
+    pages = max(1, -(-len(municipalities) // PLACES_PAGE))
+    page = min(max(payload.p, 0), pages - 1)
+    shown = municipalities[page * PLACES_PAGE:(page + 1) * PLACES_PAGE]
+    buttons = [Button(m.name[:40], SummaryView(w=payload.w, m=m.id).dump()) for m in shown]
+    rows: list[list[Button]] = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    last = [Button(texts.label("btn.sum_region"), SummaryView(w=payload.w).dump(), "primary")]
+    if pages > 1:
+        last.append(Button(texts.label("btn.sum_more"),
+                           SummaryPlaces(w=payload.w, p=(page + 1) % pages).dump()))
+    rows.append(last)
+    return [_say(conv, "admin.summary_places", Keyboard.of(*rows, inline=True),
+                 page=page + 1, pages=pages)]
 
 
 async def summary_file(conv: Conversation, payload: SummaryFile) -> list[Reply]:
@@ -348,7 +441,8 @@ async def summary_file(conv: Conversation, payload: SummaryFile) -> list[Reply]:
         return [_say(conv, "admin.place_unknown")]
     found = await load_summary(conv, place, payload.w)
     if found is None:
-        return [_say(conv, "admin.no_answers", place=place.name, week=payload.w)]
+        return [_say(conv, "admin.no_answers", place=place.name,
+                     week=shown_week(conv, payload.w))]
     if found.too_few:
         return [_too_few(conv, found)]
     await _audit(conv, "summary_export", place.municipality_id, org=place.org_id,
@@ -357,7 +451,8 @@ async def summary_file(conv: Conversation, payload: SummaryFile) -> list[Reply]:
 
 
 def build_file(conv: Conversation, summary: figures.Summary, fmt: Format) -> bytes:
-    lab = figures.Labels(conv.deps.texts.render, place=summary.place, week=summary.week,
+    lab = figures.Labels(conv.deps.texts.render, week_name=lambda w: shown_week(conv, w),
+                         place=summary.place, week=shown_week(conv, summary.week),
                          min_group=summary.min_group)
     if fmt == "png":
         return figures.summary_chart(summary, lab)
@@ -367,7 +462,8 @@ def build_file(conv: Conversation, summary: figures.Summary, fmt: Format) -> byt
 
 
 def file_name(summary: figures.Summary, fmt: Format) -> str:
-    return f"svodka-{summary.week}.{fmt}"
+    """Named by the week's Monday, e.g. svodka-2026-11-16.xlsx."""
+    return f"svodka-{figures.week_start(summary.week).isoformat()}.{fmt}"
 
 
 async def _summary_file(conv: Conversation, summary: figures.Summary, fmt: Format) -> Reply:
@@ -382,7 +478,7 @@ async def _summary_file(conv: Conversation, summary: figures.Summary, fmt: Forma
     except PlatformError:
         return _say(conv, "admin.upload_failed")
     return _say(conv, f"admin.file_{fmt}", attachments=(attachment,), place=summary.place,
-                week=summary.week)
+                week=shown_week(conv, summary.week))
 
 
 # -- funnel ----------------------------------------------------------------------------------
@@ -490,8 +586,11 @@ async def grant(conv: Conversation, args: str) -> list[Reply]:
     place = municipality.name if municipality else conv.deps.settings.region.name
     service = conv.deps.services["broadcasts"]
     withheld = await service.withhold_unauthorised(vk_id, told=conv.person.vk_id)
-    return [_say(conv, "admin.granted", vk_id=vk_id, place=place,
-                 regional=municipality is None, withheld=len(withheld)),
+    from core.people import who
+
+    person = (await who(conv.deps, vk_id)).values(conv.deps.texts)
+    return [_say(conv, "admin.granted", place=place, regional=municipality is None,
+                 withheld=len(withheld), **person),
             *([await service.withheld_notice(withheld)] if withheld else [])]
 
 
@@ -512,28 +611,97 @@ async def revoke(conv: Conversation, args: str) -> list[Reply]:
                 "municipality_id": old.municipality_id if old else None, "vk_id": vk_id}, now)
     service = conv.deps.services["broadcasts"]
     withheld = await service.withhold_unauthorised(vk_id, told=conv.person.vk_id)
-    return [_say(conv, "admin.revoked" if removed else "admin.revoke_none", vk_id=vk_id,
-                 withheld=len(withheld)),
+    from core.people import who
+
+    person = (await who(conv.deps, vk_id)).values(conv.deps.texts)
+    return [_say(conv, "admin.revoked" if removed else "admin.revoke_none",
+                 withheld=len(withheld), **person),
             *([await service.withheld_notice(withheld)] if withheld else [])]
 
 
 # -- audit log -------------------------------------------------------------------------------
+# Every action kind written to the log (``tx.audit.upsert_entry`` / ``_audit``) has a text
+# ``admin.audit_entry.<action with _ for .>`` that says it for people; these are the values it
+# may use (all given, empty when the entry has no such detail).
 async def audit_log(conv: Conversation) -> list[Reply]:
     scope = territory(conv.access).filter
     await _audit(conv, "audit_view", scope)
     async with conv.deps.db.read() as tx:
         entries = await tx.summaries.list_audit(scope, AUDIT_LINES)
         municipality = await tx.summaries.get_municipality(scope, scope) if scope else None
-    tz = (municipality.timezone if municipality else None) or conv.deps.settings.region.timezone
-    from core.broadcasts import local_time
+        municipalities = {m.id: m.name for m in await tx.summaries.list_municipalities(None)}
+        org_ids = {int(e.details["org"]) for e in entries if isinstance(e.details.get("org"), int)}
+        orgs = {i: o.name for i in org_ids
+                if (o := await tx.summaries.get_organisation(i, scope)) is not None}
+    from core.people import people
 
+    mentioned = {e.actor_id for e in entries} | {
+        int(e.details["vk_id"]) for e in entries if isinstance(e.details.get("vk_id"), int)}
+    names = await people(conv.deps, mentioned)
+    tz = (municipality.timezone if municipality else None) or conv.deps.settings.region.timezone
+    now = conv.deps.clock.now()
     texts = conv.deps.texts
     lines = []
     for e in entries:
-        key = f"admin.action_{e.action.replace('.', '_')}"
-        details = {k: v for k, v in e.details.items() if k != "municipality_id" and v is not None}
-        lines.append({"when": local_time(e.at, tz), "actor": e.actor_id,
-                      "action": texts.render(key) if texts.has(key) else e.action,
-                      "details": ", ".join(f"{k}={v}" for k, v in sorted(details.items())
-                                           if not isinstance(v, (dict, list)))})
-    return [_say(conv, "admin.audit", lines=lines, tz=tz)]
+        actor = names.get(e.actor_id)
+        lines.append({"when": moment_words(texts, e.at, tz, now),
+                      "actor": texts.render("people.short", **actor.values(texts)) if actor
+                      else texts.render("people.short", name="", link=f"vk.com/id{e.actor_id}"),
+                      "text": await _entry_text(conv, e.action, e.details, tz, municipalities,
+                                                orgs, names)})
+    return [_say(conv, "admin.audit", lines=lines, tz=zone_phrase(texts, tz, now))]
+
+
+async def _entry_text(conv: Conversation, action: str, details: dict[str, Any], tz: str,
+                      municipalities: dict[int, str], orgs: dict[int, str],
+                      names: dict[int, Any]) -> str:
+    from core.broadcasts import describe_audience
+    from storage.broadcasts import Audience
+
+    texts = conv.deps.texts
+    key = f"admin.audit_entry.{action.replace('.', '_')}"
+    if not texts.has(key):
+        return texts.render("admin.audit_entry_other")
+    d = details
+    mid = d.get("municipality_id")
+    place = (orgs.get(d["org"], "") if isinstance(d.get("org"), int) else "") or \
+        (municipalities.get(mid, "") if isinstance(mid, int) else conv.deps.settings.region.name)
+    audience = ""
+    if isinstance(d.get("audience"), dict):
+        try:
+            audience = await describe_audience(conv.deps, Audience.model_validate(d["audience"]),
+                                               conv.access.municipality_id)
+        except ValueError:
+            audience = ""
+    person = names.get(d["vk_id"]) if isinstance(d.get("vk_id"), int) else None
+    entry = None
+    if isinstance(d.get("entry"), str):  # an FAQ article (a draft may be gone by now)
+        faq = conv.deps.services.get("faq")
+        entry = faq.book.get(d["entry"]) if faq is not None else None
+
+    def word(key: str) -> str:  # a stored code in words; "" if there is no such word
+        return texts.render(key) if texts.has(key) else ""
+
+    values = {
+        "place": place,
+        "week": shown_week(conv, d["week"]) if isinstance(d.get("week"), str)
+        and figures.parse_week(d["week"]) else "",
+        "format": word(f"admin.audit_format.{d.get('format')}"),
+        "broadcast": d.get("broadcast") or "",
+        "send_at": moment_words(texts, int(d["send_at"]), tz, conv.deps.clock.now())
+        if isinstance(d.get("send_at"), int) else "",
+        "audience": audience,
+        "was": word(f"admin.audit_was.{d.get('was')}"),
+        "app": d.get("app") or "",
+        "old": word(f"coord.status.{d.get('from')}"),
+        "new": word(f"coord.status.{d.get('to')}"),
+        "shown": ", ".join(f"№{n}" for n in d.get("shown") or [] if isinstance(n, int)),
+        "count": d.get("count") if isinstance(d.get("count"), int) else 0,
+        "upto": d.get("upto") or "",
+        "entries": d.get("entries") if isinstance(d.get("entries"), int) else 0,
+        "ticket": d.get("ticket") or "",
+        "person": texts.render("people.card", **person.values(texts)) if person else "",
+        "regional": mid is None,
+        "entry": entry.title if entry is not None else "",
+    }
+    return texts.render(key, **values)

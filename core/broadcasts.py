@@ -17,7 +17,7 @@ The dialog, one row per state (``users.state``; ``state_data = {"id": <draft id>
 QuitDraft leaves from any of them. Sending is done by ``BroadcastService`` (scheduled ones by
 its tick, which survives restarts): it claims the broadcast ('scheduled' -> 'running' once),
 renders the text for every recipient and hands the job to the persistent outbox, edits the
-coordinator's status message with progress and ends with a delivery report.
+coordinator's status message with progress and ends with one delivery report.
 
 Territory: a coordinator limited to a municipality composes, counts, sends, lists and cancels
 only inside it (``scope`` goes into every repository call).
@@ -38,12 +38,14 @@ from core import fill_in
 from core.access import Scope, access_of, territory
 from core.clock import monotonic, unix
 from core.conversation import Conversation
+from core.display import moment_words, zone_phrase
 from core.fill_in import FillIn, TemplateProblem
 from core.outgoing import Multicast, Outgoing
 from core.payloads import Payload
 from core.platform import IncomingFile, Platform, PlatformError
 from core.ui import Button, Keyboard, Reply, prefixed
 from core.untrusted import relayed
+from core.weeks import week_label
 from storage.broadcasts import Audience, AudienceKind, Broadcast, Recipient, job_of
 
 if TYPE_CHECKING:
@@ -255,9 +257,25 @@ async def _timezone(conv: Conversation) -> str:
     return timezone_name(conv.deps, municipality.timezone if municipality else None)
 
 
+def _zone(conv: Conversation, tz: str) -> str:
+    """«по новосибирскому времени (UTC+7)»."""
+    return zone_phrase(conv.deps.texts, tz, conv.deps.clock.now())
+
+
+def _moment(conv: Conversation, at: int, tz: str) -> str:
+    """«24 ноября в 09:00» in the coordinator's zone."""
+    return moment_words(conv.deps.texts, at, tz, conv.deps.clock.now())
+
+
 def local_time(at: int, tz: str, short: bool = False) -> str:
     return datetime.fromtimestamp(at, ZoneInfo(tz)).strftime(
         "%d.%m %H:%M" if short else "%d.%m.%Y %H:%M")
+
+
+def _week_shown(deps: "Deps", week: str) -> str:
+    """'2026-W47' -> «16–22 ноября»."""
+    today = deps.clock.now().astimezone(ZoneInfo(deps.settings.region.timezone)).date()
+    return week_label(deps.texts, week, today)
 
 
 async def describe_audience(deps: "Deps", audience: Audience, scope: int | None) -> str:
@@ -270,7 +288,8 @@ async def describe_audience(deps: "Deps", audience: Audience, scope: int | None)
     if kind == "difficulty":
         options = await deps.services["survey_options"].list_options(scope)
         label = next((o.label for o in options if o.id == str(value)), str(value))
-        return texts.render("broadcasts.aud_difficulty", label=label, week=audience.week or "")
+        return texts.render("broadcasts.aud_difficulty", label=label,
+                            week=_week_shown(deps, audience.week) if audience.week else "")
     if kind in ("municipality", "org"):
         async with deps.db.read() as tx:
             if kind == "municipality":
@@ -451,7 +470,7 @@ async def _difficulty_screen(conv: Conversation, draft: Broadcast, page: int = 0
     if nav:
         rows.append(nav)
     return [_say(conv, "broadcasts.pick_difficulty",
-                 Keyboard.of(*rows, _quit_row(conv), inline=True), week=week,
+                 Keyboard.of(*rows, _quit_row(conv), inline=True), week=_week_shown(conv.deps, week),
                  page=page + 1, pages=pages)]
 
 
@@ -660,7 +679,8 @@ async def _when_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
     for at in quick_times(conv.deps.clock.now(), tz):
         rows.append([_btn(conv, "btn.bc_at", SendAt(t=at), when=local_time(at, tz, short=True))])
     return [_say(conv, "broadcasts.when", Keyboard.of(*rows, _quit_row(conv), inline=True),
-                 tz=tz, example=local_time(quick_times(conv.deps.clock.now(), tz)[-2], tz))]
+                 tz=_zone(conv, tz),
+                 example=local_time(quick_times(conv.deps.clock.now(), tz)[-2], tz))]
 
 
 _TYPED_TIME = re.compile(
@@ -717,8 +737,8 @@ async def _schedule(conv: Conversation, draft: Broadcast, at: int) -> list[Reply
     count = await _count(conv.deps, draft.audience, _scope(conv))
     keyboard = Keyboard.of([_btn(conv, "btn.bc_cancel", CancelBroadcast(id=draft.id), "negative",
                                  id=draft.id)], inline=True)
-    done = _say(conv, "broadcasts.scheduled", keyboard, id=draft.id, when=local_time(at, tz),
-                tz=tz, count=count)
+    done = _say(conv, "broadcasts.scheduled", keyboard, id=draft.id, when=_moment(conv, at, tz),
+                tz=_zone(conv, tz), count=count)
     async with conv.deps.db.transaction() as tx:
         await tx.users.upsert_state(conv.person.vk_id, "menu", {}, now)
     conv.person = conv.person.model_copy(update={"state": "menu", "state_data": {}})
@@ -818,7 +838,7 @@ async def history(conv: Conversation) -> list[Reply]:
                 "broadcasts.status_withheld" if b.cancel_reason == "rights"
                 else f"broadcasts.status_{b.status}"),
             "audience": await describe_audience(conv.deps, b.audience, scope),
-            "when": local_time(b.send_at or b.created_at, tz),
+            "when": _moment(conv, b.send_at or b.created_at, tz),
             "recipients": b.recipients, "delivered": b.delivered,
             "text": b.text[:60] + ("…" if len(b.text) > 60 else ""),
         })
@@ -826,7 +846,8 @@ async def history(conv: Conversation) -> list[Reply]:
     rows = [[_btn(conv, "btn.bc_cancel", CancelBroadcast(id=b.id), "negative", id=b.id)]
             for b in cancellable]
     rows.append([_btn(conv, "btn.bc_new", NewBroadcast(), "primary")])
-    return [_say(conv, "broadcasts.history", Keyboard.of(*rows, inline=True), items=lines, tz=tz)]
+    return [_say(conv, "broadcasts.history", Keyboard.of(*rows, inline=True), items=lines,
+                 tz=_zone(conv, tz))]
 
 
 async def set_broadcasts(conv: Conversation, on: bool) -> list[Reply]:
@@ -1010,15 +1031,22 @@ class BroadcastService:
         return withheld
 
     async def withheld_notice(self, withheld: list[Broadcast]) -> Reply:
+        from core.people import people
+
         deps = self.deps
         tz = timezone_name(deps, None)
-        items = [{"id": b.id, "author": b.author_vk_id,
-                  "when": local_time(b.send_at or b.created_at, tz),
+        now = deps.clock.now()
+        authors = await people(deps, {b.author_vk_id for b in withheld})
+        items = [{"id": b.id,
+                  "author": deps.texts.render("people.card",
+                                              **authors[b.author_vk_id].values(deps.texts)),
+                  "when": moment_words(deps.texts, b.send_at or b.created_at, tz, now),
                   "audience": await describe_audience(deps, b.audience, b.scope_municipality_id),
                   "delivered": b.delivered,
                   "text": b.text[:200] + ("…" if len(b.text) > 200 else "")} for b in withheld]
         key = "broadcasts.withheld_admins"
-        return Reply(deps.texts.render(key, items=items, tz=tz), template=key)
+        return Reply(deps.texts.render(key, items=items, tz=zone_phrase(deps.texts, tz, now)),
+                     template=key)
 
     async def tell_admins_withheld(self, withheld: list[Broadcast], skip: int | None = None) -> None:
         notice = await self.withheld_notice(withheld)
@@ -1115,7 +1143,9 @@ class BroadcastService:
         if not finished:
             return
         report = self._report("broadcasts.report", broadcast, counts)
-        await self._tell_author(broadcast, report)
+        await self._close_status(broadcast, counts, cancelled=False)
+        await self.deps.messenger.send([Outgoing(broadcast.author_vk_id, report, "notice",
+                                                 f"broadcast-report:{broadcast.id}")])
         self._forget(broadcast.id)
 
     def _report(self, key: str, broadcast: Broadcast, counts: Any) -> Reply:
@@ -1124,12 +1154,18 @@ class BroadcastService:
             not_allowed=counts.not_allowed, failed=counts.failed, cancelled=counts.cancelled),
             template=key)
 
-    async def _tell_author(self, broadcast: Broadcast, report: Reply) -> None:
-        if broadcast.status_peer_id and broadcast.status_message_id:
-            await self.deps.messenger.edit(broadcast.status_peer_id, broadcast.status_message_id,
-                                           report)
-        await self.deps.messenger.send([Outgoing(broadcast.author_vk_id, report, "notice",
-                                                 f"broadcast-report:{broadcast.id}")])
+    async def _close_status(self, broadcast: Broadcast, counts: Any, cancelled: bool) -> None:
+        """The status message ends as a last progress line without the cancel button; the
+        report itself is one new message (it notifies the coordinator, an edit does not)."""
+        if not (broadcast.status_peer_id and broadcast.status_message_id):
+            return
+        done = counts.delivered + counts.not_allowed + counts.failed
+        final = Reply(self.deps.texts.render("broadcasts.progress_final", id=broadcast.id,
+                                             done=done, total=broadcast.recipients,
+                                             cancelled=cancelled),
+                      template="broadcasts.progress_final")
+        await self.deps.messenger.edit(broadcast.status_peer_id, broadcast.status_message_id,
+                                       final)
 
     def _forget(self, broadcast_id: int) -> None:
         self._edited_at.pop(broadcast_id, None)
@@ -1155,7 +1191,6 @@ class BroadcastService:
             return Reply(self.deps.texts.render("broadcasts.cancelled_scheduled", id=broadcast.id),
                          template="broadcasts.cancelled_scheduled")
         report = self._report("broadcasts.report_cancelled", fresh, counts)
-        if fresh.status_peer_id and fresh.status_message_id:
-            await self.deps.messenger.edit(fresh.status_peer_id, fresh.status_message_id, report)
+        await self._close_status(fresh, counts, cancelled=True)
         self._forget(broadcast.id)
         return report

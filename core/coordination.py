@@ -106,23 +106,37 @@ async def _scope_name(conv: Conversation, tx: Any) -> str:
 
 
 def panel_keyboard(conv: Conversation) -> Keyboard:
-    from core.admin import FunnelView
+    """Everything a coordinator may do, by buttons (the typed commands work too); a bot
+    admin also gets «Обновить справку». 6–7 rows of at most 2: within VK's keyboard limits."""
+    from core.admin import AuditView, FunnelView, SummaryView
+    from core.broadcasts import ListBroadcasts, NewBroadcast
+    from core.faq_dialog import FaqMisses, FaqReload
     from core.tickets import ListTickets
 
-    return Keyboard.of(
+    rows = [
         [Button(label(conv, "btn.crd_apps"), Applications().dump(), "primary"),
          Button(label(conv, "btn.crd_export"), Export().dump())],
         [Button(label(conv, "btn.crd_funnel"), FunnelView().dump()),
          Button(label(conv, "btn.crd_stuck"), Stuck().dump())],
-        [Button(label(conv, "btn.crd_questions"), ListTickets().dump())],
-        [menu_button(conv)])
+        [Button(label(conv, "btn.crd_summary"), SummaryView().dump()),
+         Button(label(conv, "btn.crd_questions"), ListTickets().dump())],
+        [Button(label(conv, "btn.crd_broadcast"), NewBroadcast().dump()),
+         Button(label(conv, "btn.crd_broadcasts"), ListBroadcasts().dump())],
+        [Button(label(conv, "btn.crd_misses"), FaqMisses().dump()),
+         Button(label(conv, "btn.crd_audit"), AuditView().dump())],
+    ]
+    if conv.access.bot_admin:
+        rows.append([Button(label(conv, "btn.crd_reload"), FaqReload().dump())])
+    rows.append([menu_button(conv)])
+    return Keyboard.of(*rows)
 
 
 async def panel(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         await tx.users.upsert_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
         scope = await _scope_name(conv, tx)
-    return [Reply(t(conv, "coord.panel", scope=scope, days=conv.deps.settings.schedule.stuck_after_days),
+    return [Reply(t(conv, "coord.panel", scope=scope, admin=conv.access.bot_admin,
+                    days=conv.deps.settings.schedule.stuck_after_days),
                   panel_keyboard(conv), template="coord.panel")]
 
 
@@ -338,11 +352,16 @@ async def stuck(conv: Conversation) -> list[Reply]:
         found = await tx.activation.list_stuck(now - days * 86400, _filter(conv))
         scope = await _scope_name(conv, tx)
     await _audit(conv, "activation.stuck_viewed", {"count": len(found)})
+    from core.people import people
+
+    admins = await people(conv.deps, {s.org.admin_vk_id for s in found if s.org.admin_vk_id})
     items = [{"org": s.org.name, "municipality": s.municipality, "step": s.org.step,
               "title": step_title(conv, s.org.step),
               "since": local_date(conv, s.org.step_updated_at or s.org.created_at),
               "days": (now - (s.org.step_updated_at or s.org.created_at)) // 86400,
-              "admin": s.org.admin_vk_id or 0, "coordinators": STEPS[s.org.step].actor == "coordinator"}
+              "admin": admins[s.org.admin_vk_id].values(conv.deps.texts)
+              if s.org.admin_vk_id in admins else None,
+              "coordinators": STEPS[s.org.step].actor == "coordinator"}
              for s in found]
     return [Reply(t(conv, "coord.stuck", items=items, days=days, scope=scope), template="coord.stuck")]
 

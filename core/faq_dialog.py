@@ -53,6 +53,16 @@ class Resume(Payload):
     cmd: str = "resume"
 
 
+class FaqMisses(Payload):
+    """«Частые вопросы» in the coordinator panel: questions the FAQ did not answer."""
+    cmd: str = "faq.misses"
+
+
+class FaqReload(Payload):
+    """«Обновить справку» in a bot admin's coordinator panel."""
+    cmd: str = "faq.reload"
+
+
 @dataclass
 class FaqService:
     """The FAQ book, its index and the small-talk phrases, built once at start and swapped

@@ -175,6 +175,7 @@ async def _collect(conv: Conversation) -> dict[str, Any]:
     return {
         "vk_id": vk_id,
         "name": f"{person.first_name} {person.last_name}".strip(),
+        "sex": person.sex or 0,  # from the VK profile, for texts about them («сообщила»)
         "role": _t(conv, f"pd.roles.{person.role}") if person.role else "",
         "org": org.name if org else "",
         "org_step": org.step if org else 0,
@@ -214,6 +215,12 @@ def _value(conv: Conversation, column: str, value: Any) -> str:
         return local_time(conv, value)
     if column == "role" and value in ("org_admin", "staff", "parent", "coordinator"):
         return _t(conv, f"pd.roles.{value}")
+    if column == "sex" and value in (0, 1, 2):
+        return _t(conv, f"pd.sex.{value}")
+    if column == "admin_phone":
+        from core.display import format_phone
+
+        return format_phone(value)
     return " ".join(str(value).split())
 
 

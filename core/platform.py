@@ -24,9 +24,21 @@ class IncomingFile:
     name: str
 
 
+@dataclass(frozen=True)
+class Profile:
+    """A person's public profile: names and sex (1 female, 2 male, 0 not stated)."""
+
+    first_name: str
+    last_name: str
+    sex: int = 0
+
+
 class Platform(Protocol):
     async def names(self, user_ids: list[int]) -> dict[int, tuple[str, str]]:
         """(first name, last name) of each user id the platform knows."""
+
+    async def profiles(self, user_ids: list[int]) -> dict[int, Profile]:
+        """Names and sex of each user id the platform knows."""
 
     async def upload_document(self, peer_id: int, filename: str, data: bytes) -> str:
         """Upload a file for a message to peer_id; returns the attachment string."""

@@ -186,7 +186,6 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
     unknown code is said at once; a known one asks the consent first if there is none yet
     (the code is kept with it, so «Даю согласие» joins)."""
     from core.personal_data import ask_consent
-    from core.platform import PlatformError, platform_of
 
     deps = conv.deps
     now = unix(deps.clock)
@@ -217,15 +216,9 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
             await _set_state(conv, tx, STATE_STEP)
     if consent_needed:
         return await ask_consent(conv, "stf", {"code": code})
-    platform = platform_of(deps)
-    if platform is not None:  # the VK name, for the admin's list of who registered
-        try:
-            names = await platform.names([conv.person.vk_id])
-        except PlatformError:
-            names = {}
-        if conv.person.vk_id in names:
-            async with deps.db.transaction() as tx:
-                await tx.users.upsert_name(conv.person.vk_id, *names[conv.person.vk_id])
+    from core.people import people
+
+    await people(deps, [conv.person.vk_id])  # the VK name and sex, for the admin's staff list
     async with deps.db.read() as tx:
         staff = await tx.activation.get_staff(conv.person.vk_id)
         screen_ = await _step_screen(conv, tx, staff)
@@ -338,8 +331,11 @@ async def deliver_digests(deps: Any, admin_vk_id: int | None = None) -> int:
             if not items:
                 continue
             await tx.limits.delete_digest_items(admin, [i.staff_vk_id for i in items], now)
-        people = [{"name": f"{i.first_name} {i.last_name}".strip() or f"vk.com/id{i.staff_vk_id}",
-                   "org": i.org_name} for i in items]
+        from core.people import people as profiles
+
+        found = await profiles(deps, [i.staff_vk_id for i in items])  # names and sex from VK
+        people = [{"name": found[i.staff_vk_id].name or f"vk.com/id{i.staff_vk_id}",
+                   "sex": found[i.staff_vk_id].sex, "org": i.org_name} for i in items]
         notice = Reply(
             deps.texts.render("activation.staff_digest", people=people[:DIGEST_NAMES],
                               count=len(people), more=max(0, len(people) - DIGEST_NAMES)),

@@ -219,9 +219,10 @@ class Labels:
     """Russian words for charts and spreadsheets: ``labels["title"]`` renders ``report.title``
     from the text catalog, so no user-facing word lives in Python."""
 
-    def __init__(self, render: Any, **values: Any) -> None:
+    def __init__(self, render: Any, week_name: Any = str, **values: Any) -> None:
         self._render = render
         self._values = values
+        self.week_name = week_name  # '2026-W47' -> how people read it («16–22 ноября»)
 
     def __getitem__(self, key: str) -> str:
         return str(self._render(f"report.{key}", **self._values))
@@ -272,7 +273,7 @@ def summary_chart(summary: Summary, labels: Labels) -> bytes:
     left.legend(loc="lower right")
     left.set_xlim(0, 100)
 
-    weeks = summary.weeks
+    weeks = [labels.week_name(w) for w in summary.weeks]
     shares = [(w.active_share * 100) if w.active_share is not None and not w.hidden
               else float("nan") for w in summary.history]
     right.plot(weeks, shares, marker="o", color="#2a7ab0", label=labels["active_line"])
@@ -296,10 +297,10 @@ def week_table(summary: Summary, labels: Labels) -> list[list[Any]]:
     rows: list[list[Any]] = [header]
     for w in summary.history:
         if w.hidden:
-            rows.append([w.week, labels["too_few"]])
+            rows.append([labels.week_name(w.week), labels["too_few"]])
             continue
         rows.append([
-            w.week, w.respondents, *[w.counts.get(d.option.id, 0) for d in summary.difficulties],
+            labels.week_name(w.week), w.respondents, *[w.counts.get(d.option.id, 0) for d in summary.difficulties],
             w.active, w.active_base,
             round(w.active_share, 4) if w.active_share is not None else None,
             round(w.confidence, 2) if w.confidence is not None else None,
@@ -329,7 +330,7 @@ def summary_xlsx(summary: Summary, labels: Labels) -> bytes:
     sheet.append(spreadsheet_row([labels["col_indicator"], labels["col_value"]]))
     for key, value in (
         ("row_place", summary.place),
-        ("row_week", summary.week),
+        ("row_week", labels.week_name(summary.week)),
         ("row_respondents", current.respondents),
         ("row_active", current.active),
         ("row_active_base", current.active_base),

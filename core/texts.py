@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 
+from core.display import format_phone
 from core.ui import LABEL_MAX
 from core.untrusted import relayed
 
@@ -34,6 +35,7 @@ def make_environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     # {{ o.name | relayed(120) }}: what a person typed, shown to someone else (core/untrusted.py)
     env.filters["relayed"] = relayed
+    env.filters["phone"] = format_phone  # {{ number | phone }} -> +7 913 123-45-67
     return env
 
 

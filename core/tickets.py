@@ -110,9 +110,13 @@ async def open_ticket(conv: Conversation, source: str, question: str) -> list[Re
             place = found.name if found else ""
     coordinators |= set(deps.settings.access.coordinators) | set(deps.settings.access.admins)
     coordinators.discard(conv.person.vk_id)
+    from core.people import who
+
+    author = await who(deps, conv.person.vk_id)
     notice = Reply(
         deps.texts.render("tickets.to_coordinator", id=ticket.id, question=relayed(question),
-                          vk_id=conv.person.vk_id, source=source, place=place),
+                          who=deps.texts.render("people.card", **author.values(deps.texts)),
+                          has_org=bool(author.org), source=source, place=place),
         Keyboard.of([Button(deps.texts.label("btn.answer_ticket"),
                             AnswerTicket(id=ticket.id).dump(), "primary")], inline=True),
         template="tickets.to_coordinator")

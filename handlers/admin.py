@@ -7,7 +7,7 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import admin, broadcasts, status
+from core import admin, broadcasts, faq_dialog, status
 from core.conversation import Conversation
 from handlers.rules import ConversationRule, IsBotAdmin, IsCoordinator, PayloadIs
 
@@ -42,7 +42,9 @@ class Typed(ConversationRule):
             and bool(incoming.text.strip() or incoming.attachments)
 
 
-PRIVILEGED_PAYLOADS = (*broadcasts.COORDINATOR_PAYLOADS, *admin.COORDINATOR_PAYLOADS)
+PRIVILEGED_PAYLOADS = (*broadcasts.COORDINATOR_PAYLOADS, *admin.COORDINATOR_PAYLOADS,
+                       faq_dialog.FaqMisses)
+ADMIN_PAYLOADS = (faq_dialog.FaqReload,)
 
 
 class NotAllowed(ConversationRule):
@@ -51,6 +53,8 @@ class NotAllowed(ConversationRule):
     async def check(self, event: Message, conv: Conversation) -> bool:
         incoming = conv.incoming
         if incoming.payload is not None:
+            if isinstance(incoming.payload, ADMIN_PAYLOADS):
+                return not conv.access.bot_admin
             return isinstance(incoming.payload, PRIVILEGED_PAYLOADS) and not conv.access.coordinator
         if incoming.bad_payload:
             return False
@@ -74,6 +78,18 @@ async def on_admin_summary_file(message: Message, conv: Conversation,
     await conv.say(*await admin.summary_file(conv, payload))
 
 
+@labeler.private_message(IsCoordinator(), PayloadIs(admin.SummaryView))
+async def on_admin_summary_view(message: Message, conv: Conversation,
+                                payload: admin.SummaryView) -> None:
+    await conv.say(*await admin.summary_view(conv, payload))
+
+
+@labeler.private_message(IsCoordinator(), PayloadIs(admin.SummaryPlaces))
+async def on_admin_summary_places(message: Message, conv: Conversation,
+                                  payload: admin.SummaryPlaces) -> None:
+    await conv.say(*await admin.summary_places(conv, payload))
+
+
 @labeler.private_message(IsCoordinator(), Cmd("funnel"))
 async def on_admin_funnel(message: Message, conv: Conversation, args: str) -> None:
     await conv.say(*await admin.funnel(conv, args))
@@ -92,6 +108,11 @@ async def on_admin_funnel_chart(message: Message, conv: Conversation,
 
 @labeler.private_message(IsCoordinator(), Cmd("audit"))
 async def on_admin_audit(message: Message, conv: Conversation) -> None:
+    await conv.say(*await admin.audit_log(conv))
+
+
+@labeler.private_message(IsCoordinator(), PayloadIs(admin.AuditView))
+async def on_admin_audit_button(message: Message, conv: Conversation) -> None:
     await conv.say(*await admin.audit_log(conv))
 
 

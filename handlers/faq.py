@@ -94,8 +94,18 @@ async def on_faq_misses(message: Message, conv: Conversation) -> None:
     await conv.say(*await faq_dialog.top_misses(conv))
 
 
+@labeler.private_message(IsCoordinator(), PayloadIs(faq_dialog.FaqMisses))
+async def on_faq_misses_button(message: Message, conv: Conversation) -> None:
+    await conv.say(*await faq_dialog.top_misses(conv))
+
+
 @labeler.private_message(IsBotAdmin(), TextCommand("cmd.faq_reload"))
 async def on_faq_reload(message: Message, conv: Conversation) -> None:
+    await conv.say(*await faq_dialog.reload(conv))
+
+
+@labeler.private_message(IsBotAdmin(), PayloadIs(faq_dialog.FaqReload))
+async def on_faq_reload_button(message: Message, conv: Conversation) -> None:
     await conv.say(*await faq_dialog.reload(conv))
 
 

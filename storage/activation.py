@@ -64,6 +64,7 @@ class StaffMember(BaseModel):
     chat_at: int | None = None
     first_name: str = ""
     last_name: str = ""
+    sex: int | None = None  # users.sex: 1 female, 2 male, 0 not stated
 
 
 class StuckOrg(BaseModel):
@@ -199,7 +200,7 @@ class ActivationRepo:
     # -- staff ------------------------------------------------------------------------------
     async def get_staff(self, vk_id: int) -> StaffMember | None:
         row = await self.tx.fetchone(
-            "SELECT s.*, u.first_name, u.last_name FROM staff s JOIN users u ON u.vk_id = s.vk_id"
+            "SELECT s.*, u.first_name, u.last_name, u.sex FROM staff s JOIN users u ON u.vk_id = s.vk_id"
             " WHERE s.vk_id = ?", (vk_id,))
         return None if row is None else StaffMember.model_validate(dict(row))
 
@@ -221,7 +222,7 @@ class ActivationRepo:
 
     async def list_staff(self, org_id: int) -> list[StaffMember]:
         rows = await self.tx.fetchall(
-            "SELECT s.*, u.first_name, u.last_name FROM staff s JOIN users u ON u.vk_id = s.vk_id"
+            "SELECT s.*, u.first_name, u.last_name, u.sex FROM staff s JOIN users u ON u.vk_id = s.vk_id"
             " WHERE s.org_id = ? ORDER BY s.confirmed_at IS NULL, u.last_name, u.first_name,"
             " s.joined_at", (org_id,))
         return [StaffMember.model_validate(dict(r)) for r in rows]

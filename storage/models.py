@@ -17,6 +17,7 @@ class Person(BaseModel):
     vk_id: int
     first_name: str = ""
     last_name: str = ""
+    sex: int | None = None  # VK: 1 female, 2 male, 0 not stated; None = not asked yet
     role: Role | None = None
     state: str = ""
     state_data: dict[str, Any] = {}

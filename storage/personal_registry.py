@@ -60,9 +60,9 @@ class Place:
 
 PLACES: tuple[Place, ...] = (
     Place("users", "vk_id",
-          ("first_name", "last_name", "role", "ref", "ref_source", "state", "state_data"),
+          ("first_name", "last_name", "sex", "role", "ref", "ref_source", "state", "state_data"),
           "blank",
-          "first_name = '', last_name = '', role = NULL, state = '', state_data = '{}',"
+          "first_name = '', last_name = '', sex = NULL, role = NULL, state = '', state_data = '{}',"
           " org_id = NULL, ref = NULL, ref_source = NULL, erased_at = :now, updated_at = :now"),
     Place("applications", "applicant_vk_id",
           ("id", "admin_full_name", "admin_phone", "admin_email", "reject_reason"),

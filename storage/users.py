@@ -32,11 +32,14 @@ class UsersRepo:
         assert person is not None
         return person
 
-    async def upsert_name(self, vk_id: int, first_name: str, last_name: str) -> None:
-        """The VK name, unless the person erased their data (then it is never written back)."""
+    async def upsert_name(self, vk_id: int, first_name: str, last_name: str,
+                          sex: int | None = None) -> None:
+        """The VK name (and sex, when the platform gave it), unless the person erased their
+        data (then it is never written back)."""
         await self.tx.execute(
-            "UPDATE users SET first_name = ?, last_name = ? WHERE vk_id = ? AND erased_at IS NULL",
-            (first_name, last_name, vk_id),
+            "UPDATE users SET first_name = ?, last_name = ?, sex = COALESCE(?, sex)"
+            " WHERE vk_id = ? AND erased_at IS NULL",
+            (first_name, last_name, sex, vk_id),
         )
 
     async def upsert_role(self, vk_id: int, role: str | None, now: int) -> None:

@@ -218,8 +218,8 @@ class Users:
         self.made: list[EmulatedUser] = []
 
     def __call__(self, uid: int, first_name: str | None = None,
-                 last_name: str | None = None) -> EmulatedUser:
-        user = EmulatedUser(self.emu, uid, first_name=first_name, last_name=last_name)
+                 last_name: str | None = None, sex: int | None = None) -> EmulatedUser:
+        user = EmulatedUser(self.emu, uid, first_name=first_name, last_name=last_name, sex=sex)
         self.made.append(user)
         return user
 

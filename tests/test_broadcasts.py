@@ -101,13 +101,15 @@ async def new_org(app: Any, name: str, municipality_id: int, step: int = 1) -> i
 
 
 async def wait_for_report(emulator: VKEmulator, uid: int, needle: str, timeout: float = 30) -> Any:
-    """The delivery report: the status message is edited into it and it is also sent anew."""
+    """The delivery report: one new message; the status message before it ends as a last
+    progress line («Итоги — в следующем сообщении»), never as a second copy of the report."""
     def found() -> list[Any]:
         return [m for m in emulator.inbox(uid) if needle in m.text]
 
-    assert await emulator.wait_for_user(uid, lambda: len(found()) >= 2, timeout), \
+    assert await emulator.wait_for_user(uid, lambda: len(found()) >= 1, timeout), \
         [m.text for m in emulator.inbox(uid)]
-    return found()[-1]
+    assert len(found()) == 1, [m.text for m in found()]
+    return found()[0]
 
 
 async def test_compose_preview_schedule_restart_and_cancel(
@@ -169,14 +171,15 @@ async def test_compose_preview_schedule_restart_and_cancel(
     # Schedule it by a typed date and time, in the region's time zone.
     await coordinator.press("Запланировать")
     when = await coordinator.next_reply()
-    assert "Asia/Novosibirsk" in when.text and len(when.buttons) == 5  # 4 quick times + cancel
+    assert "по новосибирскому времени (UTC+7)" in when.text and len(when.buttons) == 5  # 4 quick times + cancel
     await coordinator.send("вчера вечером")
     assert "Не понял время" in (await coordinator.next_reply()).text
     await coordinator.send("23.11 09:00")  # an hour ago in Novosibirsk
     assert "уже прошло" in (await coordinator.next_reply()).text
     await coordinator.send("24.11 09:00")
     scheduled = await coordinator.next_reply()
-    assert "Рассылка №1 запланирована на 24.11.2026 09:00 (Asia/Novosibirsk)" in scheduled.text
+    assert ("Рассылка №1 запланирована на 24 ноября в 09:00 "
+            "по новосибирскому времени (UTC+7)") in scheduled.text
     async with app.deps.db.read() as tx:
         first = await tx.broadcasts.get_broadcast(1, None)
     assert first is not None and first.send_at == int(
@@ -306,7 +309,9 @@ async def test_personalised_broadcast_to_2000(bot_inprocess: InProcessBot, emula
 
     # The status message was edited with progress while it ran, and ends with the report.
     status_now = next(m for m in emulator.inbox(COORDINATOR) if m.id == status.id)
-    assert status_now.text.startswith("Рассылка №1 завершена")
+    assert status_now.text == ("Рассылка №1: отправлено 1995 из 1995. "
+                               "Итоги — в следующем сообщении."), status_now.text
+    assert status_now.buttons == [] and status_now.id < report.id
     progress = [t for t in status_now.edits if "отправлено" in t]
     assert len(progress) >= 2 and any(" 0 из" not in t for t in progress), status_now.edits
     async with app.deps.db.read() as tx:
@@ -325,7 +330,7 @@ async def test_municipal_coordinator_stays_in_their_municipality(
 
     admin = users(BOT_ADMIN, "Админ", "Бота")
     await admin.send(f"назначить координатора {MUNICIPAL_COORDINATOR} Искитимский")
-    assert "назначен координатором: Искитимский район" in (await admin.next_reply()).text
+    assert "назначена координатором: Искитимский район" in (await admin.next_reply()).text
 
     municipal = await start_as(users, MUNICIPAL_COORDINATOR, "Координатор", "Ирина", "Соколова")
     await municipal.send("рассылка")

@@ -34,6 +34,22 @@ LABEL = {o.id: o.label for o in OPTIONS}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+MONTHS = ("января февраля марта апреля мая июня июля августа сентября октября ноября "
+          "декабря").split()
+
+
+def shown(week: str) -> str:
+    """How people see a week (the test clock is in 2026): «16–22 ноября»."""
+    monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
+    sunday = monday + timedelta(days=6)
+    if monday.month == sunday.month:
+        return f"{monday.day}–{sunday.day} {MONTHS[sunday.month - 1]}"
+    return f"{monday.day} {MONTHS[monday.month - 1]} – {sunday.day} {MONTHS[sunday.month - 1]}"
+
+
+ISO_OF = {shown(w): w for w in WEEKS}
+
+
 def previous_weeks(week: str, n: int = 4) -> list[str]:
     """Computed here without the bot's helpers: Mondays n..1 weeks before."""
     year, number = int(week[:4]), int(week[6:])
@@ -151,10 +167,11 @@ async def test_summaries_text_chart_and_spreadsheets(bot_inprocess: InProcessBot
     # The latest week with answers, for the whole region.
     await coordinator.send("сводка")
     summary = await coordinator.next_reply()
-    assert "Тестовая область, неделя 2026-W47" in summary.text
+    assert "Тестовая область, неделя 16–22 ноября." in summary.text and "W47" not in summary.text
     region = expected(rows, "2026-W47")
     check_text(summary.text, region)
-    assert summary.buttons == ["График", "Таблица XLSX", "Таблица CSV"]
+    assert summary.buttons == ["График", "Таблица XLSX", "Таблица CSV", "← 9–15 ноября",
+                               "23–29 ноября →", "Другая территория"]
 
     # The chart: a valid PNG uploaded through the photo flow.
     await coordinator.press("График")
@@ -175,7 +192,7 @@ async def test_summaries_text_chart_and_spreadsheets(bot_inprocess: InProcessBot
     xlsx_msg = await coordinator.next_reply()
     assert xlsx_msg.attachments[0].startswith("doc-1_")
     name, xlsx = attachment_bytes(emulator, xlsx_msg)
-    assert name == "svodka-2026-W47.xlsx"
+    assert name == "svodka-2026-11-16.xlsx"  # named by the week's Monday
     book = load_workbook(io.BytesIO(xlsx))
     assert book.sheetnames == ["Сводка", "Трудности", "По неделям"]
     key_figures = {r[0]: r[1] for r in book["Сводка"].iter_rows(min_row=2, values_only=True)}
@@ -191,9 +208,10 @@ async def test_summaries_text_chart_and_spreadsheets(bot_inprocess: InProcessBot
         assert share == pytest.approx(region["shares"][option_id], abs=1e-4)
         assert previous == pytest.approx(region["prev_shares"][option_id], abs=1e-4)
     weeks = list(book["По неделям"].iter_rows(values_only=True))
-    assert [w[0] for w in weeks[1:]] == WEEKS[1:]  # W47 and the 4 weeks before it
+    assert [w[0] for w in weeks[1:]] == [shown(w) for w in WEEKS[1:]]  # W47 and 4 before it
+    assert key_figures["Неделя"] == "16–22 ноября"
     for line in weeks[1:]:
-        assert line[1] == expected(rows, line[0])["n"]
+        assert line[1] == expected(rows, ISO_OF[line[0]])["n"]
 
     # CSV: the same week table, «;»-separated, with a BOM for Excel.
     await coordinator.press("Таблица CSV")
@@ -203,14 +221,14 @@ async def test_summaries_text_chart_and_spreadsheets(bot_inprocess: InProcessBot
     assert table_csv[0][:2] == ["Неделя", "Ответили"]
     assert table_csv[0][2:2 + len(IDS)] == [LABEL[i] for i in IDS]
     for line in table_csv[1:]:
-        exp = expected(rows, line[0])
+        exp = expected(rows, ISO_OF[line[0]])
         assert int(line[1]) == exp["n"]
         assert [int(v) for v in line[2:2 + len(IDS)]] == [exp["counts"][i] for i in IDS]
 
     # Another week and one municipality; then one organisation.
     await coordinator.send("сводка 2026-W46 Искитимский")
     text = (await coordinator.next_reply()).text
-    assert "Искитимский район, неделя 2026-W46" in text
+    assert "Искитимский район, неделя 9–15 ноября." in text
     check_text(text, expected(rows, "2026-W46", mun=muns["Искитимский район"]))
     org_id = next(o for o, m in data["orgs"].items() if m == muns["Мирнинский район"])
     await coordinator.send(f"сводка орг {org_id}")
@@ -265,12 +283,12 @@ async def test_funnel_and_municipal_scope(bot_inprocess: InProcessBot, emulator:
     # A bot admin makes 9002 a coordinator of one municipality.
     admin = users(BOT_ADMIN, "Админ", "Бота")
     await admin.send(f"назначить координатора {MUNICIPAL_COORDINATOR} Искитимский район")
-    assert "назначен координатором: Искитимский район" in (await admin.next_reply()).text
+    assert "назначена координатором: Искитимский район" in (await admin.next_reply()).text
 
     municipal = await start_as(users, MUNICIPAL_COORDINATOR, "Координатор", "Ирина")
     await municipal.send("сводка")
     text = (await municipal.next_reply()).text
-    assert "Искитимский район, неделя 2026-W47" in text
+    assert "Искитимский район, неделя 16–22 ноября." in text
     check_text(text, expected(rows, "2026-W47", mun=iskitim))
     await municipal.press("Таблица XLSX")
     _, xlsx = attachment_bytes(emulator, await municipal.next_reply())
@@ -305,10 +323,11 @@ async def test_funnel_and_municipal_scope(bot_inprocess: InProcessBot, emulator:
     # The audit log: the regional coordinator sees everything, the municipal one only theirs.
     await coordinator.send("журнал")
     log = (await coordinator.next_reply()).text
-    assert "назначен координатор" in log and "сводка опроса" in log and "воронка" in log
+    assert "выдана роль координатора — Искитимский район: Ирина Петрова" in log
+    assert "сводка опроса — Искитимский район, неделя 16–22 ноября" in log and "воронка" in log
     await municipal.send("/audit")
     log = (await municipal.next_reply()).text
-    assert f"id{MUNICIPAL_COORDINATOR}" in log and f"id{COORDINATOR}" not in log
+    assert "· Ирина Петрова: " in log and "Ольга Петрова" not in log  # actors by name
 
     async with bot_inprocess.app.deps.db.read() as tx:
         entries = await tx.summaries.list_audit(None, 100)

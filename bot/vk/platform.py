@@ -1,5 +1,5 @@
-"""VK's side of ``core.platform.Platform``: names through ``users.get`` and documents through the
-upload flow (docs.getMessagesUploadServer -> multipart POST of ``file`` -> docs.save ->
+"""VK's side of ``core.platform.Platform``: names and sex through ``users.get`` (fields=sex)
+and documents through the upload flow (docs.getMessagesUploadServer -> multipart POST of ``file`` -> docs.save ->
 attachment ``doc{owner_id}_{id}``). API methods go through the delivery engine's ``call`` (same
 rate limit and retries as messages); the upload POST goes straight to the upload server."""
 
@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.vk.api import VkApiError, VkTransportError
-from core.platform import PlatformError
+from core.platform import PlatformError, Profile
 
 USERS_GET_BATCH = 1000
 UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
@@ -26,17 +26,22 @@ class VkPlatform:
         self.caller = caller
 
     async def names(self, user_ids: list[int]) -> dict[int, tuple[str, str]]:
-        found: dict[int, tuple[str, str]] = {}
+        return {uid: (p.first_name, p.last_name) for uid, p in (await self.profiles(user_ids)).items()}
+
+    async def profiles(self, user_ids: list[int]) -> dict[int, Profile]:
+        found: dict[int, Profile] = {}
         ids = sorted(set(user_ids))
         for start in range(0, len(ids), USERS_GET_BATCH):
             batch = ids[start:start + USERS_GET_BATCH]
             try:
-                people = await self.caller.call("users.get", {"user_ids": batch})
+                people = await self.caller.call("users.get", {"user_ids": batch, "fields": "sex"})
             except (VkApiError, VkTransportError) as exc:
                 raise PlatformError(f"users.get failed: {exc}") from exc
             for person in people or []:
-                found[int(person["id"])] = (str(person.get("first_name", "")),
-                                            str(person.get("last_name", "")))
+                sex = person.get("sex")
+                found[int(person["id"])] = Profile(
+                    str(person.get("first_name", "")), str(person.get("last_name", "")),
+                    sex if sex in (0, 1, 2) else 0)
         return found
 
     async def _upload(self, url: str, field: str, filename: str, data: bytes,

@@ -67,6 +67,7 @@ class EmulatedUser:
         first_name: str | None = None,
         last_name: str | None = None,
         allows_messages: bool | None = None,
+        sex: int | None = None,
     ) -> None:
         """Registers the person. A new person has not allowed messages yet (the bot may
         answer once they write) unless allows_messages=True."""
@@ -74,7 +75,7 @@ class EmulatedUser:
         self.uid = uid
         if allows_messages is None:
             allows_messages = emu.is_allowed(uid)
-        emu.add_user(uid, first_name, last_name, allows_messages=allows_messages)
+        emu.add_user(uid, first_name, last_name, allows_messages=allows_messages, sex=sex)
         self._cursor = 0
         self._own_lines: list[_Line] = []
         self._seq = itertools.count()

@@ -100,6 +100,8 @@ ERROR_MESSAGES: dict[int, str] = {
 # Deterministic invented names for users.get on ids nobody registered (data: names.toml).
 _NAMES = tomllib.loads((Path(__file__).with_name("names.toml")).read_text(encoding="utf-8"))
 _FIRST_NAMES: tuple[tuple[str, int], ...] = tuple((n, int(sex)) for n, sex in _NAMES["first"])
+_SEX_OF_NAME: dict[str, int] = {**{n: 1 for n in _NAMES.get("female", [])},
+                                **{n: 2 for n in _NAMES.get("male", [])}, **dict(_FIRST_NAMES)}
 _LAST_NAMES: tuple[tuple[str, str], ...] = tuple((m, f) for m, f in _NAMES["last"])
 
 # Event types of groups.getLongPollSettings (a subset: the message events and a few others).
@@ -408,14 +410,23 @@ class VKEmulator:
         first_name: str | None = None,
         last_name: str | None = None,
         allows_messages: bool = True,
+        sex: int | None = None,
     ) -> None:
         """Register a person. allows_messages=True models the "allow messages" button,
-        which counts as an interaction for the 24-hour rule (assumption)."""
+        which counts as an interaction for the 24-hour rule (assumption). sex is what
+        users.get gives with fields=sex: 1 female, 2 male, 0 not stated (default: invented
+        with the name)."""
         user = self._ensure_user(uid)
         if first_name is not None:
             user.first_name = first_name
+            if sex is None:  # as a person with that name would have filled in their profile
+                sex = _SEX_OF_NAME.get(first_name, 0)
         if last_name is not None:
             user.last_name = last_name
+        if sex is not None:
+            if sex not in (0, 1, 2):
+                raise ValueError("sex is 0, 1 or 2")
+            user.sex = sex
         self.set_allows_messages(uid, allows_messages)
 
     def set_allows_messages(self, uid: int, allowed: bool) -> None:

@@ -44,7 +44,7 @@ from core.outgoing import Multicast, Outgoing
 from core.payloads import Payload
 from core.platform import IncomingFile, Platform, PlatformError
 from core.ui import Button, Keyboard, Reply, prefixed
-from core.untrusted import relayed
+from core.untrusted import relayed, unlinked
 from core.weeks import week_label
 from storage.broadcasts import Audience, AudienceKind, Broadcast, Recipient, job_of
 
@@ -166,9 +166,11 @@ def variable_names(texts: Any) -> dict[str, str]:
 
 
 def values_of(recipient: Recipient) -> dict[str, str]:
-    """What each placeholder field holds for one recipient."""
+    """What each placeholder field holds for one recipient. The organisation's name was typed
+    by its administrator: it reaches the other recipients without live VK markup."""
     return {"first_name": recipient.first_name, "last_name": recipient.last_name,
-            "org": recipient.org_name or "", "municipality": recipient.municipality_name or ""}
+            "org": unlinked(recipient.org_name or ""),
+            "municipality": recipient.municipality_name or ""}
 
 
 def compile_text(text: str, names: dict[str, str]) -> FillIn:

@@ -70,6 +70,14 @@ FULL_WIDTH = {"@": "\uff20", "*": "\uff0a"}  # look the same, are not mention ma
 LINE_MARK = " ⏎ "  # where the person pressed Enter; their text stays on one line
 
 
+def unlinked(text: str) -> str:
+    """A person's words as a value inside someone else's text (a broadcast's «{{ организация }}»):
+    no live VK mention or link markup and no invisible direction marks; the rest as typed."""
+    text = "".join(ch for ch in text if ch == "\u200d" or unicodedata.category(ch) != "Cf")
+    text = _MENTION_BRACKETS.sub(lambda m: "[" + m.group(1) + " ¦ ", text)
+    return _MENTION_AT.sub(lambda m: FULL_WIDTH[m.group(1)], text)
+
+
 def relayed(text: str | None, limit: int = RELAY_MAX, lines: bool = False) -> str:
     """A person's text as it may appear inside the bot's notice to someone else: on one line
     (``lines=True`` keeps the line breaks, for a message that is wholly that person's, under

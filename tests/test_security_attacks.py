@@ -28,7 +28,7 @@ from core.fill_in import TemplateProblem, parse
 from core.untrusted import relayed, spreadsheet_cell
 from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, BOT_ADMIN, GROUP, InProcessBot
 from tests.test_activation import press, said, say
-from tests.test_broadcasts import start_as
+from tests.test_broadcasts import municipality_ids, new_org, seed_people, start_as, wait_for_report
 from tests.test_security_injection import apply_as_admin, document, reply_with
 from tests.test_security_privacy import raw_bytes
 from tests.test_security_rights import _leaks, _seed_other_municipality
@@ -329,3 +329,26 @@ async def test_contacts_written_every_way_are_masked_in_frequent_questions(
         assert contact not in shown, f"{contact!r} shown:\n{shown}"
         assert text.split()[0] in shown, shown  # the question itself is kept
     assert "01.09.2026" in shown and "10.00-12.00" in shown, shown  # dates are not phones
+
+
+# -- classes 1 and 10: a typed organisation name inside a coordinator's broadcast ---------------
+async def test_organisation_placeholder_brings_no_live_markup_to_recipients(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any) -> None:
+    app = bot_inprocess.app
+    muns = await municipality_ids(app)
+    org = await new_org(app, "Школа [id1|Откройте ссылку] [vk.com/club1|Новости] @all "
+                             "\u202eавтор", muns["г. Новосибирск"])
+    await seed_people(app, emulator, [7301], org, "staff")
+    coordinator = await start_as(users, COORDINATOR, "Координатор")
+    await coordinator.send("рассылка")
+    await coordinator.next_reply()
+    await coordinator.press("Всем")
+    await coordinator.next_reply()
+    await coordinator.send("{{ организация }}: собрание в пятницу.")
+    await coordinator.replies()
+    await coordinator.press("Отправить сейчас")
+    await wait_for_report(emulator, COORDINATOR, "Рассылка №1 завершена")
+    [got] = emulator.inbox(7301)
+    assert got.text.endswith(": собрание в пятницу.") and "Откройте ссылку" in got.text, got.text
+    for live in ("[id1|", "[vk.com/club1|", "@all", "\u202e"):
+        assert live not in got.text, got.text

@@ -803,6 +803,7 @@ class FaqIndex:
         self._surface = {w: l for w, l in surface_vocab.items() if len(w) >= settings.typo_min_length}
         self._surface_keys = sorted(self._surface)
         self._corrections: dict[str, str] = {}
+        self._prepare_fuzzy()
 
     @classmethod
     def build(cls, book: FaqBook, settings: MatcherSettings | None = None) -> FaqIndex:
@@ -907,13 +908,82 @@ class FaqIndex:
         total = sum(self._weight(t) for t in terms)
         return min(total, self.settings.query_cap * self._idf_unknown)
 
+    def _prepare_fuzzy(self) -> None:
+        """Precompute what the fuzzy scorer needs, so a question costs two cheap C passes.
+
+        token_sort_ratio is ratio() of the sorted tokens, and token_set_ratio of two strings
+        that share no token is ratio() of their sorted unique tokens; both sides' tokens are
+        sorted here once instead of inside rapidfuzz for every phrasing and every question.
+        Only the few phrasings sharing a word with the question need the full token_set_ratio.
+        Identical strings are scored once (phrasings repeat after lemmatisation, and a phrasing
+        without a repeated word has the same sorted and sorted-unique form).
+        """
+        split = [phrase.split() for phrase in self._phrases]
+        sorted_texts = [" ".join(sorted(tokens)) for tokens in split]
+        set_texts = [" ".join(sorted(set(tokens))) for tokens in split]
+        self._sorted_texts, inverse = self._unique(sorted_texts + set_texts)
+        self._sort_of, self._set_of = inverse[: len(split)], inverse[len(split):]
+        by_token: dict[str, list[int]] = defaultdict(list)
+        for number, tokens in enumerate(split):
+            for token in dict.fromkeys(tokens):
+                by_token[token].append(number)
+        self._phrases_with = {t: numpy.array(n, dtype=numpy.intp) for t, n in by_token.items()}
+        owners = numpy.array(self._phrase_owner, dtype=numpy.intp)
+        # Phrasings are stored entry by entry, so each entry's phrasings form one run.
+        starts = numpy.flatnonzero(numpy.r_[True, owners[1:] != owners[:-1]]) if len(owners) else owners
+        self._owner_starts = starts
+        self._owner_ids = owners[starts].tolist()
+
+    @staticmethod
+    def _unique(texts: list[str]) -> tuple[list[str], numpy.ndarray]:
+        position: dict[str, int] = {}
+        inverse = [position.setdefault(text, len(position)) for text in texts]
+        return list(position), numpy.array(inverse, dtype=numpy.intp)
+
     def _fuzzy(self, terms: Sequence[str]) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        if not terms or not self._phrases:
+            return scores
+        query = " ".join(terms)
+        tokens = query.split()
+        share = self.settings.fuzzy_sort_share
+        # token_set_ratio for every phrasing: ratio() of the sorted unique tokens where no token
+        # is shared (one C pass), the full scorer for the phrasings that share one.
+        query_set = " ".join(sorted(set(tokens)))
+        query_sorted = " ".join(sorted(tokens))
+        queries = [query_set] if query_set == query_sorted else [query_set, query_sorted]
+        ratios = process.cdist(queries, self._sorted_texts, scorer=fuzz.ratio)
+        set_scores = ratios[0][self._set_of]
+        sharing = [self._phrases_with[t] for t in set(tokens) if t in self._phrases_with]
+        if sharing:
+            shared = numpy.unique(numpy.concatenate(sharing))
+            subset = [self._phrases[index] for index in shared.tolist()]
+            set_scores[shared] = process.cdist([query], subset, scorer=fuzz.token_set_ratio)[0]
+        combined = set_scores.astype(float)
+        if share:
+            sort_scores = ratios[-1][self._sort_of]
+            combined = (1 - share) * combined + share * sort_scores
+        # Best phrasing per entry among those with a token_set score of at least 1.
+        combined = numpy.where(set_scores >= 1, combined, 0.0)
+        best = numpy.maximum.reduceat(combined, self._owner_starts).tolist()
+        for owner, score in zip(self._owner_ids, best, strict=True):
+            if score > 0:
+                scores[owner] = score
+        # A fuzzy hit only counts as much as the known part of the question, so questions made
+        # mostly of words the FAQ never uses are not lifted by one shared word.
+        known = sum(self._idf.get(t, 0.0) for t in terms)
+        total = self._query_weight(terms)
+        coverage = min(1.0, known / total) if total else 0.0
+        return {n: s / 100 * coverage for n, s in scores.items()}
+
+    def _fuzzy_reference(self, terms: Sequence[str]) -> dict[int, float]:
+        """The straightforward form of ``_fuzzy`` (every phrasing through rapidfuzz's own
+        token scorers); kept for the test that the fast form gives the very same scores."""
         scores: dict[int, float] = {}
         if not terms:
             return scores
         query = " ".join(terms)
         share = self.settings.fuzzy_sort_share
-        # Every phrasing at once in rapidfuzz's C loop (cdist), not one Python call per phrasing.
         set_scores = process.cdist([query], self._phrases, scorer=fuzz.token_set_ratio)[0]
         combined = set_scores.astype(float)
         if share:
@@ -924,8 +994,6 @@ class FaqIndex:
             score = float(combined[index])
             if score > scores.get(owner, 0):
                 scores[owner] = score
-        # A fuzzy hit only counts as much as the known part of the question, so questions made
-        # mostly of words the FAQ never uses are not lifted by one shared word.
         known = sum(self._idf.get(t, 0.0) for t in terms)
         total = self._query_weight(terms)
         coverage = min(1.0, known / total) if total else 0.0

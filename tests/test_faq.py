@@ -340,6 +340,20 @@ def test_very_long_message_is_cheap(index: FaqIndex) -> None:
     assert match.entry is not None and match.entry.id == "calls-start-lesson"
 
 
+def test_fast_fuzzy_scores_equal_rapidfuzz_token_scorers(index: FaqIndex, questions: list) -> None:
+    # The fast fuzzy scorer (presorted phrasings, full token_set_ratio only where a word is
+    # shared) must give bit-identical scores, or tuned thresholds would silently shift.
+    term_lists = [index.query_terms(item["q"]) for item in questions]
+    term_lists += [phrase.split() for phrase in index._phrases[::7]]
+    term_lists += [["сферум", "сферум", "чат"], ["абракадабра"], ["чат", "абракадабра", "урок"]]
+    checked = 0
+    for terms in term_lists:
+        if terms:
+            assert index._fuzzy(terms) == index._fuzzy_reference(terms), terms
+            checked += 1
+    assert checked > 500
+
+
 # --------------------------------------------------------------------------------------------
 # (3) Accuracy on the labelled questions
 # --------------------------------------------------------------------------------------------

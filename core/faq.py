@@ -225,6 +225,9 @@ class FaqBook:
     source_titles: SourceTitles = field(default_factory=SourceTitles)
     _templates: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
     _briefs: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
+    # Rendered answers by (kind, entry id): the book and its region data never change once
+    # loaded (a reload builds a new book), so each answer is rendered once, not per question.
+    _rendered: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
 
     def topic(self, topic_id: str) -> FaqTopic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -241,19 +244,31 @@ class FaqBook:
         coordinator typed is shown as written, never rendered as a template."""
         if entry.learned:
             return entry.answer.strip()
+        mine = self.entries.get(entry.id) is entry
+        if mine and ("answer", entry.id) in self._rendered:
+            return self._rendered["answer", entry.id]
         template = self._templates.get(entry.id)
         if template is None:
             template = _jinja_env().from_string(entry.answer)
-        return template.render(region=self.region.values).strip()
+        text = template.render(region=self.region.values).strip()
+        if mine:
+            self._rendered["answer", entry.id] = text
+        return text
 
     def render_brief(self, entry: FaqEntry) -> str:
         """The short direct answer."""
         if entry.learned:
             return entry.brief.strip()
+        mine = self.entries.get(entry.id) is entry
+        if mine and ("brief", entry.id) in self._rendered:
+            return self._rendered["brief", entry.id]
         template = self._briefs.get(entry.id)
         if template is None:
             template = _jinja_env().from_string(entry.brief)
-        return template.render(region=self.region.values).strip()
+        text = template.render(region=self.region.values).strip()
+        if mine:
+            self._rendered["brief", entry.id] = text
+        return text
 
     def sources_of(self, entry: FaqEntry) -> list[str]:
         """The documents an answer rests on, as the answer names them."""
@@ -871,7 +886,11 @@ class FaqIndex:
 
     def known_terms(self, text: str) -> list[str]:
         """The terms of a question that occur somewhere in the FAQ."""
-        return [t for t in self.query_terms(text) if t in self._idf]
+        return self.known(self.query_terms(text))
+
+    def known(self, terms: Iterable[str]) -> list[str]:
+        """Those of already computed terms (e.g. ``Match.terms``) that occur in the FAQ."""
+        return [t for t in terms if t in self._idf]
 
     # -- scoring --------------------------------------------------------------------------
 

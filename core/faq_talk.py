@@ -261,10 +261,10 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
     # Small talk: nothing left once the greeting/thanks are peeled off, or next to them only
     # words the FAQ does not know or that match nothing («блин достали уже», «тупой бот»). A message with no small
     # talk and no known words is an out-of-scope question, not small talk.
-    whole = index.match(question) if rest else None
+    whole = index.match(question) if rest else None  # its terms are reused below, not recomputed
     if whole is None or not whole.terms or (
             TALK_KINDS & set(kinds)
-            and (not index.known_terms(question) or whole.score < decision.suggest)):
+            and (not index.known(whole.terms) or whole.score < decision.suggest)):
         kind = next((k for k in KINDS if k in kinds), "ask" if rest else "ok")
         return Understanding("talk", question or text, talk=kind)
     if kinds and talk.introduces(rest) and not talk.asks(text):

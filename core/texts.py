@@ -19,6 +19,10 @@ from core.ui import LABEL_MAX
 from core.untrusted import relayed
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+RENDERED_LIMIT = 2048
+
+
 class TextsError(Exception):
     pass
 
@@ -60,6 +64,9 @@ class Texts:
         self.sources = dict(sources)
         self._templates: dict[str, Template] = {}
         self._static: dict[str, str] = {}  # renders without variables, e.g. labels and commands
+        # Renders with a few plain values (the region's name, a count): templates are pure, so
+        # the same key and values give the same text; bounded, as some values vary per person.
+        self._rendered: dict[tuple[Any, ...], str] = {}
         for key, source in sources.items():
             try:
                 self._templates[key] = self.env.from_string(source.strip())
@@ -94,6 +101,13 @@ class Texts:
     def render(self, key: str, **values: Any) -> str:
         if not values and key in self._static:
             return self._static[key]
+        memo = None
+        if values and all(type(v) in _PLAIN for v in values.values()):
+            # the type too: True == 1 == 1.0 as keys, but they render differently
+            memo = (key, *sorted((k, type(v).__name__, v) for k, v in values.items()))
+            cached = self._rendered.get(memo)
+            if cached is not None:
+                return cached
         template = self._templates.get(key)
         if template is None:
             raise TextsError(f"text {key} is not in the catalog")
@@ -103,6 +117,10 @@ class Texts:
             raise TextsError(f"text {key}: {exc}") from None
         if not values:
             self._static[key] = text
+        elif memo is not None:
+            if len(self._rendered) >= RENDERED_LIMIT:
+                self._rendered.clear()
+            self._rendered[memo] = text
         return text
 
     def label(self, key: str, **values: Any) -> str:

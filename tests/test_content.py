@@ -106,3 +106,15 @@ async def test_blank_database_migrates_to_the_head_schema(tmp_path: Path) -> Non
     async with db.read() as tx:
         assert await tx.scalar("SELECT COUNT(*) FROM schema_migrations") == applied
     await db.close()
+
+
+def test_rendered_texts_are_reused_only_for_the_same_values() -> None:
+    # Texts.render keeps renders with plain values; equal-but-different values (True == 1)
+    # and different values must still render their own text.
+    texts = Texts({"t.x": "{{ v }}!", "t.y": "{{ a }}-{{ b }}"})
+    assert texts.render("t.x", v=True) == "True!"
+    assert texts.render("t.x", v=1) == "1!"
+    assert texts.render("t.x", v="a") == "a!"
+    assert texts.render("t.x", v="b") == "b!"
+    assert texts.render("t.y", a=1, b=2) == texts.render("t.y", b=2, a=1) == "1-2"
+    assert texts.render("t.x", v=["list"]) == "['list']!"

@@ -249,6 +249,7 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"staff.items.{i}.{part}" for i in stf.STAFF_STEPS
              for part in ("title", "text", "help", "thanks")}
     keys |= {f"pd.roles.{r}" for r in ("org_admin", "staff", "parent", "coordinator")}
+    keys |= {f"pd.sex.{n}" for n in (0, 1, 2)}  # the sex from the VK profile, in words
     keys |= {f"pd.{k}_{t}" for k in ("ask", "declined") for t in ("act", "stf")}
     from storage.personal_registry import PLACES  # «Мои данные» names each place and column
 

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +40,7 @@ from core.clock import Clock, SystemClock, unix
 from core.conversation import Conversation, Incoming
 from core.menu import refused
 from core.payloads import BadPayload, parse_payload
+from core.screens import typed_button
 from core.texts import Texts, content_root
 from core.ui import Reply
 from handlers import LABELERS
@@ -110,7 +112,12 @@ def conversation_middleware(deps: Deps) -> type[BaseMiddleware[Message]]:
                 held = await tx.held.list_notices(message.from_id)
             if held:
                 await deps.messenger.deliver_held(held)  # type: ignore[attr-defined]
-            self.send({"conv": Conversation(deps, person, access, incoming)})
+            conv = Conversation(deps, person, access, incoming)
+            # A button's label typed as text is that button's press, on every screen.
+            pressed = await typed_button(conv)
+            if pressed is not None:
+                conv.incoming = replace(incoming, payload=pressed)
+            self.send({"conv": conv})
 
     return ConversationMiddleware
 

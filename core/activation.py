@@ -27,6 +27,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from core import dates
 from core.clock import unix
 from core.conversation import Conversation
 from core.menu import main_menu, menu_button
@@ -224,40 +225,23 @@ _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 DEADLINE_MAX_DAYS = 366
 
 
-def _date_part(text: str) -> str:
-    return _DATE_TAIL.sub("", text.strip())
-
-
 def looks_like_date(text: str) -> bool:
-    text = _date_part(text)
+    """Digits that try to be a date («31.02.2027»): answered as a wrong date, not as a question."""
+    text = _DATE_TAIL.sub("", text.strip())
     return bool(_DATE.match(text) or _ISO_DATE.match(text))
 
 
-def parse_deadline(text: str, today: date) -> Parsed:
-    """A staff deadline: ДД.ММ.ГГГГ (or ДД.ММ, ДД.ММ.ГГ, ГГГГ-ММ-ДД), today or later."""
-    text = _date_part(text)
-    iso = _ISO_DATE.match(text)
-    match = _DATE.match(text)
-    try:
-        if iso:
-            value = date(int(iso[1]), int(iso[2]), int(iso[3]))
-        elif match:
-            day, month, year = int(match[1]), int(match[2]), match[3]
-            if year is None:
-                value = date(today.year, month, day)
-                if value < today:
-                    value = date(today.year + 1, month, day)
-            else:
-                value = date(int(year) + (2000 if len(year) == 2 else 0), month, day)
-        else:
-            return None, "date_format"
-    except ValueError:
+def parse_deadline(text: str, today: date, words: dates.Words) -> Parsed:
+    """A staff deadline, today or later: «15.12.2026», «15.12», «до 15 декабря», «через неделю»,
+    «в пятницу»… (core.dates; a day and month whose date has passed this year mean next year)."""
+    phrase = dates.parse(text, today, words)
+    if phrase is None or not phrase.day_given:
         return None, "date_format"
-    if value < today:
+    if phrase.day < today:
         return None, "date_past"
-    if value > today + timedelta(days=DEADLINE_MAX_DAYS):
+    if phrase.day > today + timedelta(days=DEADLINE_MAX_DAYS):
         return None, "date_far"
-    return value, None
+    return phrase.day, None
 
 
 # Invite codes use letters that look the same in Latin and Cyrillic, and no 0/O or 1/I, so a code
@@ -273,6 +257,11 @@ _CYRILLIC_TWINS = str.maketrans(
 
 def new_invite_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def twins_to_latin(text: str) -> str:
+    """Cyrillic letters that look like the Latin ones of codes, as those Latin letters."""
+    return text.translate(_CYRILLIC_TWINS)
 
 
 def normalise_code(text: str) -> str | None:
@@ -294,6 +283,24 @@ def normalise_words(text: str) -> str:
 def has_phrase(text: str, phrases: list[str]) -> bool:
     padded = f" {normalise_words(text)} "
     return any(f" {p} " in padded for p in phrases if p)
+
+
+def means_only(text: str, phrases: list[str], filler: list[str]) -> bool:
+    """The whole message is these phrases, with only filler words around them: «я уже
+    зарегистрировался», «готово, зарегистрировалась» — but not «Кто зарегистрировался» or
+    «как узнать, кто зарегистрировался». Shortcuts that move a flow on need this."""
+    rest = normalise_words(text).split()
+    options = sorted((p.split() for p in phrases if p), key=len, reverse=True)
+    found = False
+    while rest:
+        match = next((o for o in options if rest[:len(o)] == o), None)
+        if match is not None:
+            rest, found = rest[len(match):], True
+        elif rest[0] in filler:
+            rest = rest[1:]
+        else:
+            return False
+    return found
 
 
 # ------------------------------------------------------------------------------------------------
@@ -424,6 +431,18 @@ def zone(conv: Conversation) -> ZoneInfo:
 
 def today(conv: Conversation) -> date:
     return conv.deps.clock.now().astimezone(zone(conv)).date()
+
+
+def date_words(conv: Conversation) -> dates.Words:
+    return dates.words_of(conv.deps.texts)
+
+
+def date_examples(conv: Conversation) -> dict[str, str]:
+    """Example dates for the texts (``example`` «14.12.2026», ``example_words`` «14 декабря»),
+    computed from today so they are never in the past."""
+    found = dates.examples(conv.deps.clock.now(), conv.deps.settings.region.timezone,
+                           date_words(conv))
+    return {"example": found["date"], "example_words": found["words"]}
 
 
 def local_date(conv: Conversation, stamp: int | None) -> str:
@@ -909,7 +928,7 @@ async def _step_values(conv: Conversation, tx: Any, org: Any) -> dict[str, Any]:
         values.update(deadline=show_date(org.staff_deadline), code=org.invite_code or "",
                       link=invite_link(conv.deps.settings.vk.group_id, org.invite_code)
                       if org.invite_code else "",
-                      example=(today(conv) + timedelta(days=14)).strftime("%d.%m.%Y"),
+                      **date_examples(conv),
                       **await _staff_counts(tx, org.id))
     return values
 
@@ -971,7 +990,7 @@ async def step_done(conv: Conversation, step: int) -> list[Reply]:
         missing = [field for field in spec.requires if not getattr(org, field)]
         if missing:
             key = f"activation.missing.{missing[0]}"
-            return _short(conv, org, t(conv, key), key)
+            return _short(conv, org, t(conv, key, **date_examples(conv)), key)
         await tx.activation.upsert_step(org.id, spec.next, now)
         org = await tx.activation.get_org(org.id)
         if spec.next == ACTIVATED:
@@ -1079,11 +1098,13 @@ async def save_deadline(conv: Conversation, text: str) -> list[Reply]:
         org, refusal = await _with_org(conv, tx, 6)
         if refusal:
             return refusal
-        value, error = parse_deadline(text, today(conv))
+        value, error = parse_deadline(text, today(conv), date_words(conv))
         if error:
             key = f"activation.errors.{error}"
-            return _short(conv, org, t(conv, key, today=today(conv).strftime("%d.%m.%Y")), key)
+            return _short(conv, org, t(conv, key, today=today(conv).strftime("%d.%m.%Y"),
+                                       **date_examples(conv)), key)
         await tx.activation.upsert_deadline(org.id, value.isoformat())
+        org = await tx.activation.get_org(org.id)  # a changed deadline is shown as changed
         while not org.invite_code:
             await tx.activation.upsert_invite_code(org.id, new_invite_code())
             org = await tx.activation.get_org(org.id)
@@ -1106,8 +1127,8 @@ async def invite(conv: Conversation) -> list[Reply]:
         if refusal:
             return refusal
         if not org.invite_code:
-            return _short(conv, org, t(conv, "activation.missing.invite_code"),
-                          "activation.missing.invite_code")
+            return _short(conv, org, t(conv, "activation.missing.invite_code",
+                                       **date_examples(conv)), "activation.missing.invite_code")
     return [reply(conv, "activation.invite_intro"), await _invite_reply(conv, org)]
 
 
@@ -1159,10 +1180,12 @@ async def interpret(conv: Conversation, text: str) -> Intent | None:
         return Intent("problem", text)
     if org.step == 5 and find_links(text):
         return Intent("links", text)
-    if org.step == 6 and (looks_like_date(text) or re.fullmatch(r"\s*\d[\d\s./-]*", text)):
+    if org.step == 6 and (looks_like_date(text) or re.fullmatch(r"\s*\d[\d\s./-]*", text)
+                          or dates.parse(text, today(conv), date_words(conv)) is not None):
         return Intent("deadline", text)
-    short = len(text.split()) <= 8
-    if short and STEPS[org.step].done and has_phrase(text, words(conv, "done") + words(conv, "registered")):
+    # moving on needs the whole message to say so: «Кто зарегистрировался» is not «готово»
+    if STEPS[org.step].done and means_only(text, words(conv, "done") + words(conv, "registered"),
+                                           words(conv, "filler")):
         return Intent("done", text)
     return None
 

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from core import fill_in
+from core import dates, fill_in
 from core.access import Scope, access_of, territory
 from core.clock import monotonic, unix
 from core.conversation import Conversation
@@ -685,34 +684,29 @@ async def _when_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
                  example=local_time(quick_times(conv.deps.clock.now(), tz)[-2], tz))]
 
 
-_TYPED_TIME = re.compile(
-    r"^\s*(?:(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4}))?\s*)?(?:,\s*)?(\d{1,2})[:.](\d{2})\s*$")
-
-
-def parse_time(text: str, now: datetime, tz: str) -> int | None:
-    """'25.11 14:30', '25.11.2026 14:30' or '14:30' (today), in the given time zone."""
-    match = _TYPED_TIME.match(text)
-    if not match:
-        return None
-    day, month, year, hour, minute = match.groups()
-    local_now = now.astimezone(ZoneInfo(tz))
-    try:
-        when = local_now.replace(
-            year=(int(year) + 2000 if year and len(year) == 2 else int(year)) if year
-            else local_now.year,
-            month=int(month) if month else local_now.month,
-            day=int(day) if day else local_now.day,
-            hour=int(hour), minute=int(minute), second=0, microsecond=0)
-    except ValueError:
-        return None
-    return int(when.timestamp())
+def parse_time(text: str, now: datetime, tz: str, words: dates.Words) -> tuple[int | None, str]:
+    """(unix time, "") for «25.11 14:30», «25.11.2026 14:30», «14:30» (today), «завтра в 10:00»,
+    «в пятницу в 9 утра»… in the given time zone (core.dates); else (None, the text key that
+    says why). A day and month that already passed this year are refused, not moved a year on:
+    nobody schedules a broadcast a year ahead."""
+    phrase = dates.parse(text, now.astimezone(ZoneInfo(tz)).date(), words)
+    if phrase is None:
+        return None, "broadcasts.when_unclear"
+    if phrase.at is None:
+        return None, "broadcasts.when_no_time"
+    if phrase.rolled:
+        return None, "broadcasts.when_past"
+    return int(dates.moment(phrase, tz).timestamp()), ""
 
 
 async def _when_typed(conv: Conversation, draft: Broadcast, text: str,
                       files: tuple[IncomingFile, ...]) -> list[Reply]:
-    at = parse_time(text, conv.deps.clock.now(), await _timezone(conv))
+    tz = await _timezone(conv)
+    words = dates.words_of(conv.deps.texts)
+    at, error = parse_time(text, conv.deps.clock.now(), tz, words)
     if at is None:
-        return prefixed(conv.deps.texts.render("broadcasts.when_unclear"),
+        examples = dates.examples(conv.deps.clock.now(), tz, words)
+        return prefixed(conv.deps.texts.render(error, moment=examples["moment"]),
                         await _when_screen(conv, draft))
     return await _schedule(conv, draft, at)
 

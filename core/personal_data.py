@@ -3,7 +3,10 @@
 The consent is a separate act, asked before the first personal field (the application form of
 an organisation admin; joining an organisation as a staff member, whose VK name and progress the
 admin then sees). Its full text is ``content/consent/v<N>.md`` (a Jinja2 template); the highest N
-is the version in force, and ``consents`` records who agreed to which version and when.
+is the version in force, and ``consents`` records who agreed to which version and when. People
+are shown its short summary ``v<N>.summary.md`` (who, what data, why, how to withdraw) with the
+full text one press away («Полный текст»); what they agree to and what is recorded is the full
+text's version.
 
 States: "activation:consent" / "staff:consent" (asked, by the flow that needs it),
 "mydata:view" (what is stored is shown), "mydata:erase" (erasing asked, waits for «Да»).
@@ -26,7 +29,7 @@ from core.texts import TextsError, content_root, make_environment
 from core.ui import Button, Keyboard, Reply, prefixed
 
 Then = Literal["act", "stf"]
-_VERSION_FILE = re.compile(r"^v(\d+)\.md$")
+_VERSION_FILE = re.compile(r"^v(\d+)(\.summary)?\.md$")
 STATE_VIEW = "mydata:view"
 STATE_ERASE = "mydata:erase"
 
@@ -35,9 +38,14 @@ STATE_ERASE = "mydata:erase"
 class ConsentBook:
     versions: dict[str, Template]
     current: str
+    summaries: dict[str, Template]
 
     def render(self, region: str, version: str | None = None) -> str:
         return self.versions[version or self.current].render(region=region).strip()
+
+    def summary(self, region: str) -> str:
+        """The short form of the version in force."""
+        return self.summaries[self.current].render(region=region).strip()
 
 
 def consent_folder(override: Path | None) -> Path:
@@ -49,21 +57,29 @@ def consent_folder(override: Path | None) -> Path:
 def load_consents(folder: Path) -> ConsentBook:
     env = make_environment()
     versions: dict[str, Template] = {}
+    summaries: dict[str, Template] = {}
     numbers: dict[str, int] = {}
     for path in sorted(folder.glob("*.md")):
         match = _VERSION_FILE.match(path.name)
         if match is None:
-            raise TextsError(f"{path}: consent files are named v<N>.md")
+            raise TextsError(f"{path}: consent files are named v<N>.md and v<N>.summary.md")
         version = f"v{int(match[1])}"
         try:
-            versions[version] = env.from_string(path.read_text(encoding="utf-8"))
+            template = env.from_string(path.read_text(encoding="utf-8"))
         except TemplateSyntaxError as exc:
             raise TextsError(f"{path}: template error: {exc}") from None
-        numbers[version] = int(match[1])
+        if match[2]:
+            summaries[version] = template
+        else:
+            versions[version] = template
+            numbers[version] = int(match[1])
     if not versions:
         raise TextsError(f"{folder}: no consent text (v1.md)")
-    book = ConsentBook(versions, max(numbers, key=numbers.__getitem__))
+    book = ConsentBook(versions, max(numbers, key=numbers.__getitem__), summaries)
+    if book.current not in summaries:
+        raise TextsError(f"{folder}: no short form of the consent in force ({book.current}.summary.md)")
     book.render("-")  # a missing variable is an error at start, not in front of a person
+    book.summary("-")
     return book
 
 
@@ -74,6 +90,11 @@ class MyData(Payload):
 class GiveConsent(Payload):
     cmd: str = "pd.consent"
     agree: bool
+    then: Then
+
+
+class FullConsent(Payload):
+    cmd: str = "pd.full"
     then: Then
 
 
@@ -97,19 +118,36 @@ def _consent_state(then: Then) -> str:
     return "activation:consent" if then == "act" else "staff:consent"
 
 
-def consent_screen(conv: Conversation, then: Then, full: bool = True) -> list[Reply]:
-    """The full consent text, then the question with its buttons (shown again after a detour:
-    the question only, the text is just above)."""
+def consent_screen(conv: Conversation, then: Then, full: bool = True,
+                   document: bool = False) -> list[Reply]:
+    """The consent's short form with the question and its buttons; ``document``: the full text
+    first («Полный текст»); not ``full``: the question only (shown again after a detour)."""
     texts = conv.deps.texts
     book = _book(conv)
-    document = Reply(book.render(conv.deps.settings.region.name), template=f"consent.{book.current}")
-    keyboard = Keyboard.of(
-        [Button(texts.label("btn.pd_agree"), GiveConsent(agree=True, then=then).dump(), "positive")],
-        [Button(texts.label("btn.pd_decline"), GiveConsent(agree=False, then=then).dump())],
-        [menu_button(conv)])
+    region = conv.deps.settings.region.name
+    rows = [[Button(texts.label("btn.pd_agree"), GiveConsent(agree=True, then=then).dump(),
+                    "positive")]]
+    if not document:
+        rows.append([Button(texts.label("btn.pd_full"), FullConsent(then=then).dump())])
+    rows += [[Button(texts.label("btn.pd_decline"), GiveConsent(agree=False, then=then).dump())],
+             [menu_button(conv)]]
     key = f"pd.ask_{then}"
-    question = Reply(_t(conv, key), keyboard, template=key)
-    return [document, question] if full else [question]
+    question = _t(conv, key, full_shown=document)
+    if document:
+        return [Reply(book.render(region), template=f"consent.{book.current}"),
+                Reply(question, Keyboard.of(*rows), template=key)]
+    if full:
+        question = book.summary(region) + "\n\n" + question
+    return [Reply(question, Keyboard.of(*rows), template=key)]
+
+
+async def full_text(conv: Conversation, then: Then) -> list[Reply]:
+    """«Полный текст»: the whole consent, then the same question."""
+    from core.screens import current_screen
+
+    if conv.person.state != _consent_state(then):
+        return prefixed(_t(conv, "input.bad_button"), await current_screen(conv))
+    return consent_screen(conv, then, document=True)
 
 
 async def ask_consent(conv: Conversation, then: Then,

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from core import onboarding
 from core.conversation import Conversation
-from core.menu import main_menu
-from core.ui import Reply
+from core.menu import main_menu, menu_keyboard
+from core.payloads import BadPayload, Payload, parse_payload
+from core.ui import LABEL_MAX, Reply
 
 Screen = Callable[[Conversation], Awaitable[list[Reply]] | list[Reply]]
 
@@ -91,3 +93,30 @@ async def current_screen(conv: Conversation) -> list[Reply]:
     if not isinstance(result, list):
         result = await result
     return result
+
+
+def _label_words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower().replace("ё", "е")).split())
+
+
+async def typed_button(conv: Conversation) -> Payload | None:
+    """Typed text that is, word for word, the label of a button the person has in front of
+    them — on their current screen, or in the main menu (the role choice for a newcomer): that
+    button's payload, so «Сменить роль» or «Кто зарегистрировался» typed does exactly what the
+    press does, on every screen. Case, «ё», punctuation and emoji do not matter."""
+    incoming = conv.incoming
+    if incoming.payload is not None or incoming.bad_payload:
+        return None
+    typed = _label_words(incoming.text)
+    if not typed or len(incoming.text) > LABEL_MAX * 2:
+        return None
+    keyboards = [reply.keyboard for reply in await current_screen(conv) if reply.keyboard]
+    keyboards.append(menu_keyboard(conv) if conv.person.role else onboarding.role_keyboard(conv))
+    for keyboard in keyboards:
+        for button in keyboard.buttons:
+            if button.link is None and button.payload and _label_words(button.label) == typed:
+                try:
+                    return parse_payload(button.payload)
+                except BadPayload:
+                    continue
+    return None

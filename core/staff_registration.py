@@ -13,18 +13,22 @@ States (users.state):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from core.activation import (
-    TOTAL_STEPS,
+    CODE_ALPHABET,
+    CODE_LENGTH,
     has_phrase,
     label,
     local_date,
+    means_only,
     normalise_code,
     show_date,
     t,
     today,
+    twins_to_latin,
     words,
 )
 from core.clock import unix
@@ -40,20 +44,22 @@ Item = Literal["reg", "app", "chat"]
 
 @dataclass(frozen=True)
 class StaffStep:
-    """One item of a staff member's own path. Texts: staff.items.<item>.{title,text,help}."""
+    """One item of a staff member's own path. Texts: staff.items.<item>.{title,text,help}.
+    A staff member sees their own numbering («Шаг 1 из 3»), not the organisation's 8 steps."""
 
     item: str
     mark: str            # the staff column it sets
-    scheme_step: int     # the step of the 8-step scheme it belongs to
+    number: int          # its place on the staff member's path
     done: str            # label of its «Готово»
     next: str | None
 
 
 STAFF_STEPS: dict[str, StaffStep] = {
-    "reg": StaffStep("reg", "confirmed_at", 6, "btn.act_registered", next="app"),
-    "app": StaffStep("app", "app_at", 7, "btn.stf_app", next="chat"),
-    "chat": StaffStep("chat", "chat_at", 8, "btn.stf_chat", next=None),
+    "reg": StaffStep("reg", "confirmed_at", 1, "btn.act_registered", next="app"),
+    "app": StaffStep("app", "app_at", 2, "btn.stf_app", next="chat"),
+    "chat": StaffStep("chat", "chat_at", 3, "btn.stf_chat", next=None),
 }
+STAFF_TOTAL = len(STAFF_STEPS)
 FIRST_ITEM = "reg"
 STATE_CONSENT = "staff:consent"
 STATE_CODE = "staff:code"
@@ -143,7 +149,9 @@ async def after_consent(conv: Conversation) -> list[Reply]:
     else go on where «Регистрация в Сферуме» leads."""
     code = conv.person.state_data.get("code")
     if code:
-        return await join(conv, str(code))
+        from core.reminders import subscription_offer  # asked once the person has joined
+
+        return [*await join(conv, str(code)), *subscription_offer(conv)]
     return await open_flow(conv)
 
 
@@ -206,8 +214,7 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
                     limits.code_attempts, limits.code_block_minutes * 60)
                 if blocked is not None:
                     return [_code_wait(conv, blocked, now)]
-            key = "staff.code_unknown" if code else "staff.code_format"
-            return await _code_screen(conv, tx, t(conv, key))
+            return await _code_screen(conv, tx, code_refusal(conv, code_text))
         await tx.limits.delete_code_attempts(conv.person.vk_id)
         consent_needed = await tx.personal.get_consent(conv.person.vk_id) is None
         if not consent_needed:
@@ -264,7 +271,7 @@ async def _step_screen(conv: Conversation, tx: Any, staff: Any) -> list[Reply]:
     text = t(conv, key, **values)
     if item is not None:
         spec = STAFF_STEPS[item]
-        text = t(conv, "activation.step_header", n=spec.scheme_step, total=TOTAL_STEPS,
+        text = t(conv, "activation.step_header", n=spec.number, total=STAFF_TOTAL,
                  title=t(conv, f"staff.items.{item}.title")) + "\n" + text
     return [Reply(text, Keyboard.of(*rows), template=key)]
 
@@ -419,11 +426,11 @@ async def where(conv: Conversation) -> list[Reply]:
             return prefixed(t(conv, "staff.not_joined"), await _code_screen(conv, tx))
         org = await tx.activation.get_org(staff.org_id)
         item = next_item(staff)
-        marks = [(STAFF_STEPS[i].scheme_step, t(conv, f"staff.items.{i}.title"),
+        marks = [(STAFF_STEPS[i].number, t(conv, f"staff.items.{i}.title"),
                   local_date(conv, getattr(staff, STAFF_STEPS[i].mark)))
                  for i in STAFF_STEPS]
         text = t(conv, "staff.where", org=org.name if org else "", items=marks,
-                 n=STAFF_STEPS[item].scheme_step if item else TOTAL_STEPS, total=TOTAL_STEPS,
+                 n=STAFF_STEPS[item].number if item else STAFF_TOTAL, total=STAFF_TOTAL,
                  finished=item is None)
         return prefixed(text, await _step_screen(conv, tx, staff))
 
@@ -444,8 +451,8 @@ async def interpret(conv: Conversation, text: str) -> tuple[str, str] | None:
     if state == STATE_STEP:
         if has_phrase(text, words(conv, "problem")):
             return ("problem", text)
-        if len(text.split()) <= 8 and has_phrase(
-                text, words(conv, "done") + words(conv, "registered")):
+        # moving on needs the whole message to say so («готово», «я зарегистрировалась»)
+        if means_only(text, words(conv, "done") + words(conv, "registered"), words(conv, "filler")):
             return ("done", text)
     return None
 
@@ -462,3 +469,119 @@ async def free_text(conv: Conversation, what: str, text: str) -> list[Reply]:
         return await help_(conv, item, text)
     return await done(conv, item)
 
+
+
+# ------------------------------------------------------------------------------------------------
+# An invitation code typed anywhere (the first message, the menu, inside a sentence)
+# ------------------------------------------------------------------------------------------------
+
+# States whose typed text is somebody's content (a broadcast, a question to a coordinator, a
+# survey answer, a field of the application, a rejection reason): a code in it is not a request
+# to join.
+CONTENT_STATES = ("broadcast:", "ticket:", "survey:", "activation:form", "coord:reject")
+_WORD = re.compile(r"[^\W_]+")
+_CODE_LIKE = re.compile(r"^(?=.*\d)(?=.*[^\W\d_])[^\W_]{5,10}$")
+
+
+def code_refusal(conv: Conversation, typed: str) -> str:
+    """Why a typed code is not one: which characters codes never contain, or its length, or
+    that no organisation has it. The alphabet named is the one codes are made of."""
+    code = re.sub(r"[\s\-–—_]", "", twins_to_latin(typed.strip()).upper())
+    letters = " ".join(c for c in CODE_ALPHABET if c.isalpha())
+    digits = [c for c in CODE_ALPHABET if c.isdigit()]
+    bad = list(dict.fromkeys(c for c in code if c not in CODE_ALPHABET))
+    key = "staff.code_format" if bad or len(code) != CODE_LENGTH else "staff.code_unknown"
+    return t(conv, key, code=code, bad=bad, length=len(code), need=CODE_LENGTH, letters=letters,
+             digits=f"{digits[0]}–{digits[-1]}")
+
+
+async def typed_code(conv: Conversation) -> tuple[str, Any] | None:
+    """An invitation code in typed text: ("join", organisation) for a code some organisation
+    has (alone or inside a sentence); ("wrong", text) for a message that is clearly just a code
+    but no organisation's; ("wait", until) for such a message while code guessing is throttled;
+    None otherwise — an ordinary sentence with a code-like word in it is left to the FAQ.
+    At most two words are looked up per message, and a sentence's well-formed code that nobody
+    has counts as a wrong guess, so codes cannot be guessed past the limit inside sentences."""
+    incoming = conv.incoming
+    if incoming.payload is not None or incoming.bad_payload or len(incoming.text) > 500:
+        return None
+    if conv.person.state.startswith(CONTENT_STATES):
+        return None
+    text = incoming.text.strip()
+    tokens = _WORD.findall(text)
+    whole = normalise_code(text)
+    candidates = list(dict.fromkeys(
+        c for c in [whole, *(normalise_code(w) for w in tokens)] if c))[:2]
+    if not candidates:
+        alone = len(tokens) == 1 and _CODE_LIKE.match(tokens[0]) is not None
+        return ("wrong", text) if alone else None
+    deps = conv.deps
+    now = unix(deps.clock)
+    async with deps.db.read() as tx:
+        blocked = await tx.limits.get_code_block(conv.person.vk_id, now)
+        if blocked is None:
+            for code in candidates:
+                org = await tx.activation.get_org_by_code(code)
+                if org is not None:
+                    return ("join", org)
+    if blocked is not None:
+        return ("wait", blocked) if whole else None
+    if whole:
+        return ("wrong", text)
+    limits = deps.settings.limits
+    async with deps.db.transaction() as tx:
+        await tx.limits.upsert_code_failure(
+            conv.person.vk_id, now, limits.code_window_minutes * 60, limits.code_attempts,
+            limits.code_block_minutes * 60)
+    return None
+
+
+async def code_typed(conv: Conversation, kind: str, found: Any) -> list[Reply]:
+    """Answer a typed code: join that organisation (a code means the staff role; the consent
+    is asked first if there is none), or say why the code is not one."""
+    from core.screens import current_screen
+
+    deps = conv.deps
+    now = unix(deps.clock)
+    if kind == "wait":
+        return [_code_wait(conv, int(found), now)]
+    if kind == "wrong":
+        if normalise_code(str(found)):  # well-formed but nobody's: a wrong guess, throttled
+            limits = deps.settings.limits
+            async with deps.db.transaction() as tx:
+                blocked = await tx.limits.upsert_code_failure(
+                    conv.person.vk_id, now, limits.code_window_minutes * 60,
+                    limits.code_attempts, limits.code_block_minutes * 60)
+            if blocked is not None:
+                return [_code_wait(conv, blocked, now)]
+        return prefixed(code_refusal(conv, str(found)), await current_screen(conv))
+    org = found
+    async with deps.db.read() as tx:
+        own = await tx.activation.get_org(conv.person.org_id) if conv.person.org_id else None
+        staff = await tx.activation.get_staff(conv.person.vk_id)
+    if conv.access.coordinator or (own is not None and own.admin_vk_id == conv.person.vk_id):
+        # a coordinator or the organisation's admin checking a code: it is not theirs to use
+        return prefixed(t(conv, "staff.code_is_invite", org=org.name), await current_screen(conv))
+    if staff is not None and staff.org_id == org.id and conv.person.role == "staff":
+        async with deps.db.transaction() as tx:
+            await _set_state(conv, tx, STATE_STEP)
+            screen_ = await _step_screen(conv, tx, staff)
+        return prefixed(t(conv, "staff.already_joined", org=org.name), screen_)
+    became_staff = conv.person.role != "staff"
+    if became_staff:
+        async with deps.db.transaction() as tx:
+            await tx.users.upsert_role(conv.person.vk_id, "staff", unix(deps.clock))
+            person = await tx.users.get_user(conv.person.vk_id)
+        assert person is not None
+        conv.person = person
+    replies = await join(conv, org.invite_code)
+    if not became_staff:
+        return replies
+    replies = prefixed(t(conv, "staff.code_as_staff", org=org.name), replies)
+    from core.personal_data import has_consent
+    from core.reminders import subscription_offer
+
+    if not await has_consent(conv):
+        return replies  # «Присылать напоминания?» comes after the consent, not beside it
+
+    return [*replies, *subscription_offer(conv)]

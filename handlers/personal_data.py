@@ -15,6 +15,12 @@ async def on_personal_data_consent(message: Message, conv: Conversation,
     await conv.say(*await pd.answer_consent(conv, payload.agree, payload.then))
 
 
+@labeler.private_message(PayloadIs(pd.FullConsent))
+async def on_personal_data_full_text(message: Message, conv: Conversation,
+                                     payload: pd.FullConsent) -> None:
+    await conv.say(*await pd.full_text(conv, payload.then))
+
+
 @labeler.private_message(PayloadIs(pd.MyData))
 async def on_personal_data_view(message: Message, conv: Conversation) -> None:
     await conv.say(*await pd.my_data(conv))

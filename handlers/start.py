@@ -1,16 +1,34 @@
 """First conversation: greeting and the role choice."""
 
+from typing import Any
+
 from vkbottle.bot import BotLabeler, Message
 
 from core import onboarding
+from core import staff_registration as stf
 from core.conversation import Conversation
 from core.payloads import Start
-from handlers.rules import InState, Newcomer, PayloadIs, RoleTyped, TextCommand
+from handlers.rules import ConversationRule, InState, Newcomer, PayloadIs, RoleTyped, TextCommand
 
 labeler = BotLabeler()
 # Separate, so that the FAQ (which answers a question asked as the very first message) can
 # stand between the buttons and this catch-all.
 newcomers = BotLabeler()
+
+
+class InviteCodeTyped(ConversationRule):
+    """An invitation code typed anywhere but inside someone's content (core.staff_registration)."""
+
+    async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
+        found = await stf.typed_code(conv)
+        return {"code": found} if found is not None else False
+
+
+@labeler.private_message(InviteCodeTyped())
+async def on_start_invite_code(message: Message, conv: Conversation,
+                               code: tuple[str, Any]) -> None:
+    """«C46E3KC» as the very first message, «мне дали код M5567AH» in the menu: join."""
+    await conv.say(*await stf.code_typed(conv, *code))
 
 
 @labeler.private_message(PayloadIs(onboarding.PickRole))

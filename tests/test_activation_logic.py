@@ -14,6 +14,7 @@ import pytest
 from bot.config import settings_from_dict
 from bot.deps import Deps
 from core import activation as act
+from core import dates
 from core import coordination as crd
 from core import staff_registration as stf
 from core.access import Access
@@ -21,7 +22,7 @@ from core.clock import FixedClock
 from core.conversation import Conversation, Incoming
 from core.payloads import Payload
 from core.personal_data import consent_folder, load_consents
-from core.texts import Texts
+from core.texts import Texts, content_root
 from storage.activation import OrgProgress
 from storage.models import Person
 
@@ -121,6 +122,7 @@ def test_links_are_found_in_text() -> None:
 # -- dates and codes --------------------------------------------------------------------------------
 
 TODAY = date(2026, 11, 23)
+WORDS = dates.words_of(Texts.load(content_root() / "texts"))
 
 
 @pytest.mark.parametrize("typed, expected", [
@@ -132,9 +134,20 @@ TODAY = date(2026, 11, 23)
     ("15.12", date(2026, 12, 15)),
     ("10.01", date(2027, 1, 10)),      # no year: the next such date
     ("15.12.2026 г.", date(2026, 12, 15)),
+    ("до 15 декабря", date(2026, 12, 15)),
+    ("20 декабря", date(2026, 12, 20)),
+    ("срок — до 15-го декабря 2026 года", date(2026, 12, 15)),
+    ("завтра", date(2026, 11, 24)),
+    ("послезавтра", date(2026, 11, 25)),
+    ("в пятницу", date(2026, 11, 27)),   # TODAY is a Monday
+    ("к следующей пятнице", date(2026, 12, 4)),
+    ("через неделю", date(2026, 11, 30)),
+    ("через две недели", date(2026, 12, 7)),
+    ("10 января", date(2027, 1, 10)),   # no year, already passed this year: next year
+    ("сегодня", TODAY),
 ])
 def test_deadlines(typed: str, expected: date) -> None:
-    assert act.parse_deadline(typed, TODAY) == (expected, None)
+    assert act.parse_deadline(typed, TODAY, WORDS) == (expected, None)
 
 
 @pytest.mark.parametrize("typed, error", [
@@ -142,11 +155,15 @@ def test_deadlines(typed: str, expected: date) -> None:
     ("22.11.2026", "date_past"),
     ("31.02.2027", "date_format"),
     ("32.13.2026", "date_format"),
-    ("завтра", "date_format"),
+    ("15 декабря 2025", "date_past"),
+    ("вчера вечером", "date_format"),
+    ("14:30", "date_format"),              # a time is not a day
+    ("Кто зарегистрировался", "date_format"),
+    ("не могу до 15 декабря", "date_format"),  # a sentence with a date is not a date
     ("01.01.2029", "date_far"),
 ])
 def test_wrong_deadlines(typed: str, error: str) -> None:
-    assert act.parse_deadline(typed, TODAY) == (None, error)
+    assert act.parse_deadline(typed, TODAY, WORDS) == (None, error)
 
 
 def test_invite_codes() -> None:
@@ -203,7 +220,8 @@ def test_form_and_staff_tables() -> None:
         order.append(item)
         item = stf.STAFF_STEPS[item].next
     assert order == ["reg", "app", "chat"]
-    assert [stf.STAFF_STEPS[i].scheme_step for i in order] == [6, 7, 8]
+    # a staff member's own path, numbered as such («Шаг 1 из 3»), not the organisation's 6..8
+    assert [stf.STAFF_STEPS[i].number for i in order] == [1, 2, 3] and stf.STAFF_TOTAL == 3
 
 
 # -- texts -------------------------------------------------------------------------------------------
@@ -238,7 +256,7 @@ def _dynamic_keys() -> set[str]:
              "activation.steps.handover.wait"}
     keys |= {f"activation.form.{f}" for f in act.FORM}
     keys |= {f"btn.kind_{k}" for k in act.ORG_KINDS}
-    keys |= {f"activation.words.{w}" for w in ("done", "registered", "problem", "skip")}
+    keys |= {f"activation.words.{w}" for w in ("done", "registered", "problem", "skip", "filler")}
     keys |= {f"activation.structure.{s}" for s in ("single", "full")}
     keys |= {f"activation.structure_saved.{s}" for s in ("single", "full")}
     keys |= {f"activation.missing.{r}" for s in act.STEPS.values() for r in s.requires}
@@ -280,11 +298,13 @@ def test_every_key_used_exists_and_every_key_is_used(texts: Texts) -> None:
 
 def test_templates_render_with_the_values_the_code_gives(texts: Texts) -> None:
     for code in ERROR_CODES:
-        assert texts.render(f"activation.errors.{code}", today="23.11.2026")
+        assert texts.render(f"activation.errors.{code}", today="23.11.2026", example="07.12.2026",
+                            example_words="7 декабря")
     for spec in act.STEPS.values():
         values = dict(org="Школа", n=spec.number, total=8, app_id=1, app_date="23.11.2026",
                       status="новая", reason="нет", structure="", links=[], deadline="",
-                      code="", link="", example="07.12.2026", joined=0, confirmed=0)
+                      code="", link="", example="07.12.2026", example_words="7 декабря",
+                      joined=0, confirmed=0)
         for part in ("title", "help"):
             assert texts.render(f"activation.steps.{spec.key}.{part}", **values)
         if spec.number > 1:
@@ -296,6 +316,10 @@ def test_consent_is_versioned_and_names_the_law() -> None:
     assert book.current == "v1"
     text = book.render("Новосибирская область")
     assert "152-ФЗ" in text and "Новосибирская область" in text and "Отозвать" in text
+    # what people are shown first: the short form — who, what, why, how to withdraw
+    summary = book.summary("Новосибирская область")
+    assert len(summary) <= 420 and "152-ФЗ" in summary and "Отозвать согласие" in summary
+    assert "Новосибирская область" in summary and "телефон" in summary
 
 
 # -- keyboards of every step ---------------------------------------------------------------------------

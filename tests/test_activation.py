@@ -97,8 +97,12 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     await press(admin, "Администратор школы")
     assert kb(admin)[0] == "Активация профиля" and kb(admin)[-1] == "Мои данные"
     text = await press(admin, "Активация профиля")
-    assert "Согласие на обработку персональных данных (версия 1)" in text and "152-ФЗ" in text
+    # the consent's short form (who, what, why, how to withdraw); the full text one press away
+    assert "Согласие на обработку персональных данных (152-ФЗ), коротко" in text
     assert "Вы согласны?" in text and "Вопрос" not in text  # nothing personal asked yet
+    assert kb(admin) == ["Даю согласие", "Полный текст", "Не даю согласие", "Главное меню"]
+    text = await press(admin, "Полный текст")
+    assert "Согласие на обработку персональных данных (версия 1)" in text and "152-ФЗ" in text
     assert kb(admin) == ["Даю согласие", "Не даю согласие", "Главное меню"]
 
     text = await press(admin, "Даю согласие")
@@ -214,13 +218,14 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     assert "Согласие на обработку" in text and "увидит администратор" in text
     text = await press(anna, "Даю согласие")
     assert "согласие записано" in text and "Вы присоединились к организации «МБОУ «СОШ № 17»»" in text
-    assert "Шаг 6 из 8" in text and LINK in text
+    # a teacher's own path: «Шаг 1 из 3», not the organisation's «Шаг 6 из 8»
+    assert "Шаг 1 из 3" in text and "из 8" not in text and LINK in text
     assert f"до {deadline}" in text
     text = await press(anna, "Я зарегистрировался(ась)")
-    assert "Я сообщил администратору" in text and "Шаг 7 из 8" in text
+    assert "Я сообщил администратору" in text and "Шаг 2 из 3" in text
     notice = await admin.next_reply()
     assert "Анна Смирнова" in notice.text and "подтвердите" in notice.text.lower()
-    assert "Шаг 8 из 8" in await press(anna, "Мессенджер работает")
+    assert "Шаг 3 из 3" in await press(anna, "Мессенджер работает")
     assert "Всё готово" in await press(anna, "Я в чате сотрудников")
 
     petr = users(202, "Пётр", "Кузнецов")
@@ -232,7 +237,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     # an admin-only button, forged by a staff member: refused, the organisation does not move
     await petr.press_payload({"cmd": "act.done", "step": 6}, "Готово")
     text = await said(petr)
-    assert "Эта команда Вам недоступна" in text and "Шаг 6 из 8" in text
+    assert "Эта команда Вам недоступна" in text and "Шаг 1 из 3" in text
     assert db_rows(tmp_path, "SELECT step FROM organisations WHERE id = 1") == [(6,)]
     assert "Я сообщил администратору" in await say(petr, "Готово, зарегистрировался")
     # a second confirmation within the hour waits for the admin's next digest (one message per

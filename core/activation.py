@@ -681,7 +681,8 @@ async def form_text(conv: Conversation, text: str) -> list[Reply]:
         if draft is None:
             raise StaleButton
         field = draft.get("field") or FORM[0]
-        if field == "email" and has_phrase(text, words(conv, "skip")):
+        # «нет», «без почты» — the whole message; «olga@school.ru, другой нет» is an address
+        if field == "email" and means_only(text, words(conv, "skip"), words(conv, "filler")):
             return await _advance(conv, tx, draft, field, None)
         if field in FIELD_PARSERS:
             value, error = FIELD_PARSERS[field](text)

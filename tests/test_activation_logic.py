@@ -363,3 +363,17 @@ def test_status_buttons_follow_the_flow(conv: Conversation) -> None:
     sent = crd._status_buttons(conv, 1, "sent")
     assert sent is not None and [b.label for b in sent.buttons] == ["Профиль создан", "Отклонить"]
     assert crd._status_buttons(conv, 1, "created") is None
+
+
+def test_shortcuts_that_move_on_need_the_whole_message(texts: Texts) -> None:
+    def words(kind: str) -> list[str]:
+        return [act.normalise_words(w) for w in texts.render(f"activation.words.{kind}").split(",")]
+
+    done, filler = words("done") + words("registered"), words("filler")
+    for typed in ("Готово", "я уже зарегистрировался", "Всё, готово!", "Готово, зарегистрировалась"):
+        assert act.means_only(typed, done, filler), typed
+    for typed in ("Кто зарегистрировался", "как узнать, кто зарегистрировался?",
+                  "не могу понять, зарегистрировался ли я", "я", ""):
+        assert not act.means_only(typed, done, filler), typed
+    assert act.means_only("нет", words("skip"), filler)
+    assert not act.means_only("olga@school.ru, другой нет", words("skip"), filler)

@@ -554,6 +554,10 @@ async def code_typed(conv: Conversation, kind: str, found: Any) -> list[Reply]:
                     limits.code_attempts, limits.code_block_minutes * 60)
             if blocked is not None:
                 return [_code_wait(conv, blocked, now)]
+        if not conv.person.state:  # the very first message: the greeting with the role choice
+            from core.onboarding import greet
+
+            return prefixed(code_refusal(conv, str(found)), await greet(conv))
         return prefixed(code_refusal(conv, str(found)), await current_screen(conv))
     org = found
     async with deps.db.read() as tx:

@@ -177,7 +177,8 @@ async def test_a_code_in_the_menu_or_a_sentence_and_codes_that_are_not(
     # a newcomer's first message that is only a wrong code: told why, then asked who they are
     stranger = users(305)
     text = await say(bot, stranger, "QWE1234")
-    assert "в кодах не бывает" in text and "Педагог или сотрудник" in kb(stranger)
+    assert "в кодах не бывает" in text and "Это бот-помощник по «Сферуму»" in text
+    assert "Педагог или сотрудник" in kb(stranger)
     assert await sql(bot, "SELECT role FROM users WHERE vk_id = 305") == [(None,)]
 
     # guessing codes anywhere is throttled like guessing them on the code screen

@@ -290,7 +290,7 @@ async def test_broadcast_scheduled_in_words(bot_inprocess: InProcessBot, users: 
     text = await say(bot, coordinator, "20.11 10:00")  # this year's 20 November has passed
     assert "уже прошло" in text
     text = await say(bot, coordinator, "завтра в 10:00")
-    assert "Рассылка №1 запланирована на 24.11.2026 10:00" in text
+    assert "Рассылка №1 запланирована на 24 ноября в 10:00" in text
     send_at = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
     assert await sql(bot, "SELECT send_at FROM broadcasts WHERE id = 1") == [
         (int(send_at.timestamp()),)]

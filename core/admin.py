@@ -201,13 +201,18 @@ class Place:
     org_id: int | None = None
 
 
+def _number(text: str) -> int | None:
+    """A typed id: ASCII digits only («²».isdigit() is true) and within SQLite's integers."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
+
+
 async def _municipality_named(conv: Conversation, text: str,
                               scope: int | None) -> Municipality | None:
     wanted = normalise(text)
     async with conv.deps.db.read() as tx:
         municipalities = await tx.summaries.list_municipalities(scope)
-    if wanted.isdigit():
-        return next((m for m in municipalities if m.id == int(wanted)), None)
+    if _number(wanted) is not None:
+        return next((m for m in municipalities if m.id == _number(wanted)), None)
     exact = [m for m in municipalities if normalise(m.name) == wanted]
     if exact:
         return exact[0]
@@ -223,8 +228,8 @@ async def resolve_place(conv: Conversation, text: str) -> Place | None:
     async with conv.deps.db.read() as tx:
         if words and words[0] in _words(conv.deps, "admin.org_words"):
             number = words[1].lstrip("№#") if len(words) == 2 else ""
-            org = await tx.summaries.get_organisation(int(number), scope) \
-                if number.isdigit() else None
+            org = await tx.summaries.get_organisation(_number(number), scope) \
+                if _number(number) is not None else None
             return None if org is None else Place(org.name, org.municipality_id, org.id)
         if not text:
             if scope is None:

@@ -47,6 +47,8 @@ def parse_payload(raw: str | dict[str, Any] | None) -> Payload | None:
         raise BadPayload("not an object")
     if data.get("command") == "start" and "cmd" not in data:
         data = {"cmd": "start"}  # VK's own «Начать» button
+    if _out_of_range(data):
+        raise BadPayload("number out of range")
     model = Payload.registry.get(str(data.get("cmd")))
     if model is None:
         raise BadPayload(f"unknown cmd {data.get('cmd')!r}")
@@ -54,6 +56,23 @@ def parse_payload(raw: str | dict[str, Any] | None) -> Payload | None:
         return model.model_validate(data)
     except ValidationError as exc:
         raise BadPayload(str(exc.errors()[0]["msg"])) from exc
+
+
+# Our ids and counters are SQLite integers; a forged button with a larger number would fail in
+# the database instead of being answered as a bad button. JSON's safe integers are plenty.
+NUMBER_MAX = 2**53
+
+
+def _out_of_range(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return not -NUMBER_MAX <= value <= NUMBER_MAX
+    if isinstance(value, dict):
+        return any(_out_of_range(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_out_of_range(v) for v in value)
+    return False
 
 
 class Start(Payload):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -352,3 +353,49 @@ async def test_organisation_placeholder_brings_no_live_markup_to_recipients(
     assert got.text.endswith(": собрание в пятницу.") and "Откройте ссылку" in got.text, got.text
     for live in ("[id1|", "[vk.com/club1|", "@all", "\u202e"):
         assert live not in got.text, got.text
+
+
+# -- numbers no one expects, from people who do have the right ---------------------------------
+HUGE = 10**30
+
+
+async def test_huge_and_odd_numbers_from_coordinators_and_admins_are_answered_politely(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A number beyond SQLite's integers or a digit that is not ASCII («²») is bad input,
+    answered as such, never a failed handler (or a typed command taken for a help question)."""
+    app = bot_inprocess.app
+    await _seed_other_municipality(app)
+    regional = await start_as(users, COORDINATOR, "Координатор")
+    admin_user = users(BOT_ADMIN, "Админ", "Бота")
+    typed = [(regional, f"сводка орг {HUGE}"), (regional, "сводка орг ²"),
+             (regional, f"сводка орг -{HUGE}"), (regional, "сводка 2026-W99"),
+             (regional, f"воронка {HUGE}"), (regional, "сводка ²³"),
+             (admin_user, f"назначить координатора {HUGE}"),
+             (admin_user, f"назначить координатора {HUGE} Искитимский"),
+             (admin_user, f"снять координатора {HUGE}"), (admin_user, "снять координатора ²"),
+             (admin_user, "назначить координатора id" + "9" * 40)]
+    payloads = [{"cmd": "crd.status", "app": HUGE, "status": "rejected"},
+                {"cmd": "crd.mark", "upto": HUGE}, {"cmd": "ticket.answer", "id": HUGE},
+                {"cmd": "fun.chart", "m": HUGE}, {"cmd": "bc.cancel", "id": HUGE},
+                {"cmd": "sum.file", "w": "2026-W47", "m": HUGE, "o": None, "f": "csv"},
+                {"cmd": "sum.file", "w": "2026-W47", "m": None, "o": HUGE, "f": "xlsx"},
+                {"cmd": "crd.status", "app": 1.5e308, "status": "done"},
+                {"cmd": "ticket.answer", "id": -HUGE}]
+    errors: list[str] = []
+    for person, text in typed:
+        await person.send(text)
+        got = await person.replies(timeout=20)
+        errors += [f"{text}: {r.text}" for r in got
+                   if "ошибк" in r.text.lower() or "точного ответа" in r.text]
+        assert got, (text, "no answer at all")
+    for payload in payloads:
+        await regional.press_payload(payload, label="…")
+        got = await regional.replies(timeout=20)
+        errors += [f"{payload}: {r.text}" for r in got if "ошибк" in r.text.lower()]
+        assert got, (payload, "no answer at all")
+    assert not errors, "\n".join(errors)
+    failed = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not failed, failed
+    async with app.deps.db.read() as tx:
+        assert await tx.territory.list_grants() == []

@@ -334,6 +334,12 @@ class Bot:
         self.peak_kb = max(self.peak_kb, int(found.group(1)) if found else 0)
         return self.peak_kb / 1024
 
+    def rss_mb(self) -> float:
+        """The bot process's resident memory right now, in MB (what a step added shows)."""
+        assert self.proc is not None
+        found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{self.proc.pid}/status").read_text())
+        return int(found.group(1)) / 1024 if found else 0.0
+
     def cpu_seconds(self) -> float:
         assert self.proc is not None
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -403,7 +409,8 @@ async def main(people: int, kill: bool) -> None:
         startup = await start_bot(bot, emu)
         print(f"  startup: {startup:.2f} s to the first long poll (goal < 3 s: "
               f"{startup / 3:.2f} of it), of which importing the libraries alone takes "
-              f"{imports:.2f} s now; peak RSS so far {bot.peak_rss_mb():.0f} MB")
+              f"{imports:.2f} s now; peak RSS so far {bot.peak_rss_mb():.0f} MB, "
+              f"RSS now {bot.rss_mb():.0f} MB")
         await emu.call("become_coordinator")
         for command, what in (("воронка", "funnel"), ("застряли", "stuck list"),
                               ("сводка", "survey summary")):
@@ -411,6 +418,7 @@ async def main(people: int, kill: bool) -> None:
             print(f"  {what} («{command}»): {elapsed:.2f} s to the reply (goal < 1 s: "
                   f"{elapsed:.2f} of it) — {first.splitlines()[0][:70]!r}")
 
+        print(f"  before the broadcast: RSS {bot.rss_mb():.0f} MB, peak {bot.peak_rss_mb():.0f} MB")
         size_before = file_size(db_path)
         result = await broadcast(emu, bot, ["Всем"], TEXT_ALL, timeout=600)
         print(f"  audience count shown to the coordinator: {result['count']:,} in "

@@ -7,7 +7,9 @@ inline, attached to their message, so the flow's keyboard under the input field 
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 PAGE = 8  # questions per page: 8 + «Ещё» + «Все темы» = VK's 10 inline buttons
 PARTS_ONE_MESSAGE = 1500  # several short answers go in one message up to this length
 MISS_WINDOW_DAYS = 30
+UNDERSTOOD_CACHE = 2048  # messages whose reading is kept (see FaqService.reload)
+UNDERSTOOD_MAX_CHARS = 500  # longer messages are rare and read afresh
 
 
 class FaqTopics(Payload):
@@ -73,6 +77,7 @@ class FaqService:
     book: FaqBook = field(init=False)
     index: FaqIndex = field(init=False)
     talk: SmallTalk = field(init=False)
+    _remembered: Callable[[str], Understanding] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.reload()
@@ -82,11 +87,17 @@ class FaqService:
         book = load_faq(self.folder, self.learned)
         index = FaqIndex.build(book)
         talk = load_smalltalk(self.folder)
-        self.book, self.index, self.talk = book, index, talk
+        # The same message gets the same reading while this index lives (a reload builds a
+        # new cache): people ask the same few questions, newcomers after an invite all at once.
+        remembered = functools.lru_cache(maxsize=UNDERSTOOD_CACHE)(
+            functools.partial(understand, index, talk))
+        self.book, self.index, self.talk, self._remembered = book, index, talk, remembered
         return len(book.entries)
 
     def understand(self, text: str) -> Understanding:
-        return understand(self.index, self.talk, text)
+        if len(text) > UNDERSTOOD_MAX_CHARS:
+            return understand(self.index, self.talk, text)
+        return self._remembered(text)
 
 
 def service(conv: Conversation) -> FaqService:

@@ -417,3 +417,19 @@ def test_accuracy_floors_on_the_frozen_heldout_set(index: FaqIndex) -> None:
     figures = evaluate(lambda text: understand(index, talk, text), items)
     shares = {kind: round(figures.share(kind), 3) for kind in FROZEN_FLOORS}
     assert all(shares[k] >= floor for k, floor in FROZEN_FLOORS.items()), shares
+
+
+def test_service_remembers_readings_per_index(questions: list) -> None:
+    # FaqService keeps each message's reading while its index lives: the same as reading it
+    # afresh, and a reload (new content) starts afresh instead of serving old readings.
+    from core.faq_dialog import FaqService
+
+    faq = FaqService(FAQ_DIR)
+    for item in questions[:60]:
+        fresh = understand(faq.index, faq.talk, item["q"])
+        assert faq.understand(item["q"]) == fresh
+        assert faq.understand(item["q"]) is faq.understand(item["q"])
+    before = faq.understand(questions[0]["q"])
+    faq.reload()
+    after = faq.understand(questions[0]["q"])
+    assert after is not before and after == before

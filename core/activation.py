@@ -35,6 +35,7 @@ from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
 from core.untrusted import relayed
+from storage import Tx
 
 # ------------------------------------------------------------------------------------------------
 # The tables
@@ -469,11 +470,11 @@ def kind_label(conv: Conversation, kind: str) -> str:
     return label(conv, f"btn.kind_{kind}")
 
 
-async def set_state(conv: Conversation, tx: Any, state: str, data: dict[str, Any] | None = None) -> None:
-    await tx.users.upsert_state(conv.person.vk_id, state, data or {}, unix(conv.deps.clock))
+async def set_state(conv: Conversation, tx: Tx, state: str, data: dict[str, Any] | None = None) -> None:
+    await tx.users.update_state(conv.person.vk_id, state, data or {}, unix(conv.deps.clock))
 
 
-async def own_org(tx: Any, vk_id: int) -> Any:
+async def own_org(tx: Tx, vk_id: int) -> Any:
     """The organisation this person is the admin of (re-read inside the caller's transaction)."""
     person = await tx.users.get_user(vk_id)
     org = await tx.activation.get_org(person.org_id if person else None)
@@ -580,7 +581,7 @@ def answers_stale(func: Handler) -> Handler:
 # ------------------------------------------------------------------------------------------------
 
 
-async def _municipalities(tx: Any) -> list[Any]:
+async def _municipalities(tx: Tx) -> list[Any]:
     return await tx.territory.list_municipalities()
 
 
@@ -619,7 +620,7 @@ def _has_value(draft: dict[str, Any], field: str) -> bool:
     return draft.get(key) not in (None, "")
 
 
-async def _form_values(conv: Conversation, tx: Any, draft: dict[str, Any]) -> dict[str, Any]:
+async def _form_values(conv: Conversation, tx: Tx, draft: dict[str, Any]) -> dict[str, Any]:
     municipality = None
     if draft.get("municipality_id"):
         found = await tx.territory.get_municipality(int(draft["municipality_id"]))
@@ -634,7 +635,7 @@ async def _form_values(conv: Conversation, tx: Any, draft: dict[str, Any]) -> di
     }
 
 
-async def _form_screen(conv: Conversation, tx: Any, draft: dict[str, Any]) -> list[Reply]:
+async def _form_screen(conv: Conversation, tx: Tx, draft: dict[str, Any]) -> list[Reply]:
     field = draft.get("field") or FORM[0]
     municipalities = await _municipalities(tx) if field == "municipality" else []
     values = await _form_values(conv, tx, draft)
@@ -645,7 +646,7 @@ async def _form_screen(conv: Conversation, tx: Any, draft: dict[str, Any]) -> li
     return [Reply(text, _form_keyboard(conv, field, draft, municipalities), template=key)]
 
 
-async def _form_draft(conv: Conversation, tx: Any) -> dict[str, Any] | None:
+async def _form_draft(conv: Conversation, tx: Tx) -> dict[str, Any] | None:
     """The draft, if the person is filling the form right now."""
     person = await tx.users.get_user(conv.person.vk_id)
     if person is None or person.state != STATE_FORM:
@@ -653,7 +654,7 @@ async def _form_draft(conv: Conversation, tx: Any) -> dict[str, Any] | None:
     return await tx.activation.get_draft(conv.person.vk_id)
 
 
-async def _advance(conv: Conversation, tx: Any, draft: dict[str, Any], field: str,
+async def _advance(conv: Conversation, tx: Tx, draft: dict[str, Any], field: str,
                    value: Any = None, store: bool = True, note: str | None = None) -> list[Reply]:
     """Store a field's value and ask the next field (or the summary)."""
     if store:
@@ -800,9 +801,9 @@ async def form_submit(conv: Conversation) -> list[Reply]:
         org = await tx.activation.upsert_org(org_id, draft["org_name"], draft["kind"],
                                              int(draft["municipality_id"]), conv.person.vk_id,
                                              APP_FLOW["new"].org_step, now)
-        app_id = await tx.activation.upsert_application(
+        app_id = await tx.activation.insert_application(
             org.id, conv.person.vk_id, draft["full_name"], draft["phone"], draft.get("email"), now)
-        await tx.users.upsert_org(conv.person.vk_id, org.id, now)
+        await tx.users.update_org(conv.person.vk_id, org.id, now)
         await tx.activation.delete_draft(conv.person.vk_id)
         await set_state(conv, tx, STATE_STEP)
         coordinators = set(await tx.tickets.list_coordinators(org.municipality_id))
@@ -826,7 +827,7 @@ def name_key(name: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", name.casefold().replace("ё", "е")).replace("_", " ").split())
 
 
-async def twins(tx: Any, org_id: int, name: str, municipality_id: int) -> list[Any]:
+async def twins(tx: Tx, org_id: int, name: str, municipality_id: int) -> list[Any]:
     """Other organisations of the same municipality with the same name: a second application
     for one school (by mistake, or by someone posing as its administrator)."""
     key = name_key(name)
@@ -909,12 +910,12 @@ def step_keyboard(conv: Conversation, org: Any) -> Keyboard:
     return Keyboard.of(*rows)
 
 
-async def _staff_counts(tx: Any, org_id: int) -> dict[str, int]:
+async def _staff_counts(tx: Tx, org_id: int) -> dict[str, int]:
     staff = await tx.activation.list_staff(org_id)
     return {"joined": len(staff), "confirmed": sum(1 for s in staff if s.confirmed_at)}
 
 
-async def _step_values(conv: Conversation, tx: Any, org: Any) -> dict[str, Any]:
+async def _step_values(conv: Conversation, tx: Tx, org: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"org": org.name, "n": org.step, "total": TOTAL_STEPS}
     if org.step in (1, 2, 3):
         app = await tx.activation.get_latest_application(org.id)
@@ -934,7 +935,7 @@ async def _step_values(conv: Conversation, tx: Any, org: Any) -> dict[str, Any]:
     return values
 
 
-async def _step_screen(conv: Conversation, tx: Any, org: Any,
+async def _step_screen(conv: Conversation, tx: Tx, org: Any,
                        just_completed: bool = False) -> list[Reply]:
     values = await _step_values(conv, tx, org)
     values["just_completed"] = just_completed
@@ -965,7 +966,7 @@ def _step5_next(conv: Conversation, org: Any) -> str:
     return t(conv, "activation.ready")
 
 
-async def _with_org(conv: Conversation, tx: Any, step: int | None) -> tuple[Any, list[Reply] | None]:
+async def _with_org(conv: Conversation, tx: Tx, step: int | None) -> tuple[Any, list[Reply] | None]:
     """The admin's organisation, or the polite answer when there is none / the step is stale."""
     org = await own_org(tx, conv.person.vk_id)
     if org is None:
@@ -992,7 +993,7 @@ async def step_done(conv: Conversation, step: int) -> list[Reply]:
         if missing:
             key = f"activation.missing.{missing[0]}"
             return _short(conv, org, t(conv, key, **date_examples(conv)), key)
-        await tx.activation.upsert_step(org.id, spec.next, now)
+        await tx.activation.update_step(org.id, spec.next, now)
         org = await tx.activation.get_org(org.id)
         if spec.next == ACTIVATED:
             return await _step_screen(conv, tx, org, just_completed=True)
@@ -1010,7 +1011,7 @@ async def step_back(conv: Conversation, step: int) -> list[Reply]:
         back = STEPS[step].back
         if back is None:
             return await _step_screen(conv, tx, org)
-        await tx.activation.upsert_step(org.id, back, unix(conv.deps.clock))
+        await tx.activation.update_step(org.id, back, unix(conv.deps.clock))
         await set_state(conv, tx, STATE_STEP)
         org = await tx.activation.get_org(org.id)
         return prefixed(t(conv, "activation.went_back", n=back), await _step_screen(conv, tx, org))
@@ -1072,7 +1073,7 @@ async def choose_structure(conv: Conversation, structure: str) -> list[Reply]:
         org, refusal = await _with_org(conv, tx, 5)
         if refusal:
             return refusal
-        await tx.activation.upsert_structure(org.id, structure)
+        await tx.activation.update_structure(org.id, structure)
         await set_state(conv, tx, STATE_STEP)
         org = await tx.activation.get_org(org.id)
         key = f"activation.structure_saved.{structure}"
@@ -1088,7 +1089,7 @@ async def save_links(conv: Conversation, text: str) -> list[Reply]:
         if error:
             key = f"activation.errors.{error}"
             return _short(conv, org, t(conv, key), key)
-        await tx.activation.upsert_links(org.id, links)
+        await tx.activation.update_links(org.id, links)
         org = await tx.activation.get_org(org.id)
         return _short(conv, org, t(conv, "activation.links_saved", links=links) + " "
                       + _step5_next(conv, org), "activation.links_saved")
@@ -1104,10 +1105,10 @@ async def save_deadline(conv: Conversation, text: str) -> list[Reply]:
             key = f"activation.errors.{error}"
             return _short(conv, org, t(conv, key, today=today(conv).strftime("%d.%m.%Y"),
                                        **date_examples(conv)), key)
-        await tx.activation.upsert_deadline(org.id, value.isoformat())
+        await tx.activation.update_deadline(org.id, value.isoformat())
         org = await tx.activation.get_org(org.id)  # a changed deadline is shown as changed
         while not org.invite_code:
-            await tx.activation.upsert_invite_code(org.id, new_invite_code())
+            await tx.activation.update_invite_code(org.id, new_invite_code())
             org = await tx.activation.get_org(org.id)
         invite = await _invite_reply(conv, org)
         screen_ = await _step_screen(conv, tx, org)

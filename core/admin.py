@@ -188,7 +188,7 @@ def help_screen(conv: Conversation) -> list[Reply]:
 async def _audit(conv: Conversation, action: str, municipality_id: int | None,
                  **details: Any) -> None:
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, action,
+        await tx.audit.insert_entry(conv.person.vk_id, action,
                                     {"municipality_id": municipality_id, **details},
                                     unix(conv.deps.clock))
 
@@ -586,7 +586,7 @@ async def grant(conv: Conversation, args: str) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         await tx.territory.upsert_grant(vk_id, municipality.id if municipality else None,
                                         conv.person.vk_id, now)
-        await tx.audit.upsert_entry(conv.person.vk_id, "coordinator_grant", {
+        await tx.audit.insert_entry(conv.person.vk_id, "coordinator_grant", {
             "municipality_id": municipality.id if municipality else None, "vk_id": vk_id}, now)
     place = municipality.name if municipality else conv.deps.settings.region.name
     service = conv.deps.services["broadcasts"]
@@ -612,7 +612,7 @@ async def revoke(conv: Conversation, args: str) -> list[Reply]:
         old = await tx.territory.get_grant(vk_id)
         removed = await tx.territory.delete_grant(vk_id)
         if removed:
-            await tx.audit.upsert_entry(conv.person.vk_id, "coordinator_revoke", {
+            await tx.audit.insert_entry(conv.person.vk_id, "coordinator_revoke", {
                 "municipality_id": old.municipality_id if old else None, "vk_id": vk_id}, now)
     service = conv.deps.services["broadcasts"]
     withheld = await service.withhold_unauthorised(vk_id, told=conv.person.vk_id)

@@ -240,7 +240,7 @@ def _quit_row(conv: Conversation) -> list[Button]:
 
 async def _audit(conv: Conversation, action: str, **details: Any) -> None:
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, action,
+        await tx.audit.insert_entry(conv.person.vk_id, action,
                                     {"municipality_id": _scope(conv), **details},
                                     unix(conv.deps.clock))
 
@@ -322,8 +322,8 @@ async def _draft(conv: Conversation) -> Broadcast | None:
     if draft.scope_municipality_id != scope:
         now = unix(conv.deps.clock)
         async with conv.deps.db.transaction() as tx:
-            await tx.broadcasts.upsert_scope(draft.id, scope, now)
-            await tx.users.upsert_state(conv.person.vk_id, AUDIENCE, {"id": draft.id}, now)
+            await tx.broadcasts.update_scope(draft.id, scope, now)
+            await tx.users.update_state(conv.person.vk_id, AUDIENCE, {"id": draft.id}, now)
             draft = await tx.broadcasts.get_broadcast(draft.id, scope)
         conv.person = conv.person.model_copy(update={"state": AUDIENCE,
                                                      "state_data": {"id": draft_id}})
@@ -333,7 +333,7 @@ async def _draft(conv: Conversation) -> Broadcast | None:
 async def _go(conv: Conversation, state: str, draft: Broadcast, **extra: Any) -> list[Reply]:
     data = {"id": draft.id, **extra}
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, state, data, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, state, data, unix(conv.deps.clock))
         draft = await tx.broadcasts.get_broadcast(draft.id, _scope(conv)) or draft
     conv.person = conv.person.model_copy(update={"state": state, "state_data": data})
     return await FLOW[state].screen(conv, draft)
@@ -350,7 +350,7 @@ async def _to_menu(conv: Conversation, *before: Reply) -> list[Reply]:
 
 async def start(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
-        draft = await tx.broadcasts.upsert_draft(conv.person.vk_id, _scope(conv),
+        draft = await tx.broadcasts.insert_draft(conv.person.vk_id, _scope(conv),
                                                  unix(conv.deps.clock))
     return await _go(conv, AUDIENCE, draft)
 
@@ -520,7 +520,7 @@ async def pick_value(conv: Conversation, value: str) -> list[Reply]:
 
 async def _set_audience(conv: Conversation, draft: Broadcast, audience: Audience) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
-        await tx.broadcasts.upsert_audience(draft.id, audience, unix(conv.deps.clock))
+        await tx.broadcasts.update_audience(draft.id, audience, unix(conv.deps.clock))
     return await _go(conv, TEXT, draft)
 
 
@@ -554,7 +554,7 @@ async def _text_typed(conv: Conversation, draft: Broadcast, text: str,
         log.warning("could not re-upload a broadcast attachment: %s", exc)
         return [_say(conv, "broadcasts.upload_failed", keyboard)]
     async with conv.deps.db.transaction() as tx:
-        await tx.broadcasts.upsert_content(draft.id, text, attachments, unix(conv.deps.clock))
+        await tx.broadcasts.update_content(draft.id, text, attachments, unix(conv.deps.clock))
     return await _go(conv, CONFIRM, draft)
 
 
@@ -597,7 +597,7 @@ async def fill_names(deps: "Deps", people: list[Recipient]) -> list[Recipient]:
     if names:
         async with deps.db.transaction() as tx:
             for vk_id, (first, last) in names.items():
-                await tx.users.upsert_name(vk_id, first, last)
+                await tx.users.update_name(vk_id, first, last)
     return [p.model_copy(update={"first_name": names[p.vk_id][0], "last_name": names[p.vk_id][1]})
             if not p.first_name and p.vk_id in names else p for p in people]
 
@@ -642,9 +642,9 @@ async def send_now(conv: Conversation) -> list[Reply]:
         return draft
     now = unix(conv.deps.clock)
     async with conv.deps.db.transaction() as tx:
-        await tx.broadcasts.upsert_scheduled(draft.id, now, now)
-        await tx.users.upsert_state(conv.person.vk_id, "menu", {}, now)
-        await tx.audit.upsert_entry(conv.person.vk_id, "broadcast_send",
+        await tx.broadcasts.update_scheduled(draft.id, now, now)
+        await tx.users.update_state(conv.person.vk_id, "menu", {}, now)
+        await tx.audit.insert_entry(conv.person.vk_id, "broadcast_send",
                                     {"municipality_id": _scope(conv), "broadcast": draft.id,
                                      "audience": draft.audience.model_dump(exclude_none=True)}, now)
     conv.person = conv.person.model_copy(update={"state": "menu", "state_data": {}})
@@ -725,8 +725,8 @@ async def _schedule(conv: Conversation, draft: Broadcast, at: int) -> list[Reply
                         await _when_screen(conv, draft))
     tz = await _timezone(conv)
     async with conv.deps.db.transaction() as tx:
-        await tx.broadcasts.upsert_scheduled(draft.id, at, now)
-        await tx.audit.upsert_entry(conv.person.vk_id, "broadcast_schedule",
+        await tx.broadcasts.update_scheduled(draft.id, at, now)
+        await tx.audit.insert_entry(conv.person.vk_id, "broadcast_schedule",
                                     {"municipality_id": _scope(conv), "broadcast": draft.id,
                                      "send_at": at,
                                      "audience": draft.audience.model_dump(exclude_none=True)}, now)
@@ -736,7 +736,7 @@ async def _schedule(conv: Conversation, draft: Broadcast, at: int) -> list[Reply
     done = _say(conv, "broadcasts.scheduled", keyboard, id=draft.id, when=_moment(conv, at, tz),
                 tz=_zone(conv, tz), count=count)
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, "menu", {}, now)
+        await tx.users.update_state(conv.person.vk_id, "menu", {}, now)
     conv.person = conv.person.model_copy(update={"state": "menu", "state_data": {}})
     return [done]
 
@@ -848,7 +848,7 @@ async def history(conv: Conversation) -> list[Reply]:
 
 async def set_broadcasts(conv: Conversation, on: bool) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_flags(conv.person.vk_id, broadcasts_on=on)
+        await tx.users.update_flags(conv.person.vk_id, broadcasts_on=on)
     if on:
         return [_say(conv, "broadcasts.on_done", Keyboard.of(
             [_btn(conv, "btn.bc_off", BroadcastsOff())], inline=True))]
@@ -979,10 +979,10 @@ class BroadcastService:
                 return False
             author = await access_of(tx, self.deps.settings, broadcast.author_vk_id)
             if author.scope.covers(Scope.of_grant(broadcast.scope_municipality_id)):
-                claimed = await tx.broadcasts.upsert_running(broadcast_id, now)
+                claimed = await tx.broadcasts.update_running(broadcast_id, now)
             else:
                 claimed = False
-                held = await tx.broadcasts.upsert_withheld(broadcast_id, now)
+                held = await tx.broadcasts.update_withheld(broadcast_id, now)
             broadcast = await tx.broadcasts.get_broadcast(broadcast_id, None)
         if held and broadcast is not None:
             await self.tell_admins_withheld([broadcast])
@@ -1011,7 +1011,7 @@ class BroadcastService:
             async with lock:
                 async with self.deps.db.transaction() as tx:
                     counts = await tx.outbox.get_job_counts(job_of(broadcast.id))
-                    ok = await tx.broadcasts.upsert_withheld(
+                    ok = await tx.broadcasts.update_withheld(
                         broadcast.id, now, counts.delivered, counts.not_allowed, counts.failed)
                     fresh = await tx.broadcasts.get_broadcast(broadcast.id, None)
             if ok and fresh is not None:
@@ -1066,12 +1066,12 @@ class BroadcastService:
             template, total = None, 0
         now = unix(deps.clock)
         async with deps.db.transaction() as tx:
-            await tx.broadcasts.upsert_recipients(broadcast.id, total, now)
+            await tx.broadcasts.update_recipients(broadcast.id, total, now)
         status = self._progress_reply(broadcast.id, 0, total)
         sent = await deps.messenger.send([Outgoing(broadcast.author_vk_id, status, "notice",
                                                    f"broadcast-status:{broadcast.id}")])
         async with deps.db.transaction() as tx:
-            await tx.broadcasts.upsert_status_message(broadcast.id, broadcast.author_vk_id,
+            await tx.broadcasts.update_status_message(broadcast.id, broadcast.author_vk_id,
                                                       sent[0].message_id if sent else None)
         self._edited_at[broadcast.id] = monotonic()
         stream = _Stream(deps, broadcast, template) if template is not None and total else None
@@ -1079,7 +1079,7 @@ class BroadcastService:
         await deps.messenger.enqueue_bulk(job, stream.messages() if stream else [])
         if stream is not None and stream.count != total:
             async with deps.db.transaction() as tx:  # people joined or left meanwhile
-                await tx.broadcasts.upsert_recipients(broadcast.id, stream.count, unix(deps.clock))
+                await tx.broadcasts.update_recipients(broadcast.id, stream.count, unix(deps.clock))
 
     def _progress_reply(self, broadcast_id: int, done: int, total: int) -> Reply:
         texts = self.deps.texts
@@ -1133,7 +1133,7 @@ class BroadcastService:
 
     async def _finish(self, broadcast: Broadcast, counts: Any) -> None:
         async with self.deps.db.transaction() as tx:
-            finished = await tx.broadcasts.upsert_finished(
+            finished = await tx.broadcasts.update_finished(
                 broadcast.id, counts.delivered, counts.not_allowed, counts.failed,
                 unix(self.deps.clock))
         if not finished:
@@ -1177,7 +1177,7 @@ class BroadcastService:
         async with lock:
             async with self.deps.db.transaction() as tx:
                 counts = await tx.outbox.get_job_counts(job)
-                ok = await tx.broadcasts.upsert_cancelled(
+                ok = await tx.broadcasts.update_cancelled(
                     broadcast.id, by, counts.delivered, counts.not_allowed, counts.failed,
                     unix(self.deps.clock))
                 fresh = await tx.broadcasts.get_broadcast(broadcast.id, None)

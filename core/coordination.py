@@ -37,6 +37,7 @@ from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
 from core.untrusted import relayed, spreadsheet_row
+from storage import Tx
 
 log = logging.getLogger(__name__)
 LIST_LIMIT = 10
@@ -92,12 +93,12 @@ def _filter(conv: Conversation) -> int | None:
 
 async def _audit(conv: Conversation, action: str, details: dict[str, Any]) -> None:
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, action,
+        await tx.audit.insert_entry(conv.person.vk_id, action,
                                     {**details, "municipality_id": _filter(conv)},
                                     unix(conv.deps.clock))
 
 
-async def _scope_name(conv: Conversation, tx: Any) -> str:
+async def _scope_name(conv: Conversation, tx: Tx) -> str:
     scope = _filter(conv)
     if scope is None:
         return ""
@@ -133,7 +134,7 @@ def panel_keyboard(conv: Conversation) -> Keyboard:
 
 async def panel(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
         scope = await _scope_name(conv, tx)
     return [Reply(t(conv, "coord.panel", scope=scope, admin=conv.access.bot_admin,
                     days=conv.deps.settings.schedule.stuck_after_days),
@@ -212,7 +213,7 @@ async def set_status(conv: Conversation, app_id: int, status: str) -> list[Reply
                 return [Reply(t(conv, "input.not_allowed"), template="input.not_allowed")]
             if status not in APP_FLOW[app.status].next:
                 return [_already(conv, app)]
-            await tx.users.upsert_state(conv.person.vk_id, STATE_REJECT, {"app": app_id},
+            await tx.users.update_state(conv.person.vk_id, STATE_REJECT, {"app": app_id},
                                         unix(conv.deps.clock))
         return [_reason_prompt(conv, app_id)]
     return await _apply(conv, [app_id], status, None)
@@ -225,7 +226,7 @@ async def cancel_reject(conv: Conversation) -> list[Reply]:
 async def reject_reason(conv: Conversation, text: str) -> list[Reply]:
     app_id = int(conv.person.state_data.get("app", 0))
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
     answers = await _apply(conv, [app_id], "rejected", " ".join(text.split())[:REASON_MAX])
     # the reason prompt's «Отмена» is under the input field: put the panel back
     last = answers[-1]
@@ -255,12 +256,12 @@ async def _apply(conv: Conversation, app_ids: list[int], status: str,
                 answers.append(Reply(t(conv, "input.not_allowed"), template="input.not_allowed"))
                 continue
             if status not in APP_FLOW[app.status].next or not await \
-                    tx.activation.upsert_application_status(app.id, app.status, status, reason, now):
+                    tx.activation.update_application_status(app.id, app.status, status, reason, now):
                 answers.append(_already(conv, app))
                 continue
             if app.org_step <= 3:  # steps 1..3 follow the application; later ones are the admin's
-                await tx.activation.upsert_step(app.org_id, APP_FLOW[status].org_step, now)
-            await tx.audit.upsert_entry(conv.person.vk_id, "activation.status",
+                await tx.activation.update_step(app.org_id, APP_FLOW[status].org_step, now)
+            await tx.audit.insert_entry(conv.person.vk_id, "activation.status",
                                         {"app": app.id, "from": app.status, "to": status,
                                          "municipality_id": app.municipality_id}, now)
             changed.append(app)

@@ -271,7 +271,7 @@ async def dont_know(conv: Conversation, found: Match, suggest: bool = False) -> 
     question = conv.incoming.text.strip()
     async with conv.deps.db.transaction() as tx:
         municipality = await tx.tickets.get_municipality_of(conv.person.vk_id)
-        await tx.tickets.upsert_miss(question[:1000], " ".join(sorted(found.terms)),
+        await tx.tickets.insert_miss(question[:1000], " ".join(sorted(found.terms)),
                                      unix(conv.deps.clock), conv.person.vk_id, municipality)
     await remember_question(conv, question)
     faq = service(conv)
@@ -311,7 +311,7 @@ async def reload(conv: Conversation) -> list[Reply]:
         return [Reply(conv.deps.texts.render("faq.reload_failed", error=str(exc)[:3000]),
                       template="faq.reload_failed")]
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, "faq.reload", {"entries": count},
+        await tx.audit.insert_entry(conv.person.vk_id, "faq.reload", {"entries": count},
                                     unix(conv.deps.clock))
     return [Reply(conv.deps.texts.render("faq.reloaded", count=count), template="faq.reloaded")]
 

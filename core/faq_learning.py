@@ -150,7 +150,7 @@ async def add_phrasing(conv: Conversation, ticket_id: int, entry_id: str) -> lis
         return [Reply(conv.deps.texts.render("learn.failed", error=error[:1500]),
                       template="learn.failed")]
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, "faq.learn_phrasing",
+        await tx.audit.insert_entry(conv.person.vk_id, "faq.learn_phrasing",
                                     {"ticket": ticket_id, "entry": entry_id}, unix(conv.deps.clock))
     return prefixed(conv.deps.texts.render("learn.phrasing_added", title=entry.title),
                     await current_screen(conv))
@@ -189,7 +189,7 @@ async def add_draft(conv: Conversation, ticket_id: int) -> list[Reply]:
         return [Reply(conv.deps.texts.render("learn.failed", error="\n".join(errors)[:1500]),
                       template="learn.failed")]
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, "faq.learn_draft",
+        await tx.audit.insert_entry(conv.person.vk_id, "faq.learn_draft",
                                     {"ticket": ticket_id, "entry": entry_id}, unix(conv.deps.clock))
     notice = draft_reply(conv, entry_id, front["title"], ticket.answer)
     admins = sorted(set(conv.deps.settings.access.admins) - {conv.person.vk_id})
@@ -247,7 +247,7 @@ async def publish(conv: Conversation, entry_id: str) -> list[Reply]:
         return [Reply(conv.deps.texts.render("learn.failed", error=error[:1500]),
                       template="learn.failed")]
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, "faq.publish", {"entry": entry_id},
+        await tx.audit.insert_entry(conv.person.vk_id, "faq.publish", {"entry": entry_id},
                                     unix(conv.deps.clock))
     entry = service(conv).book.get(entry_id)
     rows = [[Button(entry.short, FaqShow(id=entry.id).dump())]] if entry else []
@@ -263,6 +263,6 @@ async def reject(conv: Conversation, entry_id: str) -> list[Reply]:
         return [Reply(conv.deps.texts.render("learn.draft_gone"), template="learn.draft_gone")]
     path.unlink()
     async with conv.deps.db.transaction() as tx:
-        await tx.audit.upsert_entry(conv.person.vk_id, "faq.reject", {"entry": entry_id},
+        await tx.audit.insert_entry(conv.person.vk_id, "faq.reject", {"entry": entry_id},
                                     unix(conv.deps.clock))
     return [Reply(conv.deps.texts.render("learn.rejected"), template="learn.rejected")]

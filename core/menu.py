@@ -51,7 +51,7 @@ async def open_menu(conv: Conversation) -> list[Reply]:
 
         return await ask_role(conv)
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
     return [main_menu(conv)]
 
 
@@ -67,7 +67,7 @@ async def refused(conv: Conversation) -> list[Reply]:
     the middle of a coordinator's dialog, which is then left (nothing of it is shown again)."""
     if conv.person.state.startswith(COORDINATOR_STATES) and not conv.access.coordinator:
         async with conv.deps.db.transaction() as tx:
-            await tx.users.upsert_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
+            await tx.users.update_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
         conv.person = conv.person.model_copy(update={"state": "menu", "state_data": {}})
     return [Reply(conv.deps.texts.render("input.not_allowed"), template="input.not_allowed"),
             main_menu(conv)]

@@ -52,7 +52,7 @@ async def greet(conv: Conversation) -> list[Reply]:
     """A newcomer's first message, whatever it says."""
     deps = conv.deps
     async with deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, ASK_ROLE, {}, unix(deps.clock))
+        await tx.users.update_state(conv.person.vk_id, ASK_ROLE, {}, unix(deps.clock))
     text = deps.texts.render("start.greeting", first_name=conv.person.first_name,
                              region=deps.settings.region.name)
     if conv.person.ref:
@@ -62,7 +62,7 @@ async def greet(conv: Conversation) -> list[Reply]:
 
 async def ask_role(conv: Conversation, key: str = "start.ask_role") -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, ASK_ROLE, {}, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, ASK_ROLE, {}, unix(conv.deps.clock))
     return [ask_role_screen(conv, key)]
 
 
@@ -79,7 +79,7 @@ async def with_role_choice(conv: Conversation, answer: list[Reply]) -> list[Repl
         return answer
     deps = conv.deps
     async with deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, ASK_ROLE, {}, unix(deps.clock))
+        await tx.users.update_state(conv.person.vk_id, ASK_ROLE, {}, unix(deps.clock))
     first = answer[0]
     question = deps.texts.render("start.ask_role_after_answer", region=deps.settings.region.name)
     rows = [list(r) for r in role_keyboard(conv).rows]
@@ -103,8 +103,8 @@ async def choose_role(conv: Conversation, role: ChosenRole) -> list[Reply]:
         return [ask_role_screen(conv, "start.coordinator_refused")]
     async with deps.db.transaction() as tx:
         now = unix(deps.clock)
-        await tx.users.upsert_role(conv.person.vk_id, role, now)
-        await tx.users.upsert_state(conv.person.vk_id, "menu", {}, now)
+        await tx.users.update_role(conv.person.vk_id, role, now)
+        await tx.users.update_state(conv.person.vk_id, "menu", {}, now)
         person = await tx.users.get_user(conv.person.vk_id)
     assert person is not None
     conv.person = person

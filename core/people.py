@@ -70,7 +70,7 @@ async def people(deps: "Deps", vk_ids: list[int] | set[int]) -> dict[int, Who]:
             async with deps.db.transaction() as tx:
                 for vk_id in stored:
                     p = fetched[vk_id]
-                    await tx.users.upsert_name(vk_id, p.first_name, p.last_name, p.sex)
+                    await tx.users.update_name(vk_id, p.first_name, p.last_name, p.sex)
     out: dict[int, Who] = {}
     for vk_id in ids:
         person = known.get(vk_id)

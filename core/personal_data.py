@@ -154,7 +154,7 @@ async def ask_consent(conv: Conversation, then: Then,
                       data: dict[str, Any] | None = None) -> list[Reply]:
     """Ask; ``data`` stays in state_data for the flow to go on with after «Даю согласие»."""
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, _consent_state(then), data or {},
+        await tx.users.update_state(conv.person.vk_id, _consent_state(then), data or {},
                                     unix(conv.deps.clock))
     return consent_screen(conv, then)
 
@@ -174,7 +174,7 @@ async def answer_consent(conv: Conversation, agree: bool, then: Then) -> list[Re
         if agree:
             await tx.personal.upsert_consent(conv.person.vk_id, _book(conv).current, now)
         else:
-            await tx.users.upsert_state(conv.person.vk_id, "menu", {}, now)
+            await tx.users.update_state(conv.person.vk_id, "menu", {}, now)
         person = await tx.users.get_user(conv.person.vk_id)
     assert person is not None
     conv.person = person
@@ -287,7 +287,7 @@ async def _stored(conv: Conversation) -> Reply:
 
 async def my_data(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, STATE_VIEW, {}, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, STATE_VIEW, {}, unix(conv.deps.clock))
     return [await _stored(conv),
             Reply(_t(conv, "pd.summary", **await _collect(conv)), _view_keyboard(conv),
                   template="pd.summary")]
@@ -303,7 +303,7 @@ def _erase_screen(conv: Conversation) -> list[Reply]:
 
 async def erase_ask(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, STATE_ERASE, {}, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, STATE_ERASE, {}, unix(conv.deps.clock))
     return _erase_screen(conv)
 
 
@@ -312,7 +312,7 @@ async def erase(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         person = await tx.users.get_user(conv.person.vk_id)
         if person is None or person.state != STATE_ERASE:
-            await tx.users.upsert_state(conv.person.vk_id, STATE_ERASE, {}, unix(conv.deps.clock))
+            await tx.users.update_state(conv.person.vk_id, STATE_ERASE, {}, unix(conv.deps.clock))
             return prefixed(_t(conv, "pd.erase_again"), _erase_screen(conv))
         await tx.personal.delete_person(conv.person.vk_id, unix(conv.deps.clock))
     # Bulk messages already loaded for sending are dropped too, not only the queued rows.

@@ -191,7 +191,7 @@ def subscription_offer(conv: Conversation) -> list[Reply]:
 
 async def _set(conv: Conversation, **flags: bool) -> None:
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_flags(conv.person.vk_id, **flags)
+        await tx.users.update_flags(conv.person.vk_id, **flags)
         fresh = await tx.users.get_user(conv.person.vk_id)
     assert fresh is not None
     conv.person = fresh

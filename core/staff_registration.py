@@ -38,6 +38,7 @@ from core.outgoing import Outgoing
 from core.payloads import Payload
 from core.ui import Button, Keyboard, Reply, prefixed
 from core.untrusted import relayed
+from storage import Tx
 
 Item = Literal["reg", "app", "chat"]
 
@@ -106,11 +107,11 @@ def next_item(staff: Any) -> str | None:
     return item
 
 
-async def _set_state(conv: Conversation, tx: Any, state: str, data: dict[str, Any] | None = None) -> None:
-    await tx.users.upsert_state(conv.person.vk_id, state, data or {}, unix(conv.deps.clock))
+async def _set_state(conv: Conversation, tx: Tx, state: str, data: dict[str, Any] | None = None) -> None:
+    await tx.users.update_state(conv.person.vk_id, state, data or {}, unix(conv.deps.clock))
 
 
-async def _ref_org(conv: Conversation, tx: Any) -> Any:
+async def _ref_org(conv: Conversation, tx: Tx) -> Any:
     """The organisation whose invite link brought this person, if any."""
     person = await tx.users.get_user(conv.person.vk_id)
     code = normalise_code(person.ref) if person and person.ref else None
@@ -174,7 +175,7 @@ def _join_button(conv: Conversation, org: Any) -> Button:
     return Button(label(conv, "btn.stf_join"), StaffJoin(code=org.invite_code).dump(), "positive")
 
 
-async def _code_screen(conv: Conversation, tx: Any, note: str | None = None) -> list[Reply]:
+async def _code_screen(conv: Conversation, tx: Tx, note: str | None = None) -> list[Reply]:
     org = await _ref_org(conv, tx)
     rows: list[list[Button]] = []
     if org is not None:
@@ -219,7 +220,7 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
         consent_needed = await tx.personal.get_consent(conv.person.vk_id) is None
         if not consent_needed:
             await tx.activation.upsert_staff(conv.person.vk_id, org.id, now)
-            await tx.users.upsert_org(conv.person.vk_id, org.id, now)
+            await tx.users.update_org(conv.person.vk_id, org.id, now)
             await _set_state(conv, tx, STATE_STEP)
     if consent_needed:
         return await ask_consent(conv, "stf", {"code": code})
@@ -245,7 +246,7 @@ def _code_wait(conv: Conversation, until: int, now: int) -> Reply:
 # ------------------------------------------------------------------------------------------------
 
 
-async def _step_screen(conv: Conversation, tx: Any, staff: Any) -> list[Reply]:
+async def _step_screen(conv: Conversation, tx: Tx, staff: Any) -> list[Reply]:
     org = await tx.activation.get_org(staff.org_id)
     if org is None:
         return [main_menu(conv)]
@@ -304,7 +305,7 @@ async def done(conv: Conversation, item: str) -> list[Reply]:
         if item != expected:
             key = "staff.already_done" if getattr(staff, STAFF_STEPS[item].mark) else "staff.not_yet"
             return prefixed(t(conv, key), await _step_screen(conv, tx, staff))
-        await tx.activation.upsert_staff_mark(conv.person.vk_id, STAFF_STEPS[item].mark, now)
+        await tx.activation.update_staff_mark(conv.person.vk_id, STAFF_STEPS[item].mark, now)
         staff = await tx.activation.get_staff(conv.person.vk_id)
         org = await tx.activation.get_org(staff.org_id)
         screen_ = await _step_screen(conv, tx, staff)
@@ -574,7 +575,7 @@ async def code_typed(conv: Conversation, kind: str, found: Any) -> list[Reply]:
     became_staff = conv.person.role != "staff"
     if became_staff:
         async with deps.db.transaction() as tx:
-            await tx.users.upsert_role(conv.person.vk_id, "staff", unix(deps.clock))
+            await tx.users.update_role(conv.person.vk_id, "staff", unix(deps.clock))
             person = await tx.users.get_user(conv.person.vk_id)
         assert person is not None
         conv.person = person

@@ -314,7 +314,7 @@ async def _save(conv: Conversation, ctx: _Ctx, fields: dict[str, Any],
                                        municipality_id=ctx.place.municipality_id, now=now,
                                        **fields)
         if state is not None:
-            await tx.users.upsert_state(person.vk_id, state, data or {}, now)
+            await tx.users.update_state(person.vk_id, state, data or {}, now)
         answer = await tx.surveys.get_answer(ctx.week, person.vk_id)
     assert answer is not None
     if state is not None:
@@ -334,7 +334,7 @@ def _back(conv: Conversation) -> tuple[str, dict[str, Any]]:
 async def _leave(conv: Conversation) -> None:
     state, data = _back(conv)
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, state, data, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, state, data, unix(conv.deps.clock))
     conv.person = conv.person.model_copy(update={"state": state, "state_data": data})
 
 

@@ -47,7 +47,7 @@ async def remember_question(conv: Conversation, question: str) -> None:
     data = dict(conv.person.state_data)
     data["question"] = question[:QUESTION_MAX]
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, conv.person.state, data, unix(conv.deps.clock))
+        await tx.users.update_state(conv.person.vk_id, conv.person.state, data, unix(conv.deps.clock))
 
 
 async def ask(conv: Conversation, src: str) -> list[Reply]:
@@ -55,7 +55,7 @@ async def ask(conv: Conversation, src: str) -> list[Reply]:
     if question and src == "faq":
         return await open_ticket(conv, src, question)
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(
+        await tx.users.update_state(
             conv.person.vk_id, "ticket:write",
             {"src": src, "back": conv.person.state, "back_data": conv.person.state_data},
             unix(conv.deps.clock))
@@ -73,7 +73,7 @@ async def _restore(conv: Conversation) -> None:
     data = conv.person.state_data
     back = data.get("back", "menu")
     async with conv.deps.db.transaction() as tx:
-        await tx.users.upsert_state(conv.person.vk_id, back, data.get("back_data", {}),
+        await tx.users.update_state(conv.person.vk_id, back, data.get("back_data", {}),
                                     unix(conv.deps.clock))
         person = await tx.users.get_user(conv.person.vk_id)
     assert person is not None
@@ -97,12 +97,12 @@ async def open_ticket(conv: Conversation, source: str, question: str) -> list[Re
     question = question.strip()[:QUESTION_MAX]
     async with deps.db.transaction() as tx:
         municipality = await tx.tickets.get_municipality_of(conv.person.vk_id)
-        ticket = await tx.tickets.upsert_ticket(conv.person.vk_id, source, question, municipality,
+        ticket = await tx.tickets.insert_ticket(conv.person.vk_id, source, question, municipality,
                                                 unix(deps.clock))
         coordinators = set(await tx.tickets.list_coordinators(municipality))
         if conv.person.state_data.get("question"):
             data = {k: v for k, v in conv.person.state_data.items() if k != "question"}
-            await tx.users.upsert_state(conv.person.vk_id, conv.person.state, data,
+            await tx.users.update_state(conv.person.vk_id, conv.person.state, data,
                                         unix(deps.clock))
         place = ""
         if municipality is not None:
@@ -137,7 +137,7 @@ async def start_answer(conv: Conversation, ticket_id: int) -> list[Reply]:
         if ticket.status != "open":
             return [Reply(conv.deps.texts.render("tickets.already_answered", id=ticket.id),
                           template="tickets.already_answered")]
-        await tx.users.upsert_state(
+        await tx.users.update_state(
             conv.person.vk_id, "ticket:answer",
             {"ticket": ticket.id, "back": conv.person.state, "back_data": conv.person.state_data},
             unix(conv.deps.clock))
@@ -164,10 +164,10 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
         ticket = await tx.tickets.get_ticket(ticket_id)
         if ticket is None or not _visible(conv, ticket.municipality_id):
             return [Reply(deps.texts.render("input.not_allowed"), template="input.not_allowed")]
-        first = not ticket.erased and await tx.tickets.upsert_answer(
+        first = not ticket.erased and await tx.tickets.update_answer(
             ticket_id, text.strip()[:QUESTION_MAX], conv.person.vk_id, unix(deps.clock))
         if first:
-            await tx.audit.upsert_entry(
+            await tx.audit.insert_entry(
                 conv.person.vk_id, "ticket.answer",
                 {"ticket": ticket_id, "municipality_id": ticket.municipality_id}, unix(deps.clock))
     # Screens are shown after the transaction: they read, and the writer must not wait on them.

@@ -157,7 +157,7 @@ async def tick(deps: "Deps", now: datetime | None = None) -> TickReport:
     for batch in batches:
         await deps.messenger.enqueue_bulk(batch.outbox_job, batch.messages)
         async with deps.db.transaction() as tx:
-            await tx.schedule.upsert_runs(batch.job, batch.week,
+            await tx.schedule.insert_runs(batch.job, batch.week,
                                           [m.peer_id for m in batch.messages], at)
         report.queued[batch.job] = report.queued.get(batch.job, 0) + len(batch.messages)
         report.jobs.append(batch.outbox_job)

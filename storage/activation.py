@@ -7,11 +7,14 @@ admin_vk_id, staff.confirmed_at.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from storage.models import Organisation
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 
 class OrgProgress(Organisation):
@@ -90,7 +93,7 @@ def _scope(municipality_id: int | None, column: str = "o.municipality_id") -> tu
 
 
 class ActivationRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     # -- organisations ----------------------------------------------------------------------
@@ -122,25 +125,25 @@ class ActivationRepo:
         assert org is not None
         return org
 
-    async def upsert_step(self, org_id: int, step: int, now: int) -> None:
+    async def update_step(self, org_id: int, step: int, now: int) -> None:
         await self.tx.execute(
             "UPDATE organisations SET step = ?, step_updated_at = ?,"
             " activated_at = CASE WHEN ? = 9 THEN COALESCE(activated_at, ?) ELSE activated_at END"
             " WHERE id = ?", (step, now, step, now, org_id))
 
-    async def upsert_structure(self, org_id: int, structure: str) -> None:
+    async def update_structure(self, org_id: int, structure: str) -> None:
         await self.tx.execute("UPDATE organisations SET structure = ? WHERE id = ?",
                               (structure, org_id))
 
-    async def upsert_links(self, org_id: int, links: list[str]) -> None:
+    async def update_links(self, org_id: int, links: list[str]) -> None:
         await self.tx.execute("UPDATE organisations SET registration_link = ? WHERE id = ?",
                               ("\n".join(links), org_id))
 
-    async def upsert_deadline(self, org_id: int, deadline_iso: str) -> None:
+    async def update_deadline(self, org_id: int, deadline_iso: str) -> None:
         await self.tx.execute("UPDATE organisations SET staff_deadline = ? WHERE id = ?",
                               (deadline_iso, org_id))
 
-    async def upsert_invite_code(self, org_id: int, code: str) -> bool:
+    async def update_invite_code(self, org_id: int, code: str) -> bool:
         """False when another organisation already has this code (try another one)."""
         cur = await self.tx.execute(
             "UPDATE OR IGNORE organisations SET invite_code = ? WHERE id = ? AND invite_code IS NULL",
@@ -148,7 +151,7 @@ class ActivationRepo:
         return cur.rowcount == 1
 
     # -- applications -----------------------------------------------------------------------
-    async def upsert_application(self, org_id: int, applicant: int, full_name: str, phone: str,
+    async def insert_application(self, org_id: int, applicant: int, full_name: str, phone: str,
                                  email: str | None, now: int) -> int:
         cur = await self.tx.execute(
             "INSERT INTO applications (org_id, applicant_vk_id, admin_full_name, admin_phone,"
@@ -165,7 +168,7 @@ class ActivationRepo:
                                      (org_id,))
         return None if row is None else Application.model_validate(dict(row))
 
-    async def upsert_application_status(self, app_id: int, expected: str, status: str,
+    async def update_application_status(self, app_id: int, expected: str, status: str,
                                         reason: str | None, now: int) -> bool:
         """Change the status only if it is still ``expected`` (another coordinator may have
         acted in between)."""
@@ -212,7 +215,7 @@ class ActivationRepo:
             " joined_at = excluded.joined_at, confirmed_at = NULL, app_at = NULL, chat_at = NULL"
             " WHERE staff.org_id != excluded.org_id", (vk_id, org_id, now))
 
-    async def upsert_staff_mark(self, vk_id: int, mark: str, now: int) -> bool:
+    async def update_staff_mark(self, vk_id: int, mark: str, now: int) -> bool:
         """Set confirmed_at / app_at / chat_at once; False if it was already set."""
         if mark not in STAFF_MARKS:
             raise ValueError(f"unknown staff mark {mark}")

@@ -8,9 +8,12 @@ is in that municipality, whatever filter they chose, and they see only their own
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 BroadcastStatus = Literal["draft", "scheduled", "running", "done", "cancelled"]
 AudienceKind = Literal["all", "role", "municipality", "org", "step", "difficulty"]
@@ -130,11 +133,11 @@ def _audience_filter(audience: Audience, scope: int | None) -> tuple[str, list[A
 
 
 class BroadcastsRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     # -- the broadcast itself -------------------------------------------------------------
-    async def upsert_draft(self, author: int, scope: int | None, now: int) -> Broadcast:
+    async def insert_draft(self, author: int, scope: int | None, now: int) -> Broadcast:
         cur = await self.tx.execute(
             "INSERT INTO broadcasts (author_vk_id, scope_municipality_id, created_at, updated_at)"
             " VALUES (?, ?, ?, ?)", (author, scope, now, now))
@@ -149,25 +152,25 @@ class BroadcastsRepo:
             " AND (? IS NULL OR scope_municipality_id = ?)", (broadcast_id, scope, scope))
         return None if row is None else Broadcast.from_row(row)
 
-    async def upsert_audience(self, broadcast_id: int, audience: Audience, now: int) -> None:
+    async def update_audience(self, broadcast_id: int, audience: Audience, now: int) -> None:
         await self.tx.execute(
             "UPDATE broadcasts SET audience = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
             (audience.model_dump_json(exclude_none=True), now, broadcast_id))
 
-    async def upsert_content(self, broadcast_id: int, text: str, attachments: tuple[str, ...],
+    async def update_content(self, broadcast_id: int, text: str, attachments: tuple[str, ...],
                              now: int) -> None:
         await self.tx.execute(
             "UPDATE broadcasts SET text = ?, attachments = ?, updated_at = ?"
             " WHERE id = ? AND status = 'draft'",
             (text, ",".join(attachments), now, broadcast_id))
 
-    async def upsert_scheduled(self, broadcast_id: int, send_at: int, now: int) -> bool:
+    async def update_scheduled(self, broadcast_id: int, send_at: int, now: int) -> bool:
         cur = await self.tx.execute(
             "UPDATE broadcasts SET status = 'scheduled', send_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'draft'", (send_at, now, broadcast_id))
         return cur.rowcount == 1
 
-    async def upsert_running(self, broadcast_id: int, now: int) -> bool:
+    async def update_running(self, broadcast_id: int, now: int) -> bool:
         """Claim a due broadcast for sending; only one caller ever gets True."""
         cur = await self.tx.execute(
             "UPDATE broadcasts SET status = 'running', started_at = ?, job = ?, updated_at = ?"
@@ -175,18 +178,18 @@ class BroadcastsRepo:
             (now, job_of(broadcast_id), now, broadcast_id))
         return cur.rowcount == 1
 
-    async def upsert_recipients(self, broadcast_id: int, recipients: int, now: int) -> None:
+    async def update_recipients(self, broadcast_id: int, recipients: int, now: int) -> None:
         await self.tx.execute(
             "UPDATE broadcasts SET recipients = ?, updated_at = ? WHERE id = ?",
             (recipients, now, broadcast_id))
 
-    async def upsert_status_message(self, broadcast_id: int, peer_id: int,
+    async def update_status_message(self, broadcast_id: int, peer_id: int,
                                     message_id: int | None) -> None:
         await self.tx.execute(
             "UPDATE broadcasts SET status_peer_id = ?, status_message_id = ? WHERE id = ?",
             (peer_id, message_id, broadcast_id))
 
-    async def upsert_finished(self, broadcast_id: int, delivered: int, not_allowed: int,
+    async def update_finished(self, broadcast_id: int, delivered: int, not_allowed: int,
                               failed: int, now: int) -> bool:
         """running -> done with the final counts; True only for the caller that finished it."""
         cur = await self.tx.execute(
@@ -195,7 +198,7 @@ class BroadcastsRepo:
             (now, delivered, not_allowed, failed, now, broadcast_id))
         return cur.rowcount == 1
 
-    async def upsert_cancelled(self, broadcast_id: int, by: int, delivered: int,
+    async def update_cancelled(self, broadcast_id: int, by: int, delivered: int,
                                not_allowed: int, failed: int, now: int) -> bool:
         cur = await self.tx.execute(
             "UPDATE broadcasts SET status = 'cancelled', cancelled_by = ?, finished_at = ?,"
@@ -204,13 +207,13 @@ class BroadcastsRepo:
             (by, now, delivered, not_allowed, failed, now, broadcast_id))
         return cur.rowcount == 1
 
-    async def upsert_scope(self, broadcast_id: int, scope: int | None, now: int) -> None:
+    async def update_scope(self, broadcast_id: int, scope: int | None, now: int) -> None:
         """A draft follows its author's territory as it is now; its audience is chosen anew."""
         await self.tx.execute(
             "UPDATE broadcasts SET scope_municipality_id = ?, audience = '{}', updated_at = ?"
             " WHERE id = ? AND status = 'draft'", (scope, now, broadcast_id))
 
-    async def upsert_withheld(self, broadcast_id: int, now: int, delivered: int = 0,
+    async def update_withheld(self, broadcast_id: int, now: int, delivered: int = 0,
                               not_allowed: int = 0, failed: int = 0) -> bool:
         """Stopped because its author may no longer send it: never sent (or sent no further)."""
         cur = await self.tx.execute(

@@ -4,11 +4,14 @@ executemany over the same tables the bot writes, without a round trip per person
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 
 class BulkRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def upsert_municipalities(self, names: Sequence[str]) -> list[int]:

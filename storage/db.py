@@ -42,6 +42,8 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from storage.repositories import Repositories
+
 log = logging.getLogger(__name__)
 
 PRAGMAS = (
@@ -65,15 +67,12 @@ class NestedTransactionError(RuntimeError):
     """A transaction was opened where the same task already holds one (or an open read)."""
 
 
-class Tx:
+class Tx(Repositories):
     """A transaction (or a read) with the repositories bound to it."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        # Imported here to keep db.py free of a dependency cycle with the repositories.
-        from storage.repositories import bind_repositories
-
-        bind_repositories(self)
+        self._bind_repositories()
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
         return await self.conn.execute(sql, params)

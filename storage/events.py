@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from storage.models import AuditEntry
 
+if TYPE_CHECKING:
+    from storage.db import Tx
+
 
 class EventsRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def claim_event(self, event_id: str, now: int) -> bool:
@@ -29,10 +32,10 @@ class EventsRepo:
 
 
 class AuditRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def upsert_entry(self, actor_id: int, action: str, details: dict[str, Any],
+    async def insert_entry(self, actor_id: int, action: str, details: dict[str, Any],
                            now: int) -> None:
         await self.tx.execute(
             "INSERT INTO audit_log (actor_id, action, details, at) VALUES (?, ?, ?, ?)",

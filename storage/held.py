@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class HeldNotice:
 
 
 class HeldNoticesRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def upsert_notices(self, rows: Iterable[tuple[int, int | None, str, str, str,

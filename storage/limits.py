@@ -4,7 +4,10 @@ and the batched digest of confirmed staff for an organisation's administrator.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class DigestItem:
 
 
 class LimitsRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     # -- invitation codes ---------------------------------------------------------------------

@@ -11,7 +11,10 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 STATUSES = ("pending", "delivered", "not_allowed", "failed", "cancelled")
 MAX_PARAMS = 30_000  # below SQLite's limit of bound parameters
@@ -49,7 +52,7 @@ class JobCounts:
 
 
 class OutboxRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     # -- queueing ---------------------------------------------------------------------------
@@ -132,7 +135,7 @@ class OutboxRepo:
                                   tuple(a for a in r[6].split(",") if a), r[7]) for r in rows)
         return out
 
-    async def upsert_results(self, delivered: dict[int, list[int]],
+    async def update_results(self, delivered: dict[int, list[int]],
                              others: Iterable[tuple[str, str | None, int, int]], now: int) -> None:
         """``delivered``: job id -> outbox ids delivered; ``others``: (status, error, outbox id,
         job id) of rows that reached another final status. Only pending rows change, and each

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from storage.personal_registry import PLACES, Place
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 
 class Consent(BaseModel):
@@ -20,7 +23,7 @@ class Consent(BaseModel):
 
 
 class PersonalDataRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def get_consent(self, vk_id: int) -> Consent | None:

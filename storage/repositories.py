@@ -6,7 +6,7 @@ through one ``Tx`` object.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from storage.activation import ActivationRepo
 from storage.broadcasts import BroadcastsRepo
@@ -23,25 +23,27 @@ from storage.territory import TerritoryRepo
 from storage.tickets import TicketsRepo
 from storage.users import UsersRepo
 
-REPOSITORIES: dict[str, type] = {
-    "users": UsersRepo,
-    "territory": TerritoryRepo,
-    "events": EventsRepo,
-    "audit": AuditRepo,
-    "outbox": OutboxRepo,
-    "broadcasts": BroadcastsRepo,
-    "summaries": SummariesRepo,
-    "tickets": TicketsRepo,
-    "activation": ActivationRepo,
-    "personal": PersonalDataRepo,
-    "schedule": ScheduleRepo,
-    "surveys": SurveysRepo,
-    "bulk": BulkRepo,
-    "limits": LimitsRepo,
-    "held": HeldNoticesRepo,
-}
+if TYPE_CHECKING:
+    from storage.db import Tx
 
+class Repositories:
+    """Mixed into ``storage.db.Tx``: each repository bound to the transaction (or read) it runs
+    in, with its type, so ``tx.users.get_user(...)`` is checked like any other call."""
 
-def bind_repositories(tx: Any) -> None:
-    for name, repo in REPOSITORIES.items():
-        setattr(tx, name, repo(tx))
+    def _bind_repositories(self) -> None:
+        tx = cast("Tx", self)
+        self.users = UsersRepo(tx)
+        self.territory = TerritoryRepo(tx)
+        self.events = EventsRepo(tx)
+        self.audit = AuditRepo(tx)
+        self.outbox = OutboxRepo(tx)
+        self.broadcasts = BroadcastsRepo(tx)
+        self.summaries = SummariesRepo(tx)
+        self.tickets = TicketsRepo(tx)
+        self.activation = ActivationRepo(tx)
+        self.personal = PersonalDataRepo(tx)
+        self.schedule = ScheduleRepo(tx)
+        self.surveys = SurveysRepo(tx)
+        self.bulk = BulkRepo(tx)
+        self.limits = LimitsRepo(tx)
+        self.held = HeldNoticesRepo(tx)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 # The place of a person: their own organisation, else the one they joined as staff, else the
 # one they administer. Used for the time zone and copied into survey answers.
@@ -63,7 +66,7 @@ class Place:
 
 
 class ScheduleRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     # -- runs -------------------------------------------------------------------------------
@@ -78,7 +81,7 @@ class ScheduleRepo:
             (job, period, peer_id))
         return row is not None
 
-    async def upsert_runs(self, job: str, period: str, peer_ids: Iterable[int], now: int) -> None:
+    async def insert_runs(self, job: str, period: str, peer_ids: Iterable[int], now: int) -> None:
         await self.tx.executemany(
             "INSERT OR IGNORE INTO schedule_runs (job, period, peer_id, queued_at)"
             " VALUES (?, ?, ?, ?)",

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from storage.models import AuditEntry, Municipality, Organisation
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class MunicipalityStep:
 
 
 class SummariesRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def list_answers(self, weeks: Sequence[str], scope: int | None,

@@ -7,9 +7,12 @@ vk_id)), so each person counts once per week. Territory and role are copied at a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 FIELDS = ("difficulties", "other_text", "confidence", "messages", "comment", "completed",
           "question")
@@ -42,7 +45,7 @@ class SurveyAnswer(BaseModel):
 
 
 class SurveysRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def get_answer(self, week: str, vk_id: int) -> SurveyAnswer | None:

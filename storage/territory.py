@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from storage.models import CoordinatorGrant, Municipality, Organisation
 
+if TYPE_CHECKING:
+    from storage.db import Tx
+
 
 class TerritoryRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def upsert_municipality(self, name: str, timezone: str | None) -> Municipality:
@@ -28,7 +31,7 @@ class TerritoryRepo:
         row = await self.tx.fetchone("SELECT * FROM municipalities WHERE id = ?", (municipality_id,))
         return None if row is None else Municipality.model_validate(dict(row))
 
-    async def upsert_organisation(self, name: str, kind: str, municipality_id: int,
+    async def insert_organisation(self, name: str, kind: str, municipality_id: int,
                                   invite_code: str | None, now: int) -> Organisation:
         cur = await self.tx.execute(
             "INSERT INTO organisations (name, kind, municipality_id, invite_code, created_at)"
@@ -49,7 +52,7 @@ class TerritoryRepo:
         )
         return None if row is None else Organisation.model_validate(dict(row))
 
-    async def upsert_invite_code(self, org_id: int, code: str) -> None:
+    async def update_invite_code(self, org_id: int, code: str) -> None:
         await self.tx.execute(
             "UPDATE organisations SET invite_code = ? WHERE id = ?", (code, org_id)
         )

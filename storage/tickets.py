@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from storage.db import Tx
 
 
 class Ticket(BaseModel):
@@ -28,10 +31,10 @@ class Ticket(BaseModel):
 
 
 class TicketsRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def upsert_ticket(self, vk_id: int, source: str, question: str,
+    async def insert_ticket(self, vk_id: int, source: str, question: str,
                             municipality_id: int | None, now: int) -> Ticket:
         cur = await self.tx.execute(
             "INSERT INTO tickets (vk_id, source, question, municipality_id, created_at)"
@@ -46,7 +49,7 @@ class TicketsRepo:
         row = await self.tx.fetchone("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
         return None if row is None else Ticket.model_validate(dict(row))
 
-    async def upsert_answer(self, ticket_id: int, answer: str, coordinator: int, now: int) -> bool:
+    async def update_answer(self, ticket_id: int, answer: str, coordinator: int, now: int) -> bool:
         """Record the answer unless another coordinator answered first."""
         cur = await self.tx.execute(
             "UPDATE tickets SET status = 'answered', answer = ?, answered_by = ?, answered_at = ?"
@@ -79,7 +82,7 @@ class TicketsRepo:
             "SELECT o.municipality_id FROM users u JOIN organisations o ON o.id = u.org_id"
             " WHERE u.vk_id = ?", (vk_id,))
 
-    async def upsert_miss(self, question: str, normalized: str, now: int, vk_id: int | None = None,
+    async def insert_miss(self, question: str, normalized: str, now: int, vk_id: int | None = None,
                           municipality_id: int | None = None) -> None:
         await self.tx.execute(
             "INSERT INTO faq_misses (question, normalized, at, vk_id, municipality_id)"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from storage.models import Person
 
+if TYPE_CHECKING:
+    from storage.db import Tx
+
 
 class UsersRepo:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
     async def get_user(self, vk_id: int) -> Person | None:
@@ -32,7 +35,7 @@ class UsersRepo:
         assert person is not None
         return person
 
-    async def upsert_name(self, vk_id: int, first_name: str, last_name: str,
+    async def update_name(self, vk_id: int, first_name: str, last_name: str,
                           sex: int | None = None) -> None:
         """The VK name (and sex, when the platform gave it), unless the person erased their
         data (then it is never written back)."""
@@ -42,23 +45,23 @@ class UsersRepo:
             (first_name, last_name, sex, vk_id),
         )
 
-    async def upsert_role(self, vk_id: int, role: str | None, now: int) -> None:
+    async def update_role(self, vk_id: int, role: str | None, now: int) -> None:
         await self.tx.execute(
             "UPDATE users SET role = ?, updated_at = ? WHERE vk_id = ?", (role, now, vk_id)
         )
 
-    async def upsert_state(self, vk_id: int, state: str, data: dict[str, Any], now: int) -> None:
+    async def update_state(self, vk_id: int, state: str, data: dict[str, Any], now: int) -> None:
         await self.tx.execute(
             "UPDATE users SET state = ?, state_data = ?, updated_at = ? WHERE vk_id = ?",
             (state, json.dumps(data, ensure_ascii=False, sort_keys=True), now, vk_id),
         )
 
-    async def upsert_org(self, vk_id: int, org_id: int | None, now: int) -> None:
+    async def update_org(self, vk_id: int, org_id: int | None, now: int) -> None:
         await self.tx.execute(
             "UPDATE users SET org_id = ?, updated_at = ? WHERE vk_id = ?", (org_id, now, vk_id)
         )
 
-    async def upsert_flags(self, vk_id: int, **flags: bool) -> None:
+    async def update_flags(self, vk_id: int, **flags: bool) -> None:
         allowed = {"reminders_on", "broadcasts_on", "newsletter_ok", "reachable"}
         for name, value in flags.items():
             if name not in allowed:

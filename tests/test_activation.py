@@ -75,10 +75,10 @@ async def prepare_during_restart(tmp_path: Path) -> None:
             ten_days_ago = int((datetime.now(timezone.utc) - timedelta(days=10)).timestamp())
             org = await tx.activation.upsert_org(None, "МКОУ «Лесная СОШ»", "school", iskitim,
                                                  102, 2, ten_days_ago)
-            await tx.activation.upsert_application(org.id, 102, "Петров Иван Сергеевич",
+            await tx.activation.insert_application(org.id, 102, "Петров Иван Сергеевич",
                                                    "+79230001122", None, ten_days_ago)
-            await tx.users.upsert_role(102, "org_admin", ten_days_ago)
-            await tx.users.upsert_org(102, org.id, ten_days_ago)
+            await tx.users.update_role(102, "org_admin", ten_days_ago)
+            await tx.users.update_org(102, org.id, ten_days_ago)
             await tx.personal.upsert_consent(102, "v1", ten_days_ago)
     finally:
         await db.close()

@@ -284,7 +284,7 @@ ERROR_CODES = {"phone_letters", "phone_short", "phone_long", "phone_foreign", "p
 def test_every_key_used_exists_and_every_key_is_used(texts: Texts) -> None:
     source = "\n".join((ROOT / p).read_text(encoding="utf-8") for p in OWN_SOURCES)
     literal = set(re.findall(r'"((?:activation|staff|coord|pd|btn|cmd)\.[a-z_.]+)"', source))
-    audit_actions = set(re.findall(r'(?:_audit\(conv, |upsert_entry\(conv\.person\.vk_id, )"([a-z_.]+)"',
+    audit_actions = set(re.findall(r'(?:_audit\(conv, |insert_entry\(conv\.person\.vk_id, )"([a-z_.]+)"',
                                    source))
     literal -= audit_actions | set(Payload.registry)  # names of actions and buttons, not texts
     assert audit_actions >= {"activation.status", "activation.export"}

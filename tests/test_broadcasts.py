@@ -94,7 +94,7 @@ async def seed_people(app: Any, emulator: VKEmulator, ids: list[int], org_id: in
 
 async def new_org(app: Any, name: str, municipality_id: int, step: int = 1) -> int:
     async with app.deps.db.transaction() as tx:
-        org = await tx.territory.upsert_organisation(name, "school", municipality_id, None,
+        org = await tx.territory.insert_organisation(name, "school", municipality_id, None,
                                                      unix(app.deps.clock))
         await tx.execute("UPDATE organisations SET step = ? WHERE id = ?", (step, org.id))
     return org.id
@@ -258,7 +258,7 @@ async def test_personalised_broadcast_to_2000(bot_inprocess: InProcessBot, emula
     await seed_people(app, emulator, blocked, orgs[0], "staff", names=db_names, allowed=False)
     async with app.deps.db.transaction() as tx:
         for uid in opted_out:
-            await tx.users.upsert_flags(uid, broadcasts_on=False)
+            await tx.users.update_flags(uid, broadcasts_on=False)
     calls_before = len(emulator.calls_of("users.get"))
     app.deps.services["broadcasts"].progress_every = 0.5  # see a few edits in a short run
 

@@ -120,11 +120,11 @@ async def prepare_school(db_path: Path) -> None:
             await tx.users.upsert_seen(1001, now)
             org = await tx.activation.upsert_org(None, "МБОУ «СОШ № 5»", "school",
                                                  municipality, 1001, 6, now)
-            await tx.activation.upsert_links(org.id, [LINK])
-            await tx.activation.upsert_deadline(org.id, deadline)
-            assert await tx.activation.upsert_invite_code(org.id, CODE)
-            await tx.users.upsert_role(1001, "org_admin", now)
-            await tx.users.upsert_org(1001, org.id, now)
+            await tx.activation.update_links(org.id, [LINK])
+            await tx.activation.update_deadline(org.id, deadline)
+            assert await tx.activation.update_invite_code(org.id, CODE)
+            await tx.users.update_role(1001, "org_admin", now)
+            await tx.users.update_org(1001, org.id, now)
     finally:
         await db.close()
 

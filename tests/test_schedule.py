@@ -25,6 +25,7 @@ from core.clock import FixedClock, unix
 from core.reminders import WAITING_STEPS, step_texts, waiting_steps
 from core.schedule import due_week, in_quiet_hours, iso_week
 from core.surveys import SurveyError, load_survey
+from storage import Tx
 from tests.conftest import InProcessBot
 
 NSK = ZoneInfo("Asia/Novosibirsk")
@@ -79,7 +80,7 @@ class World:
         mid = await self.municipality(municipality)
         now = self.now()
         async with self.app.deps.db.transaction() as tx:
-            org = await tx.territory.upsert_organisation(name, "school", mid, None, now - 100 * DAY)
+            org = await tx.territory.insert_organisation(name, "school", mid, None, now - 100 * DAY)
             await tx.execute(
                 "UPDATE organisations SET step = ?, step_updated_at = ?, admin_vk_id = ?"
                 " WHERE id = ?", (step, int(now - days_on_step * DAY), admin, org.id))
@@ -94,15 +95,15 @@ class World:
             await self._person(tx, vk_id, role, org_id, inbound_days_ago=inbound_days_ago,
                                newsletter=newsletter, reminders_on=reminders_on)
 
-    async def _person(self, tx: Any, vk_id: int, role: str, org_id: int | None, *,
+    async def _person(self, tx: Tx, vk_id: int, role: str, org_id: int | None, *,
                       inbound_days_ago: float = 0.1, newsletter: bool = True,
                       reminders_on: bool = True) -> None:
         now = self.now()
         await tx.users.upsert_seen(vk_id, int(now - inbound_days_ago * DAY))
-        await tx.users.upsert_role(vk_id, role, now)
-        await tx.users.upsert_state(vk_id, "menu", {}, now)
-        await tx.users.upsert_org(vk_id, org_id, now)
-        await tx.users.upsert_flags(vk_id, newsletter_ok=newsletter, reminders_on=reminders_on)
+        await tx.users.update_role(vk_id, role, now)
+        await tx.users.update_state(vk_id, "menu", {}, now)
+        await tx.users.update_org(vk_id, org_id, now)
+        await tx.users.update_flags(vk_id, newsletter_ok=newsletter, reminders_on=reminders_on)
         self.emu.add_user(vk_id, allows_messages=True)
         if newsletter:
             self.emu.subscribe(vk_id, 1)

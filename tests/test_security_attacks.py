@@ -320,8 +320,8 @@ async def test_contacts_written_every_way_are_masked_in_frequent_questions(
     async with app.deps.db.transaction() as tx:
         for n, (text, _) in enumerate(HIDDEN_CONTACTS):
             await tx.users.upsert_seen(5100 + n, now)
-            await tx.tickets.upsert_miss(text, f"вопрос {n}", now, 5100 + n, None)
-        await tx.tickets.upsert_miss("Не работает с 01.09.2026, приём 10.00-12.00", "даты",
+            await tx.tickets.insert_miss(text, f"вопрос {n}", now, 5100 + n, None)
+        await tx.tickets.insert_miss("Не работает с 01.09.2026, приём 10.00-12.00", "даты",
                                      now, 5199, None)
     regional = await start_as(users, COORDINATOR, "Координатор")
     await regional.send("частые вопросы")

@@ -44,7 +44,7 @@ async def seed(app: Any) -> None:
         muns = [m.id for m in await tx.territory.list_municipalities()]
         vk_id = 80_000
         for n, mid in enumerate(muns):
-            org = await tx.territory.upsert_organisation((f"{n} " + ORG * 3)[:300], "school", mid,
+            org = await tx.territory.insert_organisation((f"{n} " + ORG * 3)[:300], "school", mid,
                                                          None, now)
             for _ in range(3):
                 vk_id += 1
@@ -53,7 +53,7 @@ async def seed(app: Any) -> None:
                     " difficulties, confidence, messages, completed, started_at, updated_at)"
                     " VALUES (?, ?, ?, ?, 'staff', ?, 3, '10+', 1, ?, ?)",
                     (WEEK, vk_id, org.id, mid, ",".join(ids), now, now))
-                await tx.tickets.upsert_ticket(vk_id, "faq", ("Вопрос " + LONG * 10)[:2000],
+                await tx.tickets.insert_ticket(vk_id, "faq", ("Вопрос " + LONG * 10)[:2000],
                                                mid, now)
         await tx.territory.upsert_grant(MUNICIPAL_COORDINATOR, muns[0], BOT_ADMIN, now)
 

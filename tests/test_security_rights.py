@@ -59,13 +59,13 @@ async def _seed_other_municipality(app: Any) -> dict[str, int]:
                                              1, now)
         await tx.execute("UPDATE users SET org_id = ? WHERE vk_id = 5001", (org.id,))
         await tx.execute("UPDATE users SET org_id = ? WHERE vk_id = 5002", (own.id,))
-        app_id = await tx.activation.upsert_application(org.id, 5001, "Тайнова Вера Петровна",
+        app_id = await tx.activation.insert_application(org.id, 5001, "Тайнова Вера Петровна",
                                                         PHONE, EMAIL, now)
-        ticket = await tx.tickets.upsert_ticket(5001, "faq", OTHER_QUESTION, nsk, now)
-        own_ticket = await tx.tickets.upsert_ticket(5002, "faq", OWN_QUESTION, isk, now)
-        await tx.tickets.upsert_miss(OTHER_QUESTION, "подключить школу", now, 5001, nsk)
-        await tx.tickets.upsert_miss(OWN_QUESTION, "ссылка педагог", now, 5002, isk)
-        await tx.audit.upsert_entry(COORDINATOR, "activation.export",
+        ticket = await tx.tickets.insert_ticket(5001, "faq", OTHER_QUESTION, nsk, now)
+        own_ticket = await tx.tickets.insert_ticket(5002, "faq", OWN_QUESTION, isk, now)
+        await tx.tickets.insert_miss(OTHER_QUESTION, "подключить школу", now, 5001, nsk)
+        await tx.tickets.insert_miss(OWN_QUESTION, "ссылка педагог", now, 5002, isk)
+        await tx.audit.insert_entry(COORDINATOR, "activation.export",
                                     {"municipality_id": nsk, "count": 1}, now)
     return {"nsk": nsk, "isk": isk, "app": app_id, "ticket": ticket.id,
             "own_ticket": own_ticket.id, "org": org.id, "own_org": own.id}
@@ -80,7 +80,7 @@ async def _conversation(app: Any, vk_id: int, access: Access, state: str = "menu
                         data: dict[str, Any] | None = None) -> Conversation:
     async with app.deps.db.transaction() as tx:
         await tx.users.upsert_seen(vk_id, unix(app.deps.clock))
-        await tx.users.upsert_state(vk_id, state, data or {}, unix(app.deps.clock))
+        await tx.users.update_state(vk_id, state, data or {}, unix(app.deps.clock))
         person = await tx.users.get_user(vk_id)
     return Conversation(app.deps, person, access, Incoming(vk_id, "", f"t{vk_id}"))
 
@@ -344,7 +344,7 @@ async def _org_with_admin(app: Any, name: str, municipality: int, admin: int) ->
     async with app.deps.db.transaction() as tx:
         await tx.users.upsert_seen(admin, now)
         org = await tx.activation.upsert_org(None, name, "school", municipality, admin, 6, now)
-        await tx.activation.upsert_invite_code(org.id, CODE)
+        await tx.activation.update_invite_code(org.id, CODE)
     return org.id
 
 
@@ -400,11 +400,11 @@ async def test_one_digest_to_the_admin_instead_of_a_notice_per_person(
     async with app.deps.db.transaction() as tx:
         for vk_id, (first, last) in staff.items():
             await tx.users.upsert_seen(vk_id, now)
-            await tx.users.upsert_role(vk_id, "staff", now)
-            await tx.users.upsert_name(vk_id, first, last)
+            await tx.users.update_role(vk_id, "staff", now)
+            await tx.users.update_name(vk_id, first, last)
             await tx.personal.upsert_consent(vk_id, "v1", now)
             await tx.activation.upsert_staff(vk_id, org, now)
-            await tx.users.upsert_org(vk_id, org, now)
+            await tx.users.update_org(vk_id, org, now)
     people = {vk_id: users(vk_id, *name) for vk_id, name in staff.items()}
 
     async def confirm(vk_id: int) -> None:

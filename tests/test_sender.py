@@ -30,7 +30,7 @@ async def make_people(db: Database, emu: VKEmulator, ids: range | list[int], *,
         for uid in ids:
             await tx.users.upsert_seen(uid, now if last_inbound is None else last_inbound)
             if newsletter:
-                await tx.users.upsert_flags(uid, newsletter_ok=True)
+                await tx.users.update_flags(uid, newsletter_ok=True)
     for uid in ids:
         emu.add_user(uid, allows_messages=True)
 

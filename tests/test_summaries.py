@@ -75,7 +75,7 @@ async def seed(app: Any) -> dict[str, Any]:
         for mun_name, mid in muns.items():
             for k in range(3):
                 n += 1
-                org = await tx.territory.upsert_organisation(
+                org = await tx.territory.insert_organisation(
                     f"Школа №{n} ({mun_name})", "school", mid, None, now)
                 orgs[org.id] = mid
                 step = [1, 4, 4, 6, 9, 8, 2, 4, 9][n - 1]

@@ -70,14 +70,14 @@ async def school_at_step_6(bot: InProcessBot, admin_id: int, *, deadline: str | 
     async with deps.db.transaction() as tx:
         municipality = (await tx.territory.list_municipalities())[0]
         org = await tx.activation.upsert_org(None, ORG, "school", municipality.id, admin_id, 6, now)
-        await tx.activation.upsert_structure(org.id, "single")
-        await tx.activation.upsert_links(org.id, [LINK])
+        await tx.activation.update_structure(org.id, "single")
+        await tx.activation.update_links(org.id, [LINK])
         if deadline:
-            await tx.activation.upsert_deadline(org.id, deadline)
-            await tx.activation.upsert_invite_code(org.id, CODE)
-        await tx.users.upsert_role(admin_id, "org_admin", now)
-        await tx.users.upsert_org(admin_id, org.id, now)
-        await tx.users.upsert_state(admin_id, "activation:step", {}, now)
+            await tx.activation.update_deadline(org.id, deadline)
+            await tx.activation.update_invite_code(org.id, CODE)
+        await tx.users.update_role(admin_id, "org_admin", now)
+        await tx.users.update_org(admin_id, org.id, now)
+        await tx.users.update_state(admin_id, "activation:step", {}, now)
         await tx.personal.upsert_consent(admin_id, "v1", now)
     return org.id
 

@@ -140,7 +140,7 @@ async def test_audit_log_reads_as_plain_russian(bot_inprocess: InProcessBot, use
     for part in (kinds[:10], kinds[10:]):  # the journal shows the latest 20 entries
         async with app.deps.db.transaction() as tx:
             for action in part:
-                await tx.audit.upsert_entry(COORDINATOR, action, {
+                await tx.audit.insert_entry(COORDINATOR, action, {
                     **SAMPLES[action],
                     "municipality_id": iskitim if action == "coordinator_grant" else None}, now)
         await coordinator.press("Журнал")
@@ -308,7 +308,7 @@ async def test_phones_shown_readably(bot_inprocess: InProcessBot, users: Any) ->
     async with app.deps.db.transaction() as tx:
         org = await tx.activation.upsert_org(None, "МКОУ «Лесная СОШ»", "school",
                                              muns["Искитимский район"], 102, 1, now)
-        await tx.activation.upsert_application(org.id, 102, "Петров Иван Сергеевич",
+        await tx.activation.insert_application(org.id, 102, "Петров Иван Сергеевич",
                                                "+79230001122", None, now)
     coordinator = await start_as(users, COORDINATOR, "Координатор", "Ольга", "Петрова")
     await coordinator.press("Координатору")

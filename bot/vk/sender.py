@@ -565,7 +565,7 @@ class VkSender:
         """901/902: the person does not allow messages; bulk sends skip them until they write."""
         async with self.db.transaction() as tx:
             for peer in peer_ids:
-                await tx.users.upsert_flags(peer, reachable=False)
+                await tx.users.update_flags(peer, reachable=False)
 
     # -- building items ---------------------------------------------------------------------
     def _items(self, message: Outgoing, intent: str | None) -> list[Any]:
@@ -660,7 +660,7 @@ class VkSender:
         self._bulk_queued += queued
         if skipped:
             async with self.db.transaction() as tx:
-                await tx.outbox.upsert_results({}, skipped, now)
+                await tx.outbox.update_results({}, skipped, now)
             await self._notify({texts[r[3]].job for r in rows if r[3] in texts})
 
     def _take_batch(self, now: float) -> tuple[list[Call], float | None]:
@@ -967,7 +967,7 @@ class VkSender:
             delivered, others = self._results_delivered, self._results_other
             self._results_delivered, self._results_other = defaultdict(list), []
             async with self.db.transaction() as tx:
-                await tx.outbox.upsert_results(delivered, others, unix(self.clock))
+                await tx.outbox.update_results(delivered, others, unix(self.clock))
 
     async def _notify(self, jobs: set[str]) -> None:
         for hook in self.progress_hooks:

@@ -79,7 +79,7 @@ async def test_broadcast_report_reaches_the_coordinator_once(
 
 
 # -- 2. the action log, written for people --------------------------------------------------
-AUDIT_KINDS = re.compile(r"""(?:_audit|upsert_entry)\(\s*[^,()]+,\s*["']([a-z_.]+)["']""")
+AUDIT_KINDS = re.compile(r"""(?:_audit|insert_entry)\(\s*[^,()]+,\s*["']([a-z_.]+)["']""")
 
 
 def action_kinds_in_code() -> set[str]:

@@ -102,7 +102,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     assert "Вы согласны?" in text and "Вопрос" not in text  # nothing personal asked yet
     assert kb(admin) == ["Даю согласие", "Полный текст", "Не даю согласие", "Главное меню"]
     text = await press(admin, "Полный текст")
-    assert "Согласие на обработку персональных данных (версия 1)" in text and "152-ФЗ" in text
+    assert "Согласие на обработку персональных данных (версия 2)" in text and "152-ФЗ" in text
     assert kb(admin) == ["Даю согласие", "Не даю согласие", "Главное меню"]
 
     text = await press(admin, "Даю согласие")
@@ -335,7 +335,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
 
     # -- «Мои данные»: what is stored, and erasing ----------------------------------------------
     text = await say(admin, "мои данные")
-    assert PHONE_SHOWN in text and ADMIN_NAME in text and "версия v1" in text
+    assert PHONE_SHOWN in text and ADMIN_NAME in text and "версия v2" in text
     text = await press(maria, "Главное меню")
     text = await press(maria, "Мои данные")
     assert "Регистрация сотрудника: присоединились" in text and "СОШ № 17" in text

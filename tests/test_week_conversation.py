@@ -107,7 +107,7 @@ async def test_a_code_as_the_first_message_joins_after_the_short_consent(
     assert "Какие данные:" not in text and len(text) < 900
     assert kb(teacher) == ["Даю согласие", "Полный текст", "Не даю согласие", "Главное меню"]
     text = await press(bot, teacher, "Полный текст")
-    assert "(версия 1)" in text and "Кому передаются" in text and "Полный текст согласия — выше" in text
+    assert "(версия 2)" in text and "Кому передаются" in text and "Полный текст согласия — выше" in text
     assert kb(teacher) == ["Даю согласие", "Не даю согласие", "Главное меню"]
     text = await press(bot, teacher, "Даю согласие")
     assert f"Вы присоединились к организации «{ORG}»" in text
@@ -115,7 +115,7 @@ async def test_a_code_as_the_first_message_joins_after_the_short_consent(
     assert "Шаг 1 из 3. Регистрация в «Сферуме»" in text and "из 8" not in text
     assert LINK in text and "до 15.12.2026" in text
     assert await sql(bot, "SELECT role FROM users WHERE vk_id = 301") == [("staff",)]
-    assert await sql(bot, "SELECT version FROM consents WHERE vk_id = 301") == [("v1",)]
+    assert await sql(bot, "SELECT version FROM consents WHERE vk_id = 301") == [("v2",)]
     assert "Вы на шаге 1 из 3" in await say(bot, teacher, "где я")
     text = await press(bot, teacher, "Я зарегистрировался(ась)")
     assert "Шаг 2 из 3" in text

@@ -130,28 +130,46 @@ async def prepare_school(db_path: Path) -> None:
 
 
 def test_sandbox_demo_session(tmp_path: Path) -> None:
+    """The product demo in one piped session: a teacher joins by the code alone, a coordinator
+    works by button numbers only (funnel chart saved to a file, a broadcast scheduled in words),
+    /tick delivers the weekly survey, /ref opens an invitation link."""
     asyncio.run(prepare_school(tmp_path / "demo.sqlite3"))
     teacher = Session(tmp_path, "--user", "1002")
-    # a piped transcript shows what the person typed
-    said = teacher.say(f"/ref {CODE}")
-    assert f"Вы (1002)> /ref {CODE}\n" in teacher.out and "по приглашению организации" in said
-    said = teacher.say(number_of(said, "Педагог или сотрудник"))
-    assert "→ нажата кнопка «Педагог или сотрудник» из сообщения" in said
-    said = teacher.say(number_of(said, "Присоединиться"))
+    # a piped transcript shows what the person typed; the code alone leads to joining
+    said = teacher.say(f"Добрый день, мне дали код {CODE}")
+    assert f"Вы (1002)> Добрый день, мне дали код {CODE}\n" in teacher.out
+    assert "Это код приглашения организации «МБОУ «СОШ № 5»»" in said
     said = teacher.say(number_of(said, "Даю согласие"))
-    assert "Вы присоединились к организации «МБОУ «СОШ № 5»»" in said
-    # /tick: the survey of the week is delivered now
-    said = teacher.say("/tick")
-    assert re.search(r"опросов — [1-9]", said) and "Пройти опрос" in said
-    # the coordinator: the funnel and its chart by buttons; the chart is saved to a file
+    assert "→ нажата кнопка «Даю согласие» из сообщения" in said
+    assert "Вы присоединились к организации «МБОУ «СОШ № 5»»" in said and "Шаг 1 из 3" in said
+    teacher.say(number_of(said, "Да"))
+    # the coordinator: only button numbers
     teacher.say("/as 9001")
     said = teacher.say("Начать")
     said = teacher.say(number_of(said, "Координатор"))
-    said = teacher.say("воронка")
-    said = teacher.say(number_of(said, "График"))
+    said = teacher.say(number_of(said, "Координатору"))
+    panel = said
+    said = teacher.say(number_of(panel, "Воронка"))
+    said = teacher.say(number_of(said, "График воронки"))
     saved = re.search(r"файл сохранён: (\S+\.png)", said)
     assert saved, said
     assert Path(saved[1]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    said = teacher.say(number_of(panel, "Новая рассылка"))
+    said = teacher.say(number_of(said, "Всем"))
+    said = teacher.say("Коллеги, в четверг в 15:00 — вебинар о чатах класса в «Сферуме».")
+    said = teacher.say(number_of(said, "Запланировать"))
+    # a date in words
+    said = teacher.say("завтра в 10:00")
+    assert re.search(r"Рассылка №1 запланирована на \d+ \w+ в 10:00 по новосибирскому времени", said)
+    # /tick: the survey of the week is delivered now
+    said = teacher.say("/tick")
+    assert re.search(r"опросов — [1-9]", said)
+    said = teacher.say("/as 1002")
+    assert "Пройти опрос" in said
+    # /ref: an invitation link opened by another teacher
+    teacher.say("/as 1003")
+    said = teacher.say(f"/ref {CODE}")
+    assert "по приглашению организации" in said
     out = teacher.quit()
     save(out, "sandbox_demo.txt")
     # one number is one button for the whole session

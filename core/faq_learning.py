@@ -33,8 +33,10 @@ from core.faq import (BRIEF_MAX, LABEL_MAX, LEARNED_ENTRIES, LEARNED_PHRASINGS, 
 from core.faq_dialog import FaqShow, service
 from core.outgoing import Outgoing
 from core.payloads import Payload
+from core.privacy import mask_contacts
 from core.screens import current_screen
 from core.ui import Button, Keyboard, Reply, prefixed
+from core.untrusted import unlinked
 
 log = logging.getLogger(__name__)
 DRAFTS = "drafts"
@@ -139,7 +141,7 @@ async def add_phrasing(conv: Conversation, ticket_id: int, entry_id: str) -> lis
     path = learned_folder(conv) / LEARNED_PHRASINGS
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
     data = data if isinstance(data, dict) else {}
-    question = " ".join(ticket.question.split())[:TITLE_MAX * 3]
+    question = _public(ticket.question)[:TITLE_MAX * 3]
     phrasings = [p for p in data.get(entry_id, []) if isinstance(p, str)]
     if question.casefold() not in {p.casefold() for p in (*phrasings, *entry.phrasings)}:
         phrasings.append(question)
@@ -156,6 +158,12 @@ async def add_phrasing(conv: Conversation, ticket_id: int, entry_id: str) -> lis
                     await current_screen(conv))
 
 
+def _public(question: str) -> str:
+    """A person's question as it may stand in the FAQ that everyone reads: on one line, without
+    their contacts or live VK markup (the asker's identity never reaches content files)."""
+    return " ".join(unlinked(mask_contacts(question)).split())
+
+
 def _cut(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -166,17 +174,18 @@ async def add_draft(conv: Conversation, ticket_id: int) -> list[Reply]:
     if ticket is None:
         return _not_allowed(conv)
     faq = service(conv)
-    found = faq.index.match(ticket.question)
+    question = _public(ticket.question)
+    found = faq.index.match(question)
     near = ([found.entry] if found.entry else []) + [s.entry for s in found.alternatives]
     topic = near[0].topic if near else faq.book.topics[0].id
     entry_id = f"learned-{ticket_id}"
     front = {
         "id": entry_id,
         "topic": topic,
-        "title": _cut(ticket.question, TITLE_MAX),
-        "short": _cut(ticket.question, LABEL_MAX),
+        "title": _cut(question, TITLE_MAX),
+        "short": _cut(question, LABEL_MAX),
         "brief": _cut(ticket.answer, BRIEF_MAX),
-        "phrasings": [" ".join(ticket.question.split())],
+        "phrasings": [question],
         "related": [e.id for e in near[:2]],
     }
     text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" \

@@ -399,3 +399,13 @@ async def test_huge_and_odd_numbers_from_coordinators_and_admins_are_answered_po
     assert not failed, failed
     async with app.deps.db.read() as tx:
         assert await tx.territory.list_grants() == []
+
+
+def test_a_question_taught_to_the_faq_carries_no_contacts_or_markup() -> None:
+    """«Добавить в справку» writes the asker's words into content everyone reads: their phone,
+    e-mail and live VK markup stay behind."""
+    from core.faq_learning import _public
+
+    taught = _public("как войти?\nмой тел 8 913 123-45-67, почта ivan@mail.ru [id1|я] @все")
+    assert "123-45-67" not in taught and "ivan@mail.ru" not in taught
+    assert "[id1|" not in taught and "\n" not in taught and "как войти?" in taught

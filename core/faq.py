@@ -242,32 +242,27 @@ class FaqBook:
     def render(self, entry: FaqEntry) -> str:
         """The details, rendered with StrictUndefined and the region's data only; what a
         coordinator typed is shown as written, never rendered as a template."""
-        if entry.learned:
-            return entry.answer.strip()
-        mine = self.entries.get(entry.id) is entry
-        if mine and ("answer", entry.id) in self._rendered:
-            return self._rendered["answer", entry.id]
-        template = self._templates.get(entry.id)
-        if template is None:
-            template = _jinja_env().from_string(entry.answer)
-        text = template.render(region=self.region.values).strip()
-        if mine:
-            self._rendered["answer", entry.id] = text
-        return text
+        return self._render_part(entry, "answer", entry.answer, self._templates)
 
     def render_brief(self, entry: FaqEntry) -> str:
         """The short direct answer."""
+        return self._render_part(entry, "brief", entry.brief, self._briefs)
+
+    def _render_part(self, entry: FaqEntry, part: str, source: str,
+                     templates: Mapping[str, jinja2.Template]) -> str:
+        """One part of an entry filled with the region's data, once per book for its own
+        entries (an entry from elsewhere, e.g. a draft being previewed, is not cached)."""
         if entry.learned:
-            return entry.brief.strip()
+            return source.strip()
         mine = self.entries.get(entry.id) is entry
-        if mine and ("brief", entry.id) in self._rendered:
-            return self._rendered["brief", entry.id]
-        template = self._briefs.get(entry.id)
+        if mine and (part, entry.id) in self._rendered:
+            return self._rendered[part, entry.id]
+        template = templates.get(entry.id)
         if template is None:
-            template = _jinja_env().from_string(entry.brief)
+            template = _jinja_env().from_string(source)
         text = template.render(region=self.region.values).strip()
         if mine:
-            self._rendered["brief", entry.id] = text
+            self._rendered[part, entry.id] = text
         return text
 
     def sources_of(self, entry: FaqEntry) -> list[str]:

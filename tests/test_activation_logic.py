@@ -313,8 +313,11 @@ def test_templates_render_with_the_values_the_code_gives(texts: Texts) -> None:
 
 def test_consent_is_versioned_and_names_the_law() -> None:
     book = load_consents(consent_folder(None))
-    assert book.current == "v1"
+    # the highest version is in force; the one people agreed to earlier can still be shown
+    assert book.current == "v2" and "v1" in book.versions
+    assert "(версия 1)" in book.render("Новосибирская область", "v1")
     text = book.render("Новосибирская область")
+    assert "(версия 2)" in text and "пол" in text
     assert "152-ФЗ" in text and "Новосибирская область" in text and "Отозвать" in text
     # what people are shown first: the short form — who, what, why, how to withdraw
     summary = book.summary("Новосибирская область")

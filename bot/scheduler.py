@@ -35,10 +35,14 @@ class ScheduleService:
         self._lock = asyncio.Lock()  # one tick at a time (the interval job and tests' calls)
         self._prune_lock = asyncio.Lock()
         self._stopping = False
+        # Set once the catch-up tick right after start has finished (or there is none): what a
+        # caller that changes the schedule's records waits for, instead of a pause.
+        self.caught_up = asyncio.Event()
 
     async def start(self) -> None:
         settings = self.deps.settings.schedule
         if not settings.enabled:
+            self.caught_up.set()
             return
         self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._scheduler.add_job(
@@ -82,6 +86,12 @@ class ScheduleService:
             log.exception("retention failed")
 
     async def _scheduled_tick(self) -> None:
+        try:
+            await self._tick_on_schedule()
+        finally:
+            self.caught_up.set()
+
+    async def _tick_on_schedule(self) -> None:
         if self._stopping:
             return
         try:

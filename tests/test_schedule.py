@@ -414,6 +414,7 @@ async def test_a_restart_before_during_and_after_the_run_sends_nothing_twice(
     assert await emulator.wait_until(lambda: sum(counts()) == 35, 10), counts()
     assert await world.tick() == {}
     await bot_inprocess.restart()
+    await asyncio.wait_for(world.app.deps.services["schedule"].caught_up.wait(), 10)
     assert await world.tick() == {}
     await world.settle()
     assert counts() == [2] * 5 + [1] * 25
@@ -444,7 +445,9 @@ async def test_a_restart_before_during_and_after_the_run_sends_nothing_twice(
     assert rows == [("delivered", 30)]
 
     # A crash between queueing and recording the run: the next tick queues the same
-    # (job, peer, key) again, which the outbox ignores.
+    # (job, peer, key) again, which the outbox ignores. (The catch-up tick of the restart has
+    # run by now, so the tick below is the one that finds the runs missing.)
+    await asyncio.wait_for(world.app.deps.services["schedule"].caught_up.wait(), 10)
     async with world.app.deps.db.transaction() as tx:
         await tx.execute("DELETE FROM schedule_runs WHERE job = 'survey' AND period = '2026-W49'")
     assert await world.tick() == {"survey": 30}

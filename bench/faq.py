@@ -66,9 +66,9 @@ def main() -> None:
                         help="skip the frozen set (while tuning: each look at it is counted)")
     args = parser.parse_args()
 
-    from core.faq import FaqIndex, load_faq
-    from core.faq_eval import evaluate
-    from core.faq_talk import load_smalltalk, understand
+    from core.faq.index import FaqIndex, load_faq
+    from core.faq.eval import evaluate
+    from core.faq.talk import load_smalltalk, understand
 
     before = rss_mb()
     started = time.perf_counter()

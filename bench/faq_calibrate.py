@@ -21,9 +21,9 @@ import yaml  # noqa: E402
 
 
 def main() -> None:
-    from core.faq import FaqIndex, load_faq
-    from core.faq_eval import evaluate
-    from core.faq_talk import Decision, load_smalltalk, understand
+    from core.faq.index import FaqIndex, load_faq
+    from core.faq.eval import evaluate
+    from core.faq.talk import Decision, load_smalltalk, understand
 
     folder = ROOT / "content" / "faq"
     index = FaqIndex.build(load_faq(folder))

@@ -43,7 +43,7 @@ from typing import Any
 from common import ROOT, percentile
 
 from bot.vkemu import EmulatedUser, VKEmulator
-from core.schedule import iso_week
+from core.kernel.calendar import iso_week
 from storage import Database
 
 TOKEN = "bench-token"

@@ -33,10 +33,10 @@ from common import ROOT, percentile  # noqa: F401  (puts the repository on sys.p
 from bot.app import App, build_bot
 from bot.config import settings_from_dict
 from bot.vkemu import VKEmulator
-from core import surveys
-from core.access import Access
-from core.clock import FixedClock, unix
-from core.conversation import Conversation, Incoming
+from core.surveys import service as surveys
+from core.kernel.access import Access
+from core.kernel.clock import FixedClock, unix
+from core.kernel.conversation import Conversation, Incoming
 
 TOKEN = "bench-token"
 EMULATOR_RPS = 20

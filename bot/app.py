@@ -35,14 +35,14 @@ from bot.vk.callback import serve_callback
 from bot.operator_text import line
 from bot.vk.connect import FatalVkError, reach_vk
 from bot.vk.sender import VkSender
-from core.access import NotAllowed, access_of
-from core.clock import Clock, SystemClock, unix
-from core.conversation import Conversation, Incoming
-from core.menu import refused
-from core.payloads import BadPayload, parse_payload
-from core.screens import typed_button
-from core.texts import Texts, content_root
-from core.ui import Reply
+from core.kernel.access import NotAllowed, access_of
+from core.kernel.clock import Clock, SystemClock, unix
+from core.kernel.conversation import Conversation, Incoming
+from core.kernel.menu import refused
+from core.kernel.payloads import BadPayload, parse_payload
+from core.kernel.screens import typed_button
+from core.kernel.texts import Texts, content_root
+from core.kernel.ui import Reply
 from handlers import LABELERS
 from handlers.rules import ConversationHandler
 from storage import Database

@@ -10,8 +10,8 @@ from pathlib import Path
 from bot.config import ConfigError, load_settings
 from bot.operator_text import line
 from bot.vk.connect import FatalVkError
-from core.faq import FaqError
-from core.texts import TextsError
+from core.faq.index import FaqError
+from core.kernel.texts import TextsError
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Settings
-from core.clock import Clock
-from core.outgoing import Messenger
-from core.texts import Texts
+from core.kernel.clock import Clock
+from core.kernel.outgoing import Messenger
+from core.kernel.texts import Texts
 from storage import Database
 
 

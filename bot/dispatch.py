@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.metrics import BotMetrics
-from core.clock import Clock, unix
+from core.kernel.clock import Clock, unix
 from storage import Database
 
 log = logging.getLogger(__name__)

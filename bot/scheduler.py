@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from core import retention, weekly
+from core.retention import service as retention
+from core.reminders import weekly
 
 if TYPE_CHECKING:
     from bot.deps import Deps

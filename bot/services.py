@@ -10,9 +10,9 @@ if TYPE_CHECKING:
 
 def build_services(deps: "Deps") -> dict[str, Any]:
     from bot.vk.platform import VkPlatform
-    from core.faq_dialog import FaqService
-    from core.personal_data import consent_folder, load_consents
-    from core.texts import content_root
+    from core.faq.dialog import FaqService
+    from core.personal_data.service import consent_folder, load_consents
+    from core.kernel.texts import content_root
 
     services: dict[str, Any] = {}
     learned = (deps.settings.content.learned_dir
@@ -21,19 +21,19 @@ def build_services(deps: "Deps") -> dict[str, Any]:
     services["platform"] = VkPlatform(deps.messenger)  # type: ignore[arg-type]
     services["consent"] = load_consents(consent_folder(deps.settings.content.dir))
     # Coordinator broadcasts (scheduled ones survive restarts) and survey summaries.
-    from core.broadcasts import BroadcastService
-    from core.summaries import SurveyOptions
+    from core.broadcasts.service import BroadcastService
+    from core.summaries.service import SurveyOptions
 
     services["survey_options"] = SurveyOptions(content_root(deps.settings.content.dir), deps.db)
     services["broadcasts"] = BroadcastService(deps)
     # Weekly reminders and the difficulty survey (the survey file is validated here, at start).
     from bot.scheduler import ScheduleService
-    from core.surveys import load_survey
+    from core.surveys.service import load_survey
 
     services["surveys"] = load_survey(content_root(deps.settings.content.dir) / "surveys")
     services["schedule"] = ScheduleService(deps)
     # Confirmed staff reach their organisation's admin as one digest per period.
-    from core.staff_registration import StaffDigestService
+    from core.activation.staff import StaffDigestService
 
     services["staff_digest"] = StaffDigestService(deps)
     return services

@@ -11,10 +11,10 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import activation as act
-from core import coordination as crd
-from core import staff_registration as stf
-from core.conversation import Conversation
+from core.activation import service as act
+from core.coordination import service as crd
+from core.activation import staff as stf
+from core.kernel.conversation import Conversation
 from handlers.rules import (ConversationRule, FreeText, HasRole, InState, IsCoordinator, PayloadIs,
                             TextCommand)
 

@@ -1,4 +1,4 @@
-"""Commands of coordinators and bot admins (core/admin.py), the help that lists them, and the
+"""Commands of coordinators and bot admins (core/admin/service.py), the help that lists them, and the
 refusal of any coordinator/admin command or button to someone without the right."""
 
 from __future__ import annotations
@@ -7,8 +7,11 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import admin, broadcasts, faq_dialog, status
-from core.conversation import Conversation
+from core.admin import service as admin
+from core.broadcasts import service as broadcasts
+from core.faq import dialog as faq_dialog
+from core.status import service as status
+from core.kernel.conversation import Conversation
 from handlers.rules import ConversationRule, IsBotAdmin, IsCoordinator, PayloadIs
 
 labeler = BotLabeler()

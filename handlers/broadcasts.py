@@ -3,9 +3,9 @@ for everyone. Refusals of coordinator-only commands and buttons live in handlers
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import broadcasts
-from core.conversation import Conversation
-from core.platform import IncomingFile
+from core.broadcasts import service as broadcasts
+from core.kernel.conversation import Conversation
+from core.kernel.platform import IncomingFile
 from handlers.admin import Cmd, Typed
 from handlers.rules import InState, IsCoordinator, PayloadIs
 

@@ -3,8 +3,8 @@ screen again, so nothing a person did is lost and they always see what they can 
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import fallback
-from core.conversation import Conversation
+from core.fallback import service as fallback
+from core.kernel.conversation import Conversation
 
 labeler = BotLabeler()
 

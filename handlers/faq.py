@@ -4,8 +4,9 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import faq_dialog, faq_learning
-from core.conversation import Conversation
+from core.faq import dialog as faq_dialog
+from core.faq import learning as faq_learning
+from core.kernel.conversation import Conversation
 from handlers.rules import ConversationRule, IsBotAdmin, IsCoordinator, PayloadIs, TextCommand
 
 labeler = BotLabeler()

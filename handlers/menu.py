@@ -2,9 +2,9 @@
 
 from vkbottle.bot import BotLabeler, Message
 
-from core.conversation import Conversation
-from core.menu import Help, help_screen, open_menu
-from core.payloads import Menu
+from core.kernel.conversation import Conversation
+from core.kernel.menu import Help, help_screen, open_menu
+from core.kernel.payloads import Menu
 from handlers.rules import PayloadIs, TextCommand
 
 labeler = BotLabeler()

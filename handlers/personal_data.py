@@ -2,8 +2,8 @@
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import personal_data as pd
-from core.conversation import Conversation
+from core.personal_data import service as pd
+from core.kernel.conversation import Conversation
 from handlers.rules import PayloadIs, TextCommand
 
 labeler = BotLabeler()

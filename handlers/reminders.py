@@ -7,8 +7,8 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import reminders
-from core.conversation import Conversation
+from core.reminders import service as reminders
+from core.kernel.conversation import Conversation
 from handlers.rules import ConversationRule, PayloadIs
 
 labeler = BotLabeler()

@@ -14,8 +14,8 @@ from vkbottle.dispatch.rules import ABCRule
 from vkbottle.dispatch.rules.base import PeerRule
 from vkbottle.tools.magic import magic_bundle
 
-from core.conversation import Conversation
-from core.payloads import Payload
+from core.kernel.conversation import Conversation
+from core.kernel.payloads import Payload
 
 
 class ConversationRule(ABCRule[Message]):
@@ -136,7 +136,7 @@ class RoleTyped(ConversationRule):
     """A role label typed as text while the person is asked for a role."""
 
     async def check(self, event: Message, conv: Conversation) -> dict[str, Any] | bool:
-        from core.onboarding import role_typed
+        from core.onboarding.service import role_typed
 
         if conv.incoming.payload is not None:
             return False

@@ -4,10 +4,10 @@ from typing import Any
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import onboarding
-from core import staff_registration as stf
-from core.conversation import Conversation
-from core.payloads import Start
+from core.onboarding import service as onboarding
+from core.activation import staff as stf
+from core.kernel.conversation import Conversation
+from core.kernel.payloads import Start
 from handlers.rules import ConversationRule, InState, Newcomer, PayloadIs, RoleTyped, TextCommand
 
 labeler = BotLabeler()

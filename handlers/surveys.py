@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import surveys
-from core.conversation import Conversation
+from core.surveys import service as surveys
+from core.kernel.conversation import Conversation
 from handlers.rules import FreeText, InState, PayloadIs
 
 labeler = BotLabeler()

@@ -2,8 +2,8 @@
 
 from vkbottle.bot import BotLabeler, Message
 
-from core import tickets
-from core.conversation import Conversation
+from core.tickets import service as tickets
+from core.kernel.conversation import Conversation
 from handlers.rules import FreeText, InState, IsCoordinator, PayloadIs, TextCommand
 
 labeler = BotLabeler()

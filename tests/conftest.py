@@ -22,7 +22,7 @@ import pytest
 from bot.app import App, build_bot
 from bot.config import Settings, settings_from_dict
 from bot.vkemu import EmulatedUser, VKEmulator
-from core.clock import FixedClock
+from core.kernel.clock import FixedClock
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "tests" / "output"

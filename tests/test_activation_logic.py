@@ -13,24 +13,24 @@ import pytest
 
 from bot.config import settings_from_dict
 from bot.deps import Deps
-from core import activation as act
-from core import dates
-from core import coordination as crd
-from core import staff_registration as stf
-from core.access import Access
-from core.clock import FixedClock
-from core.conversation import Conversation, Incoming
-from core.payloads import Payload
-from core.personal_data import consent_folder, load_consents
-from core.texts import Texts, content_root
+from core.activation import service as act
+from core.kernel import dates
+from core.coordination import service as crd
+from core.activation import staff as stf
+from core.kernel.access import Access
+from core.kernel.clock import FixedClock
+from core.kernel.conversation import Conversation, Incoming
+from core.kernel.payloads import Payload
+from core.personal_data.service import consent_folder, load_consents
+from core.kernel.texts import Texts, content_root
 from storage.activation import OrgProgress
 from storage.models import Person
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ROOT / "content" / "texts"
 OWN_TEXT_FILES = ("activation.toml", "coordination.toml", "personal_data.toml")
-OWN_SOURCES = ("core/activation.py", "core/staff_registration.py", "core/coordination.py",
-               "core/personal_data.py", "handlers/activation.py", "handlers/personal_data.py")
+OWN_SOURCES = ("core/activation/service.py", "core/activation/staff.py", "core/coordination/service.py",
+               "core/personal_data/service.py", "handlers/activation.py", "handlers/personal_data.py")
 
 
 # -- phones -------------------------------------------------------------------------------------

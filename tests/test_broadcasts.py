@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from bot.vkemu import VKEmulator
-from core.clock import unix
+from core.kernel.clock import unix
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
 
 REFUSED = ("Эта команда Вам недоступна. Если Вы хотели задать вопрос, напишите его подробнее "

@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from core.texts import Texts, content_root
+from core.kernel.texts import Texts, content_root
 from storage.db import migration_files
 
 ROOT = Path(__file__).resolve().parent.parent

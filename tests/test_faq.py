@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.faq import (
+from core.faq.index import (
     ANSWER_MAX,
     FaqBook,
     FaqError,
@@ -19,8 +19,8 @@ from core.faq import (
     load_faq,
     normalize,
 )
-from core.faq_eval import evaluate
-from core.faq_talk import load_smalltalk, understand
+from core.faq.eval import evaluate
+from core.faq.talk import load_smalltalk, understand
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "content" / "faq"
@@ -422,7 +422,7 @@ def test_accuracy_floors_on_the_frozen_heldout_set(index: FaqIndex) -> None:
 def test_service_remembers_readings_per_index(questions: list) -> None:
     # FaqService keeps each message's reading while its index lives: the same as reading it
     # afresh, and a reload (new content) starts afresh instead of serving old readings.
-    from core.faq_dialog import FaqService
+    from core.faq.dialog import FaqService
 
     faq = FaqService(FAQ_DIR)
     for item in questions[:60]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.texts import content_root
+from core.kernel.texts import content_root
 
 HELDOUT = Path(__file__).resolve().parent / "faq_heldout.yaml"
 ROLES = {"admin", "teacher", "parent", "coordinator"}

@@ -3,7 +3,7 @@ test moves; ``services["schedule"].prune()`` is what the scheduler calls every f
 
 from __future__ import annotations
 
-from core.clock import unix
+from core.kernel.clock import unix
 from tests.test_schedule import DAY, World, local, world  # noqa: F401  (the fixture)
 
 

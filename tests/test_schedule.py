@@ -21,10 +21,10 @@ import pytest
 from bot.app import App
 from bot.vkemu import VKEmulator
 from bot.vkemu.server import ReceivedMessage
-from core.clock import FixedClock, unix
-from core.reminders import WAITING_STEPS, step_texts, waiting_steps
-from core.schedule import due_week, in_quiet_hours, iso_week
-from core.surveys import SurveyError, load_survey
+from core.kernel.clock import FixedClock, unix
+from core.reminders.service import WAITING_STEPS, step_texts, waiting_steps
+from core.kernel.calendar import due_week, in_quiet_hours, iso_week
+from core.surveys.service import SurveyError, load_survey
 from storage import Tx
 from tests.conftest import InProcessBot
 
@@ -190,14 +190,14 @@ def test_due_week_rules() -> None:
 
 
 def test_steps_where_the_admin_waits_come_from_the_activation_table() -> None:
-    from core.activation import STEPS
+    from core.activation.service import STEPS
 
     assert waiting_steps() == (2,) == WAITING_STEPS
     assert all(STEPS[n].actor == "admin" for n in STEPS if n not in waiting_steps())
 
 
 def test_survey_file_is_valid_and_summaries_can_read_it() -> None:
-    from core.summaries import load_options
+    from core.summaries.service import load_options
 
     survey = load_survey(SURVEY_DIR)
     assert [q.id for q in survey.questions] == ["difficulties", "other", "confidence",

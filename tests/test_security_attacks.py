@@ -24,9 +24,9 @@ from aiohttp import web
 from bot.config import CallbackSettings
 from bot.vk.callback import callback_app
 from bot.vkemu import VKEmulator
-from core.clock import unix
-from core.fill_in import TemplateProblem, parse
-from core.untrusted import relayed, spreadsheet_cell
+from core.kernel.clock import unix
+from core.kernel.fill_in import TemplateProblem, parse
+from core.kernel.untrusted import relayed, spreadsheet_cell
 from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, BOT_ADMIN, GROUP, InProcessBot
 from tests.test_activation import press, said, say
 from tests.test_broadcasts import municipality_ids, new_org, seed_people, start_as, wait_for_report
@@ -404,7 +404,7 @@ async def test_huge_and_odd_numbers_from_coordinators_and_admins_are_answered_po
 def test_a_question_taught_to_the_faq_carries_no_contacts_or_markup() -> None:
     """«Добавить в справку» writes the asker's words into content everyone reads: their phone,
     e-mail and live VK markup stay behind."""
-    from core.faq_learning import _public
+    from core.faq.learning import _public
 
     taught = _public("как войти?\nмой тел 8 913 123-45-67, почта ivan@mail.ru [id1|я] @все")
     assert "123-45-67" not in taught and "ivan@mail.ru" not in taught

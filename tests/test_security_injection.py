@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 
 from bot.config import ConfigError, load_settings, settings_from_dict
 from bot.vkemu import EmulatedUser, VKEmulator
-from core.untrusted import relayed, spreadsheet_cell
+from core.kernel.untrusted import relayed, spreadsheet_cell
 from tests.conftest import COORDINATOR, ROOT, base_config, bot_pythonpath, toml_dump
 
 
@@ -225,18 +225,18 @@ def test_every_export_writes_through_the_one_neutraliser() -> None:
     """A new export (csv.writer or an openpyxl workbook) must write rows through
     core.untrusted.spreadsheet_row: every writerow / worksheet append line names it."""
     exporters = []
-    for path in sorted([*ROOT.glob("core/*.py"), *ROOT.glob("handlers/*.py"),
+    for path in sorted([*ROOT.glob("core/**/*.py"), *ROOT.glob("handlers/*.py"),
                         *ROOT.glob("storage/*.py"), *ROOT.glob("bot/*.py")]):
         source = path.read_text(encoding="utf-8")
         if "csv.writer" not in source and "Workbook(" not in source:
             continue
-        exporters.append(path.name)
+        exporters.append(str(path.relative_to(ROOT)))
         sheets = set(re.findall(r"(\w+) = (?:book\.active|book\.create_sheet\()", source))
         for line in source.splitlines():
             writes = "writerow(" in line or any(f"{sheet}.append(" in line for sheet in sheets)
             if writes:
                 assert "spreadsheet_row" in line, f"{path.name}: {line.strip()}"
-    assert {"coordination.py", "summaries.py"} <= set(exporters)
+    assert {"core/coordination/service.py", "core/summaries/service.py"} <= set(exporters)
 
 
 @pytest.mark.parametrize("value", [*HOSTILE_ORGS, HOSTILE_EMAIL, "@cmd", "\tTAB", "\rCR",
@@ -272,7 +272,7 @@ PROGRAMS = [
 
 @pytest.mark.parametrize("text", PROGRAMS)
 def test_fill_in_refuses_every_program(text: str) -> None:
-    from core.fill_in import TemplateProblem, parse
+    from core.kernel.fill_in import TemplateProblem, parse
 
     names = {"имя": "first_name", "name": "first_name", "фамилия": "last_name"}
     with pytest.raises(TemplateProblem) as caught:
@@ -282,7 +282,7 @@ def test_fill_in_refuses_every_program(text: str) -> None:
 
 
 def test_fill_in_renders_only_values_and_bounds_length() -> None:
-    from core.fill_in import VALUE_MAX, parse
+    from core.kernel.fill_in import VALUE_MAX, parse
 
     fill = parse("{{ Имя }}, {{ организация }}: {{ имя }}!", {"имя": "first", "организация": "org"})
     assert fill.render({"first": "Оля", "org": "Школа\n№ 5"}) == "Оля, Школа № 5: Оля!"
@@ -417,8 +417,8 @@ def test_execute_code_keeps_javascript_line_separators_inside_strings() -> None:
 def test_chart_texts_are_not_mathtext() -> None:
     """An organisation's name in a chart title is text: «$…$» is not parsed by matplotlib (a
     deeply nested or malformed formula would fail or take long)."""
-    from core import summaries as figures
-    from core.texts import Texts, content_root
+    from core.summaries import service as figures
+    from core.kernel.texts import Texts, content_root
 
     texts = Texts.load(content_root() / "texts")
     place = "Школа $\\undefinedcommand$ и $x^{2}$"  # mathtext would raise on the first

@@ -15,9 +15,9 @@ import pytest
 
 from bot.vkemu import EmulatedUser, VKEmulator
 from bot.vkemu.keyboard import iter_buttons, payload_to_string, validate_keyboard
-from core.clock import unix
-from core.summaries import load_options
-from core.texts import content_root
+from core.kernel.clock import unix
+from core.summaries.service import load_options
+from core.kernel.texts import content_root
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
 
 LONG = "Муниципальное образование «Очень длинное название района с историей» "

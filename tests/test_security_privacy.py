@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.vkemu import VKEmulator
-from core.clock import unix
+from core.kernel.clock import unix
 from storage import Database
 from storage.personal_registry import ACTING_IDS, NOT_PERSONAL_TEXT, PLACES
 from tests.conftest import COORDINATOR, BotProcess, InProcessBot

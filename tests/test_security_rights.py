@@ -15,10 +15,14 @@ from typing import Any
 import pytest
 
 from bot.vkemu import VKEmulator
-from core import admin, broadcasts, coordination, faq_dialog, tickets
-from core.access import NOBODY, REGION, Access, NotAllowed, Scope, territory
-from core.clock import unix
-from core.conversation import Conversation, Incoming
+from core.admin import service as admin
+from core.broadcasts import service as broadcasts
+from core.coordination import service as coordination
+from core.faq import dialog as faq_dialog
+from core.tickets import service as tickets
+from core.kernel.access import NOBODY, REGION, Access, NotAllowed, Scope, territory
+from core.kernel.clock import unix
+from core.kernel.conversation import Conversation, Incoming
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
 from tests.test_broadcasts import municipality_ids, new_org, seed_people, start_as
 

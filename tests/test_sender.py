@@ -14,9 +14,9 @@ from bot.config import SenderSettings
 from bot.vk.api import VkApi
 from bot.vk.sender import Contact, VkSender, choose_intent, split_text
 from bot.vkemu import VKEmulator
-from core.clock import SystemClock, unix
-from core.outgoing import Multicast, Outgoing, random_id_for
-from core.ui import Button, Keyboard, Reply
+from core.kernel.clock import SystemClock, unix
+from core.kernel.outgoing import Multicast, Outgoing, random_id_for
+from core.kernel.ui import Button, Keyboard, Reply
 from storage import Database
 from tests.conftest import TOKEN, BotProcess, base_config
 

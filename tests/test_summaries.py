@@ -21,9 +21,9 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.vkemu import VKEmulator
-from core import summaries as figures
-from core.clock import unix
-from core.texts import content_root
+from core.summaries import service as figures
+from core.kernel.clock import unix
+from core.kernel.texts import content_root
 from storage.summaries import AnswerRow
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, OUTPUT, InProcessBot
 

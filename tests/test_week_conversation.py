@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.vkemu import EmulatedUser, VKEmulator
 from bot.vkemu.keyboard import button_labels
-from core.clock import unix
+from core.kernel.clock import unix
 from tests.conftest import COORDINATOR, InProcessBot
 
 CODE = "KX7M4TP"

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from bot.vkemu import VKEmulator
-from core.clock import unix
-from core.display import format_phone, zone_phrase
-from core.texts import Texts, content_root
-from core.weeks import WeekWords, week_label
+from core.kernel.clock import unix
+from core.kernel.display import format_phone, zone_phrase
+from core.kernel.texts import Texts, content_root
+from core.kernel.weeks import WeekWords, week_label
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
 from tests.test_broadcasts import municipality_ids, new_org, seed_people, start_as
 from tests.test_summaries import seed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.ui import Button, Keyboard
+from core.kernel.ui import Button, Keyboard
 
 
 def _button(button: Button) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.vk.api import VkApiError, VkTransportError
-from core.platform import PlatformError, Profile
+from core.kernel.platform import PlatformError, Profile
 
 USERS_GET_BATCH = 1000
 UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)

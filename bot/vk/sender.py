@@ -31,9 +31,9 @@ from bot.dispatch import current_received_at
 from bot.metrics import BotMetrics
 from bot.vk.api import VkApi, VkApiError, VkTransportError
 from bot.vk.keyboards import keyboard_json
-from core.clock import Clock, unix
-from core.outgoing import BulkMessages, Delivery, Multicast, Outgoing, random_id_for
-from core.ui import KeyboardError, Reply
+from core.kernel.clock import Clock, unix
+from core.kernel.outgoing import BulkMessages, Delivery, Multicast, Outgoing, random_id_for
+from core.kernel.ui import KeyboardError, Reply
 from storage import Database
 from storage.held import HeldNotice
 from storage.outbox import OutboxText

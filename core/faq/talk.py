@@ -1,0 +1,299 @@
+"""What a message is before it is a question: small talk, a polite opening, several questions.
+
+``understand(index, talk, text)`` turns one message into a decision the dialog acts on:
+
+* ``talk`` -- greetings, thanks, «ок», «не то», «человека позовите», swearing: answered briefly
+  from content (``content/faq/smalltalk.yaml`` lists the phrases), never logged as unanswered;
+* ``answer`` -- one entry, confident enough to answer outright;
+* ``parts`` -- several questions in one message, each answered;
+* ``suggest`` -- not sure: «возможно, Вы об этом» with the closest entries as buttons;
+* ``unknown`` -- the honest «не знаю» and an offer to ask a coordinator.
+
+A greeting or a polite opening («Добрый день! подскажите пожалуйста, …») is dropped before
+matching, so it neither hides the question nor adds noise to it. The thresholds live in
+``Decision`` and were chosen on the tuned labelled set (tests/faq_questions.yaml) with
+bench/faq.py; see the README.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rapidfuzz import fuzz, process
+
+from core.faq.index import FaqError, FaqIndex, Match, normalize
+
+SMALLTALK_FILE = "smalltalk.yaml"
+KINDS = ("human", "wrong", "swearing", "thanks", "bye", "understood", "ok", "greeting", "ask")
+# Kinds that may open or close a question («Добрый день, …», «…, спасибо»); the others count
+# only as the whole message («класс» is praise alone, a school class at the end of a question).
+EDGE_KINDS = frozenset({"greeting", "ask", "thanks", "bye"})
+# Kinds that make a message small talk even with a few other words («тупой бот», «спасибо,
+# всё получилось»), unlike a greeting before an unknown question, which is still a question.
+TALK_KINDS = frozenset({"human", "wrong", "swearing", "thanks", "bye", "understood", "ok"})
+FUZZY_MIN_LENGTH = 7  # «здраствуйте», «спасибоо»: a typo in a long word is still that word
+FUZZY_CUTOFF = 84.0
+# Where one message holds several questions: sentence ends, or a joint word before a question
+# word (both listed in smalltalk.yaml). Parts shorter than MIN_PART_WORDS join their neighbour.
+_SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+")
+MIN_PART_WORDS = 2
+
+
+class _SmallTalkFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kinds: dict[str, list[str]]
+    swear_words: list[str] = Field(default_factory=list)
+    split: dict[str, list[str]] = Field(default_factory=dict)
+    introductions: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    """Phrases of each kind, as tuples of normalised words."""
+
+    phrases: dict[tuple[str, ...], str]
+    swear: frozenset[str]
+    longest: int
+    joint: re.Pattern[str] | None = None  # «и/а (ещё)» before a question word
+    question_word: re.Pattern[str] | None = None
+    introductions: tuple[tuple[str, ...], ...] = ()
+    _vocabulary: frozenset[str] = frozenset()  # every word of every phrase
+    _single: tuple[str, ...] = ()  # one-word phrases, for typo matching
+    _typos: dict[str, str | None] = field(default_factory=dict)  # word -> phrase word or None
+
+    def kind_of(self, words: tuple[str, ...]) -> str | None:
+        kind = self.phrases.get(words)
+        if kind is None and len(words) == 1 and len(words[0]) >= FUZZY_MIN_LENGTH:
+            word = words[0]
+            if word not in self._typos:
+                if len(self._typos) > 50_000:
+                    self._typos.clear()
+                found = process.extractOne(word, self._single, scorer=fuzz.ratio,
+                                           score_cutoff=FUZZY_CUTOFF)
+                self._typos[word] = found[0] if found else None
+            close = self._typos[word]
+            return self.phrases.get((close,)) if close else None
+        return kind
+
+    def maybe_talk(self, word: str) -> bool:
+        """Cheap check before the phrase search: could this word be part of small talk?"""
+        return word in self._vocabulary or word in self.swear or len(word) >= FUZZY_MIN_LENGTH
+
+    def introduces(self, words: list[str]) -> bool:
+        """«я мама…», «мы из школы…»: the person says who they are."""
+        return any(tuple(words[:len(p)]) == p for p in self.introductions)
+
+    def asks(self, text: str) -> bool:
+        """A question mark or a question word: the message asks something."""
+        return "?" in text or bool(self.question_word and self.question_word.search(text))
+
+    def is_swear(self, word: str) -> bool:
+        return word in self.swear
+
+    def cover(self, words: list[str]) -> list[str]:
+        """The kinds of a message made only of small-talk phrases («ок, понятно, спасибо»);
+        empty when some word is not small talk."""
+        if not all(self.maybe_talk(w) for w in words):
+            return []
+        best: list[list[str] | None] = [None] * (len(words) + 1)
+        best[0] = []
+        for end in range(1, len(words) + 1):
+            for size in range(1, min(self.longest, end) + 1):
+                start = best[end - size]
+                if start is None:
+                    continue
+                kind = self.kind_of(tuple(words[end - size:end]))
+                if kind is None and size == 1 and self.is_swear(words[end - 1]):
+                    kind = "swearing"
+                if kind is not None:
+                    best[end] = [*start, kind]
+                    break
+        return best[len(words)] or []
+
+    def peel(self, text: str) -> tuple[list[str], list[str]]:
+        """(kinds found at the edges of the message, the words left in the middle)."""
+        words = normalize(text).split()
+        covered = self.cover(words)
+        if covered:
+            return covered, []
+        found: list[str] = []
+        changed = True
+        while words and changed:
+            changed = False
+            for size in range(min(self.longest, len(words)), 0, -1):
+                head = self.kind_of(tuple(words[:size]))
+                if head in EDGE_KINDS or head is not None and size == len(words):
+                    found.append(head)
+                    words, changed = words[size:], True
+                    break
+                tail = self.kind_of(tuple(words[-size:]))
+                if tail in EDGE_KINDS and size < len(words):
+                    found.append(tail)
+                    words, changed = words[:-size], True
+                    break
+        if words and all(self.is_swear(w) for w in words):
+            found.append("swearing")
+            words = []
+        elif any(self.is_swear(w) for w in words):
+            found.append("swearing")
+        return found, words
+
+
+def load_smalltalk(directory: Path) -> SmallTalk:
+    path = Path(directory) / SMALLTALK_FILE
+    try:
+        data = _SmallTalkFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise FaqError([f"{path}: {exc}".replace("\n", " ")]) from exc
+    unknown = sorted(set(data.kinds) - set(KINDS))
+    if unknown:
+        raise FaqError([f"{path}: unknown kinds {unknown}; known: {list(KINDS)}"])
+    phrases: dict[tuple[str, ...], str] = {}
+    for kind in KINDS:  # the order of KINDS decides which kind owns a phrase listed twice
+        for phrase in data.kinds.get(kind, []):
+            words = tuple(normalize(str(phrase)).split())
+            if words:
+                phrases.setdefault(words, kind)
+    swear = frozenset(normalize(w) for w in data.swear_words if normalize(w))
+    joints = sorted(data.split.get("joints", []), key=len, reverse=True)
+    words = sorted(data.split.get("question_words", []), key=len, reverse=True)
+    joint = None
+    if joints and words:
+        joint = re.compile(
+            r"[\s,]+(?:" + "|".join(re.escape(j) for j in joints) + r")[\s,]+(?=(?:"
+            + "|".join(re.escape(w) for w in words) + r")\b)", re.IGNORECASE)
+    question_word = None
+    if words:
+        question_word = re.compile(
+            r"(?:^|\W)(?:" + "|".join(re.escape(w) for w in words) + r")(?:\W|$)", re.IGNORECASE)
+    introductions = tuple(tuple(normalize(p).split()) for p in data.introductions
+                          if normalize(p))
+    return SmallTalk(phrases, swear, max((len(p) for p in phrases), default=1), joint,
+                     question_word, introductions,
+                     frozenset(w for p in phrases for w in p),
+                     tuple(p[0] for p in phrases if len(p) == 1))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Thresholds of the answer / «did you mean» / «don't know» decision (0..1 scores).
+
+    Chosen on the tuned set with bench/faq.py: ``answer`` alone keeps out-of-scope questions
+    out; a lower score is still trusted when the best entry stands clearly above the next one
+    (``margin_answer`` with ``margin``), which is where the right entry used to be offered
+    only as the first «did you mean» button.
+    """
+
+    answer: float = 0.40
+    margin_answer: float = 0.40  # = answer: the margin rule did not pay on the tuned set
+    margin: float = 1.6  # best / second best
+    suggest: float = 0.25
+    part: float = 0.45  # each of several questions must reach this on its own
+    max_parts: int = 4
+
+
+@dataclass(frozen=True)
+class Understanding:
+    kind: str  # "talk" | "answer" | "parts" | "suggest" | "unknown"
+    text: str  # the question without the greeting (what is matched, logged and forwarded)
+    talk: str | None = None  # the small-talk kind, for kind == "talk"
+    matches: tuple[Match, ...] = ()  # answer: one; parts: one per answered part
+    best: Match | None = None  # the whole question's match (suggest/unknown show its candidates)
+
+    @property
+    def entry_ids(self) -> list[str]:
+        return [m.entry.id for m in self.matches if m.entry is not None]
+
+
+def trusted(found: Match, decision: Decision) -> bool:
+    """Confident enough to answer: high score, or a clear lead over the runner-up."""
+    if found.entry is None and found.score < decision.margin_answer:
+        return False
+    if found.score >= decision.answer:
+        return True
+    if found.score < decision.margin_answer:
+        return False
+    second = found.alternatives[0].score if found.alternatives else 0.0
+    best = found.alternatives[0] if found.entry is None else None
+    if best is not None:  # not confident: the alternatives start with the best itself
+        second = found.alternatives[1].score if len(found.alternatives) > 1 else 0.0
+    return found.score >= decision.margin * max(second, 1e-9) or second == 0.0
+
+
+def best_entry(found: Match) -> Match:
+    """A Match that names its best candidate as the entry (used once ``trusted`` said yes)."""
+    if found.entry is not None or not found.alternatives:
+        return found
+    top = found.alternatives[0]
+    return Match(found.query, found.terms, top.entry, found.score, found.alternatives[1:],
+                 found.topics, True)
+
+
+def split_questions(talk: SmallTalk, text: str, limit: int) -> list[str]:
+    """The questions of a message, in order; one element when it holds one question."""
+    pieces: list[str] = []
+    for sentence in _SENTENCES.split(text):
+        if talk.joint is None:
+            pieces.append(sentence)
+        else:
+            pieces.extend(p for p in talk.joint.split(" " + sentence) if p and p.strip())
+    parts: list[str] = []
+    for piece in (p.strip(" ,.-—") for p in pieces):
+        if not piece:
+            continue
+        if parts and len(normalize(piece).split()) < MIN_PART_WORDS:
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+    return parts[:limit] if parts else [text]
+
+
+def understand(index: FaqIndex, talk: SmallTalk, text: str,
+               decision: Decision | None = None) -> Understanding:
+    decision = decision or Decision()
+    kinds, rest = talk.peel(text)
+    question = " ".join(rest)
+    # Small talk: nothing left once the greeting/thanks are peeled off, or next to them only
+    # words the FAQ does not know or that match nothing («блин достали уже», «тупой бот»). A message with no small
+    # talk and no known words is an out-of-scope question, not small talk.
+    whole = index.match(question) if rest else None  # its terms are reused below, not recomputed
+    if whole is None or not whole.terms or (
+            TALK_KINDS & set(kinds)
+            and (not index.known(whole.terms) or whole.score < decision.suggest)):
+        kind = next((k for k in KINDS if k in kinds), "ask" if rest else "ok")
+        return Understanding("talk", question or text, talk=kind)
+    if kinds and talk.introduces(rest) and not talk.asks(text):
+        # «Здравствуйте, я мама ученика 3 класса»: an introduction, not yet a question.
+        return Understanding("talk", question, talk="ask")
+    parts = split_questions(talk, text, decision.max_parts)
+    whole_entry = best_entry(whole).entry if trusted(whole, decision) else None
+    if len(parts) > 1:
+        answered: list[Match] = []
+        for part in parts:
+            part_kinds, part_rest = talk.peel(part)
+            if not part_rest:
+                continue
+            found = index.match(" ".join(part_rest))
+            # A part stands on its own above ``part``; a weaker one counts when the whole
+            # message points at the same entry.
+            if trusted(found, decision) and (
+                    found.score >= decision.part or whole_entry is not None
+                    and best_entry(found).entry is whole_entry):
+                found = best_entry(found)
+                if found.entry is not None and found.entry.id not in {
+                        m.entry.id for m in answered if m.entry}:
+                    answered.append(found)
+        if len(answered) > 1:
+            return Understanding("parts", question, matches=tuple(answered), best=whole)
+        if len(answered) == 1 and not trusted(whole, decision):
+            return Understanding("answer", question, matches=tuple(answered), best=whole)
+    if trusted(whole, decision):
+        return Understanding("answer", question, matches=(best_entry(whole),), best=whole)
+    if whole.score >= decision.suggest and whole.alternatives:
+        return Understanding("suggest", question, best=whole)
+    return Understanding("unknown", question, best=whole)

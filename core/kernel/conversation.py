@@ -1,0 +1,47 @@
+"""One incoming message or button press, as the core sees it, and how to answer it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from core.kernel.access import Access
+from core.kernel.outgoing import Delivery, Outgoing
+from core.kernel.payloads import Payload
+from core.kernel.ui import Reply
+from storage.models import Person
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+
+@dataclass(frozen=True)
+class Incoming:
+    peer_id: int
+    text: str
+    event_id: str
+    payload: Payload | None = None
+    bad_payload: bool = False
+    attachments: tuple[str, ...] = ()  # attachment types: sticker, photo, doc, ...
+    ref: str | None = None
+    length: int = 0  # of the text as written, before the bot cut it to what it reads
+
+
+@dataclass
+class Conversation:
+    """What a handler gets: the person (as loaded for this event), their rights, and a way to answer."""
+
+    deps: "Deps"
+    person: Person
+    access: Access
+    incoming: Incoming
+    sent: list[Delivery] = field(default_factory=list)
+
+    async def say(self, *replies: Reply) -> list[Delivery]:
+        messages = [
+            Outgoing(self.person.vk_id, reply, "reply", f"reply:{self.incoming.event_id}:{len(self.sent) + n}")
+            for n, reply in enumerate(replies)
+        ]
+        deliveries = await self.deps.messenger.send(messages)
+        self.sent.extend(deliveries)
+        return deliveries

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -156,6 +157,33 @@ async def test_personal_texts_go_25_to_an_execute(emulator: VKEmulator, db: Data
         assert message.text == f"Здравствуйте, коллега №{uid}!"
     assert sender.requests <= 500 // 25 + 2
     assert no_rate_errors(emulator)
+
+
+async def test_a_long_burst_never_exceeds_20_requests_in_any_second_as_vk_counts(
+        emulator: VKEmulator, db: Database) -> None:
+    """70 requests of one message each (3.5 s at the limit): the emulator's own count of the
+    busiest second (it counts a request when it arrives) stays at the limit, none is refused,
+    and the arrival times it recorded agree."""
+    people = list(range(35_000, 35_070))
+    await make_people(db, emulator, people)
+    one_by_one = build_sender(emulator, db, execute_batch=1, peer_ids_batch=1)
+    await one_by_one.start()
+    try:
+        await one_by_one.enqueue_bulk("burst:1", [
+            Outgoing(uid, Reply(f"Сообщение для №{uid}"), "broadcast", f"burst:1:{uid}")
+            for uid in people])
+        await wait_job_done(db, "burst:1")
+    finally:
+        await one_by_one.stop()
+        await one_by_one.api.close()
+    sends = sorted(c.arrived for c in emulator.calls
+                   if c.method == "messages.send" and not c.via_execute)
+    assert len(sends) == 70
+    assert no_rate_errors(emulator)
+    assert emulator.rate_peak <= 20
+    busiest = max(bisect.bisect_left(sends, t + 1.0) - n for n, t in enumerate(sends))
+    assert busiest <= 20
+    assert set(delivered_counts(emulator, people).values()) == {1}
 
 
 async def test_simultaneous_replies_share_requests(emulator: VKEmulator, db: Database,

@@ -103,16 +103,22 @@ class Slot:
 class RateLimiter:
     """At most ``limit`` requests in any one-second window *as VK sees them*.
 
-    VK counts a request when it arrives, somewhere between our send and our answer, so a request
-    holds its slot from the moment it is sent until one second after its answer came back. The
-    cost is the round-trip time per slot; the gain is that network jitter can never bunch more
-    than ``limit`` requests into one of VK's seconds (no error 6 in normal operation)."""
+    VK counts a request when it arrives: after we sent it, before its answer came back. The
+    answer is the only certain bound on that moment, so a request holds its slot until one
+    window after its answer (a bound on the send plus a margin was measured and rejected:
+    bench/jitter.py saw a busy server count requests 75–600 ms after they were sent, so no small
+    margin would keep the limit). The cost of this bound is the round trip, and the round trip
+    is short when the server is not flooded: requests leave evenly, one every window / limit,
+    instead of twenty at once queueing at VK. Then slots come back after about 1 s + a few
+    tens of ms, which is 0.9–0.97 of the limit, and error 6 never comes."""
 
     def __init__(self, per_second: float, window: float = 1.0) -> None:
         self.limit = max(1, int(per_second))
         self.window = window
-        self._slots: list[Slot] = []
+        self.spacing = window / self.limit
+        self._slots: deque[Slot] = deque()
         self._paused_until = 0.0
+        self._last = -math.inf  # when the last slot was given
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
@@ -122,19 +128,30 @@ class RateLimiter:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
+                ready = max(self._paused_until, self._last + self.spacing)
+                if now < ready:
+                    await asyncio.sleep(ready - now)
                     continue
-                self._slots = [s for s in self._slots if s.end > now]
-                if len(self._slots) < self.limit:
+                slots = self._slots
+                if len(slots) >= self.limit:
+                    self._slots = slots = deque(s for s in slots if s.end > now)
+                if len(slots) < self.limit:
                     slot = Slot()
-                    self._slots.append(slot)
+                    slots.append(slot)
+                    self._last = now
                     return slot
-                soonest = min(s.end for s in self._slots)
-                await asyncio.sleep(min(soonest - now, 0.05) if soonest != math.inf else 0.005)
+                # A slot still in flight ends a window after its answer, so never before then.
+                soonest = min(s.end for s in slots)
+                await asyncio.sleep(soonest - now if soonest != math.inf else self.window)
 
     def release(self, slot: Slot) -> None:
+        """The answer came back: the request reached VK no later than now."""
         slot.end = time.monotonic() + self.window
+
+    def cancel(self, slot: Slot) -> None:
+        """The slot was not used: nothing reached VK."""
+        slot.end = 0.0
+        self._last -= self.spacing
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -735,7 +752,7 @@ class VkSender:
             calls, next_ready = self._take_batch(time.monotonic())
             if not calls:
                 self._in_flight.release()
-                self.limiter.release(slot)
+                self.limiter.cancel(slot)
                 await self._sleep(None if next_ready is None else next_ready - time.monotonic())
                 continue
             for call in calls:

@@ -137,6 +137,7 @@ class ApiCall:
     time: float = 0.0
     via_execute: bool = False
     http_status: int = 200
+    arrived: float = 0.0  # when an HTTP call was counted against the rate limit (not execute's)
 
     @property
     def ok(self) -> bool:
@@ -304,6 +305,9 @@ class VKEmulator:
         self._lp_poller_signal = _Signal()
 
         self._rate_windows: dict[str, deque[float]] = {}
+        # The most requests one token made within any one second (a refused one included), so a
+        # test can see how close a client came to the limit without being refused.
+        self.rate_peak = 0
         self._injections: list[_Injection] = []
         self._http_failures: list[_HttpFailure] = []
 
@@ -794,12 +798,15 @@ class VKEmulator:
                 raise VKError(8)
             if token not in self.tokens:
                 raise VKError(5)
+            arrived = self.now()
             self._check_rate(token)
         except VKError as exc:
             self._record(name, params, error=exc)
             return _json(self._error_body(name, params, exc))
         try:
             result = self._invoke(name, params, via_execute=False)
+            if self.record_calls:
+                self.calls[-1].arrived = arrived
             body: dict[str, Any]
             if isinstance(result, _ExecuteResult):
                 body = {"response": result.response}
@@ -831,6 +838,7 @@ class VKEmulator:
             window = self._rate_windows[token] = deque()
         while window and now - window[0] >= 1.0:
             window.popleft()
+        self.rate_peak = max(self.rate_peak, len(window) + 1)
         if len(window) >= limit:
             raise VKError(6)
         window.append(now)

@@ -211,6 +211,7 @@ class MaxEmulator:
         webhook_timeout: float = 10.0,
         history_limit: int = 100_000,
         record_calls: bool = True,
+        latency: float = 0.0,
     ) -> None:
         if no_marker not in ("all", "last"):
             raise ValueError("no_marker is 'all' or 'last'")
@@ -228,6 +229,9 @@ class MaxEmulator:
         self.webhook_timeout = webhook_timeout
         self.history_limit = history_limit
         self.record_calls = record_calls
+        # A simulated network round trip (the bench's): half before a request "arrives",
+        # half before its answer leaves.
+        self.latency = latency
 
         self.calls: list[ApiCall] = []
         self.answers: list[CallbackAnswer] = []
@@ -567,6 +571,14 @@ class MaxEmulator:
 
     def _api(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
+            if self.latency:
+                await asyncio.sleep(self.latency / 2)
+            response = await handle(request)
+            if self.latency:
+                await asyncio.sleep(self.latency / 2)
+            return response
+
+        async def handle(request: web.Request) -> web.StreamResponse:
             arrived = time.monotonic()
             query = dict(request.query)
             raw = await request.read()

@@ -199,7 +199,7 @@ class MaxEmulator:
         self,
         token: str = "max-test-token",
         bot_id: int = 229_229_229,
-        bot_name: str = "Сферум: помощник",
+        bot_name: str = "Sferum onboarding",
         bot_username: str = "sferum_help_bot",
         rate_limit: int | None = 30,
         long_poll_cap: float | None = None,
@@ -637,7 +637,7 @@ class MaxEmulator:
     # ------------------------------------------------------------------ /me, actions
 
     async def _get_me(self, request: web.Request, query: dict[str, str], body: Any) -> Any:
-        return {**self._bot_object(), "description": "Помощник по подключению к Сферуму",
+        return {**self._bot_object(), "description": "Sferum onboarding helper (emulated)",
                 "avatar_url": None, "full_avatar_url": None}
 
     async def _post_action(self, request: web.Request, query: dict[str, str], body: Any) -> Any:

@@ -535,3 +535,52 @@ async def test_driver_conversation(emu: MaxEmulator, api: MaxApi) -> None:
         "Bot: Спасибо! Вот что сделать дальше.",
         "Person: скриншот [image]",
     ]
+
+
+async def test_poller_run_outlasts_failures_and_stops_on_a_bad_token(emu: MaxEmulator) -> None:
+    import asyncio
+    pauses: list[float] = []
+    got = asyncio.Event()
+    store: dict[str, int] = {}
+
+    async def fake_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    async def handle(update: dict[str, Any]) -> None:
+        got.set()
+
+    async def load() -> int | None:
+        return store.get("marker")
+
+    async def save(marker: int) -> None:
+        store["marker"] = marker
+
+    async with client(emu) as api:
+        emu.inject_error("/updates", 503, count=FAST.attempts)  # the client's tries run out
+        await person(emu, 116)
+        poller = MaxPoller(api, handle, load, save, timeout=1, sleep=fake_sleep)
+        task = asyncio.create_task(poller.run())
+        await asyncio.wait_for(got.wait(), 10)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert pauses == [5.0] and store["marker"] == poller.marker
+
+        api._token = "revoked"
+        with pytest.raises(MaxTokenError):
+            await MaxPoller(api, handle, load, save, timeout=0, sleep=fake_sleep).run()
+
+
+async def test_driver_auto_start_and_saved_people(emu: MaxEmulator, api: MaxApi) -> None:
+    ivan = MaxUser(emu, 117, first_name="Иван")
+    await ivan.send("Здравствуйте")  # MAX makes a newcomer press «Начать» first
+    batch = await api.get_updates(None, timeout=0)
+    assert [u["update_type"] for u in batch.updates] == ["bot_started", "message_created"]
+    await api.send_message(117, "Добрый день!")
+    assert [m.text for m in await ivan.replies(1)] == ["Добрый день!"]
+    await ivan.stop()
+
+    async with MaxEmulator(token=TOKEN) as later, client(later) as api2:
+        later.import_users(emu.export_users())
+        assert later.user_status(117) == "stopped"
+        with pytest.raises(MaxBlockedError):
+            await api2.send_message(117, "Вы здесь?")

@@ -37,6 +37,7 @@ class MaxPoller:
         limit: int = 100,
         types: Iterable[str] | None = None,
         error_pause: tuple[float, float] = (5.0, 60.0),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.api = api
         self._handle = handle
@@ -48,6 +49,7 @@ class MaxPoller:
         # After MAX refused or failed even with the client's retries: pause 5 s doubling to
         # 60 s (the TS client's schedule; MAX documents none).
         self.error_pause = error_pause
+        self._sleep = sleep
         self.marker: int | None = None
         self._loaded = False
 
@@ -74,7 +76,7 @@ class MaxPoller:
                 raise
             except MaxError as exc:
                 log.warning("MAX polling failed (%s); again in %.0f s", type(exc).__name__, pause)
-                await asyncio.sleep(pause)
+                await self._sleep(pause)
                 pause = min(pause * 2, self.error_pause[1])
                 continue
             pause = self.error_pause[0]

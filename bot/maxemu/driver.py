@@ -40,9 +40,12 @@ class MaxUser:
 
     def __init__(self, emu: MaxEmulator, user_id: int, first_name: str | None = None,
                  last_name: str | None = None, username: str | None = None,
-                 locale: str = "ru") -> None:
+                 locale: str = "ru", auto_start: bool = True) -> None:
+        """auto_start: a person who writes to a bot they never started presses «Начать» first,
+        as the MAX app requires (a bot_started without payload comes before the message)."""
         self.emu = emu
         self.user_id = user_id
+        self.auto_start = auto_start
         emu.add_user(user_id, first_name, last_name, username, locale)
         self._cursor = 0
         self._own: list[_Line] = []
@@ -68,6 +71,8 @@ class MaxUser:
 
     async def send(self, text: str | None,
                    attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        if self.auto_start and self.emu.user_status(self.user_id) == "none":
+            await self.start()
         update = self.emu.user_message(self.user_id, text, attachments)
         label = text or ""
         if attachments:
@@ -123,9 +128,22 @@ class MaxUser:
         self._cursor += 1
         return self.emu.inbox(self.user_id)[cursor]
 
-    async def replies(self, count: int, timeout: float = 5.0) -> list[ReceivedMessage]:
-        """Exactly the next `count` messages (waits for them; no quiet-period guessing)."""
-        return [await self.next_reply(timeout) for _ in range(count)]
+    async def replies(self, count: int | None = None, timeout: float = 5.0,
+                      quiet: float = 0.3) -> list[ReceivedMessage]:
+        """With `count`: exactly the next `count` messages (waits for them). Without it, as the
+        VK driver does: wait up to `timeout` for a first one, then collect until `quiet`
+        seconds pass with nothing new (prefer a count, or a fact to wait for)."""
+        if count is not None:
+            return [await self.next_reply(timeout) for _ in range(count)]
+        got: list[ReceivedMessage] = []
+        wait = timeout
+        while True:
+            cursor = self._cursor
+            if not await self.emu.wait_for_user(
+                    self.user_id, lambda: self.emu.inbox_size(self.user_id) > cursor, wait):
+                return got
+            got.extend(self.pending())
+            wait = quiet
 
     def pending(self, consume: bool = True) -> list[ReceivedMessage]:
         """Messages not returned yet, without waiting."""

@@ -106,6 +106,11 @@ class ReceivedMessage:
     def buttons(self) -> list[str]:
         return button_labels(self.keyboard)
 
+    @property
+    def inline(self) -> bool:
+        """Every MAX keyboard is inline (there is no keyboard under the input field)."""
+        return self.keyboard is not None
+
 
 @dataclass(slots=True)
 class CallbackAnswer:
@@ -358,6 +363,23 @@ class MaxEmulator:
             self._users[user_id] = user
             self._by_chat[chat_id] = user
         return user
+
+    def export_users(self) -> list[dict[str, Any]]:
+        """What MAX remembers about each person across a bot restart (for a sandbox kept in a
+        file): names, locale and whether their dialog with the bot is open or stopped."""
+        return [{"user_id": u.user_id, "first_name": u.first_name, "last_name": u.last_name,
+                 "username": u.username, "locale": u.locale, "status": u.status}
+                for u in self._users.values()]
+
+    def import_users(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            user = self._ensure_user(int(row["user_id"]))
+            user.first_name = str(row.get("first_name") or user.first_name)
+            user.last_name = row.get("last_name")
+            user.username = row.get("username")
+            user.locale = str(row.get("locale") or "ru")
+            status = row.get("status", "none")
+            user.status = status if status in ("none", "active", "stopped") else "none"
 
     def user_status(self, user_id: int) -> str:
         """none (never started the bot), active, or stopped."""

@@ -584,3 +584,22 @@ async def test_driver_auto_start_and_saved_people(emu: MaxEmulator, api: MaxApi)
         assert later.user_status(117) == "stopped"
         with pytest.raises(MaxBlockedError):
             await api2.send_message(117, "Вы здесь?")
+
+
+async def test_emulator_refuses_over_its_window(http: aiohttp.ClientSession) -> None:
+    """Over the per-second limit the emulator answers 429 (and refused requests don't count)."""
+    import asyncio
+    async with MaxEmulator(token=TOKEN, rate_limit=5) as emu:
+
+        async def me() -> int:
+            async with http.get(emu.base_url + "/me", headers={"Authorization": TOKEN}) as r:
+                if r.status == 429:
+                    assert (await r.json())["code"] == "too.many.requests"
+                return r.status
+
+        statuses = await asyncio.gather(*(me() for _ in range(8)))
+        times = [c.arrived for c in emu.api_calls()]
+        accepted = [c.arrived for c in emu.api_calls() if c.status == 200]
+        assert all(b - a >= 1.0 for a, b in zip(accepted, accepted[5:]))
+        if max(times) - min(times) < 1.0:  # all in one second, as on any usable machine
+            assert sorted(statuses) == [200] * 5 + [429] * 3

@@ -65,7 +65,12 @@ class MaxWebhook:
             return web.Response(status=400)
         if not isinstance(update, dict) or "update_type" not in update:
             return web.Response(status=400)
-        await self._handle(update)
+        try:
+            await self._handle(update)
+        except Exception as exc:  # noqa: BLE001 - anything not accepted is MAX's to resend
+            log.error("MAX webhook: the update was not accepted (%s); MAX will resend it",
+                      type(exc).__name__)
+            return web.Response(status=500)
         self.accepted += 1
         return web.Response(status=200)
 

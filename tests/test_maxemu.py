@@ -34,6 +34,7 @@ from bot.max import (
     RetryPolicy,
     inline_keyboard,
     message_body,
+    split_text,
     update_key,
 )
 from bot.max.ratelimit import RequestWindow
@@ -603,3 +604,29 @@ async def test_emulator_refuses_over_its_window(http: aiohttp.ClientSession) -> 
         assert all(b - a >= 1.0 for a, b in zip(accepted, accepted[5:]))
         if max(times) - min(times) < 1.0:  # all in one second, as on any usable machine
             assert sorted(statuses) == [200] * 5 + [429] * 3
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "parts"),
+    [
+        ("короткий", 4000, ["короткий"]),
+        ("", 4000, [""]),
+        ("абзац один\n\nабзац два", 15, ["абзац один", "абзац два"]),
+        ("строка один\nстрока два", 15, ["строка один", "строка два"]),
+        ("слово слово слово", 12, ["слово слово", "слово"]),
+        ("ооооооооооо", 4, ["оооо", "оооо", "ооо"]),
+    ],
+)
+def test_split_text(text: str, limit: int, parts: list[str]) -> None:
+    assert split_text(text, limit) == parts
+    assert all(len(p) <= limit for p in split_text(text, limit))
+
+
+async def test_long_text_goes_as_several_messages(emu: MaxEmulator, api: MaxApi) -> None:
+    anna = await person(emu, 118)
+    text = "\n\n".join(f"Абзац {n}: " + "слово " * 150 for n in range(8))
+    assert len(text) > 4000
+    for part in split_text(text):
+        await api.send_message(118, part)
+    got = await anna.replies(len(split_text(text)))
+    assert "\n\n".join(m.text for m in got).split() == text.split()

@@ -1,6 +1,7 @@
 """The MAX Bot API transport: client, rate window, keyboards, polling and webhook receiving."""
 
 from .api import DEFAULT_BASE_URL, MaxApi, MessageTooLongError, RetryPolicy, Updates, message_body
+from .text import split_text
 from .errors import (
     MaxApiError,
     MaxAttachmentNotReadyError,
@@ -47,6 +48,7 @@ __all__ = [
     "Updates",
     "inline_keyboard",
     "message_body",
+    "split_text",
     "update_key",
     "update_user_id",
 ]

@@ -48,13 +48,13 @@ from .errors import (
     error_for,
 )
 from .keyboards import from_keyboard
+from .text import TEXT_MAX, split_text  # TEXT_MAX: NewMessageBody.text maxLength [S]
 from .ratelimit import KeyedWindows, RequestWindow
 from .tls import ssl_context
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://platform-api2.max.ru"
-TEXT_MAX = 4000  # NewMessageBody.text maxLength [S]
 ATTACHMENTS_MAX = 12  # [D objects/NewMessageBody]
 POLL_TIMEOUT_MAX = 90  # GET /updates timeout 0..90 [S]
 POLL_LIMIT_MAX = 1000
@@ -375,9 +375,12 @@ class MaxApi:
         callback_id: str,
         notification: str | None = None,
         message: dict[str, Any] | None = None,
+        *,
+        user_id: int | None = None,
     ) -> None:
         """POST /answers?callback_id=…: a one-time notice and/or a new body for the message that
-        holds the keyboard (build it with message_body)."""
+        holds the keyboard (build it with message_body). With `user_id` (the presser) the
+        answer also keeps MAX's ≤2 callback answers/s per dialog [D POST/answers]."""
         if notification is None and message is None:
             raise ValueError("an answer needs a notification or a message")
         body: dict[str, Any] = {}
@@ -386,7 +389,8 @@ class MaxApi:
         if message is not None:
             body["message"] = message
         result = await self.call("POST", "/answers", query={"callback_id": callback_id},
-                                 body=body)
+                                 body=body,
+                                 chat_key=("answer", user_id) if user_id is not None else None)
         self._check_success(result, "answer")
 
     async def send_action(self, chat_id: int, action: str = "typing_on") -> None:
@@ -506,6 +510,7 @@ def _retry_after(value: str | None) -> float | None:
 __all__ = [
     "DEFAULT_BASE_URL",
     "TEXT_MAX",
+    "split_text",
     "MaxApi",
     "MessageTooLongError",
     "RetryPolicy",

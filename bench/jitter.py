@@ -35,9 +35,9 @@ from bot.config import SenderSettings
 from bot.vk.api import VkApi
 from bot.vk.sender import VkSender
 from bot.vkemu import VKEmulator
-from core.clock import SystemClock, unix
-from core.outgoing import Multicast, Outgoing
-from core.ui import Reply
+from core.kernel.clock import SystemClock, unix
+from core.kernel.outgoing import Multicast, Outgoing
+from core.kernel.ui import Reply
 from storage import Database
 
 TOKEN = "bench-token"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "run":
+        gc.enable()  # see bot/launch.py: `run` turns it on itself, once the bot is built
     try:
         if args.command == "run":
             from bot.app import configure_logging, run_bot

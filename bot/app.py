@@ -44,8 +44,8 @@ from core.kernel.payloads import BadPayload, parse_payload
 from core.kernel.screens import typed_button
 from core.kernel.texts import Texts, content_root
 from core.kernel.ui import Reply
-from handlers import LABELERS
-from handlers.rules import ConversationHandler
+from core.features import registry
+from handlers import vk as vk_handlers
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -75,52 +75,6 @@ class StatePolling(BotPolling):
     @property
     def ts_state_path(self) -> Path:
         return self._db_path.with_name(f"{self._db_path.name}.longpoll-{self.group_id}.json")
-
-
-def incoming_of(message: Message) -> Incoming:
-    bad = False
-    try:
-        payload = parse_payload(message.payload)
-    except BadPayload:
-        payload, bad = None, True
-    kinds = tuple(str(getattr(a.type, "value", a.type)) for a in (message.attachments or []))
-    return Incoming(
-        peer_id=message.peer_id,
-        text=(message.text or "")[:TEXT_READ_LIMIT],
-        event_id=current_event_id.get() or f"m{message.id}:{message.conversation_message_id}",
-        payload=payload,
-        bad_payload=bad,
-        attachments=kinds,
-        ref=message.ref,
-        length=len(message.text or ""),
-    )
-
-
-def conversation_middleware(deps: Deps) -> type[BaseMiddleware[Message]]:
-    class ConversationMiddleware(BaseMiddleware[Message]):
-        """Loads the person (creating a newcomer) and hands handlers a core Conversation."""
-
-        async def pre(self) -> None:
-            message = self.event
-            if message.peer_id != message.from_id:
-                self.stop("group chats are not served")
-            incoming = incoming_of(message)
-            async with deps.db.transaction() as tx:
-                person = await tx.users.upsert_seen(
-                    message.from_id, unix(deps.clock), message.ref, message.ref_source)
-                access = await access_of(tx, deps.settings, message.from_id)
-                # Writing to the community allows its messages: notices that waited go now.
-                held = await tx.held.list_notices(message.from_id)
-            if held:
-                await deps.messenger.deliver_held(held)  # type: ignore[attr-defined]
-            conv = Conversation(deps, person, access, incoming)
-            # A button's label typed as text is that button's press, on every screen.
-            pressed = await typed_button(conv)
-            if pressed is not None:
-                conv.incoming = replace(incoming, payload=pressed)
-            self.send({"conv": conv})
-
-    return ConversationMiddleware
 
 
 def error_handler(deps: Deps) -> ErrorHandler:
@@ -290,17 +244,11 @@ async def seed_territory(deps: Deps) -> None:
 
 
 def load_labeler(bot: Bot, labeler: Any) -> None:
-    """``bot.labeler.load(labeler)`` without its side effect: vkbottle re-points the (module-level)
-    feature labeler at this bot's views, so a second bot built in the same process (tests) would
-    load the first bot's middleware and handlers again. Copy the handlers, change nothing."""
+    """``bot.labeler.load(labeler)`` without its side effect (vkbottle re-points the labeler at
+    this bot's views); the handler's rule-less filter is called directly."""
     target = bot.labeler
-    target.message_view.handlers.extend(
-        ConversationHandler.of(h) if type(h) is FromFuncHandler else h
-        for h in labeler.message_view.handlers)
+    target.message_view.handlers.extend(labeler.message_view.handlers)
     target.message_view.middlewares.extend(labeler.message_view.middlewares)
-    target.raw_event_view.middlewares.extend(labeler.raw_event_view.middlewares)
-    for event, handlers in labeler.raw_event_view.handlers.items():
-        target.raw_event_view.handlers.setdefault(event, []).extend(handlers)
 
 
 def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
@@ -313,7 +261,8 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
     metrics = BotMetrics(lambda: clock.now().astimezone(zone).date().isoformat(),
                          lambda: unix(clock))
     sender = VkSender(vk_api, settings.sender, db, clock, metrics)
-    deps = Deps(settings=settings, db=db, texts=texts, clock=clock, messenger=sender)
+    deps = Deps(settings=settings, db=db, texts=texts, clock=clock, messenger=sender,
+                registry=registry())
     deps.services["metrics"] = metrics  # the bot admin's state screen reads it
     deps.services.update(build_services(deps))
 
@@ -321,9 +270,7 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
     api.API_URL = settings.vk.api_url
     api.API_VERSION = settings.vk.api_version
     bot = Bot(api=api, error_handler=error_handler(deps))
-    bot.labeler.message_view.register_middleware(conversation_middleware(deps))
-    for labeler in LABELERS:
-        load_labeler(bot, labeler)
+    load_labeler(bot, vk_handlers.labeler(deps))
     return App(settings, deps, sender, vk_api, bot)
 
 

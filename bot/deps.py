@@ -1,23 +1,5 @@
-"""Everything handlers and services need, in one frozen object built by the factory."""
+"""The dependencies object lives in the kernel (``core/kernel/deps.py``); wiring builds it."""
 
-from __future__ import annotations
+from core.kernel.deps import Deps
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from bot.config import Settings
-from core.kernel.clock import Clock
-from core.kernel.outgoing import Messenger
-from core.kernel.texts import Texts
-from storage import Database
-
-
-@dataclass(frozen=True)
-class Deps:
-    settings: Settings
-    db: Database
-    texts: Texts
-    clock: Clock
-    messenger: Messenger
-    # Feature services that are built once at start (e.g. the FAQ index), by name.
-    services: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Deps"]

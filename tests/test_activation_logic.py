@@ -14,6 +14,7 @@ import pytest
 from bot.config import settings_from_dict
 from bot.deps import Deps
 from core.activation import service as act
+from core.features import registry
 from core.kernel import dates
 from core.coordination import service as crd
 from core.activation import staff as stf
@@ -30,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ROOT / "content" / "texts"
 OWN_TEXT_FILES = ("activation.toml", "coordination.toml", "personal_data.toml")
 OWN_SOURCES = ("core/activation/service.py", "core/activation/staff.py", "core/coordination/service.py",
-               "core/personal_data/service.py", "handlers/activation.py", "handlers/personal_data.py")
+               "core/personal_data/service.py", "core/activation/feature.py",
+               "core/coordination/feature.py", "core/personal_data/feature.py")
 
 
 # -- phones -------------------------------------------------------------------------------------
@@ -331,7 +333,7 @@ def test_consent_is_versioned_and_names_the_law() -> None:
 def conv(texts: Texts) -> Conversation:
     settings = settings_from_dict({"vk": {"token": "t", "group_id": 1},
                                    "region": {"name": "Тестовая область"}}, environ={})
-    deps = Deps(settings=settings, db=None, texts=texts,  # type: ignore[arg-type]
+    deps = Deps(settings=settings, db=None, texts=texts, registry=registry(),  # type: ignore[arg-type]
                 clock=FixedClock(datetime(2026, 11, 23, 3, tzinfo=timezone.utc)),
                 messenger=None)  # type: ignore[arg-type]
     person = Person(vk_id=101, role="org_admin", state=act.STATE_STEP)

@@ -37,6 +37,7 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.payloads import Payload
 from core.kernel.display import moment_words, zone_phrase
+from core.kernel.commands import commands_for
 from core.kernel.platform import PlatformError
 from core.kernel.privacy import mask_contacts
 from core.kernel.ui import Button, Keyboard, Reply
@@ -45,45 +46,12 @@ from core.kernel.weeks import WeekWords, week_label
 from storage.models import Municipality
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
-Need = Literal["anyone", "coordinator", "admin"]
 Format = Literal["png", "xlsx", "csv"]
 AUDIT_LINES = 20
 
 
-@dataclass(frozen=True)
-class Command:
-    name: str          # texts: admin.cmd.<name> (the forms, «|»-separated), admin.help_<name>
-    need: Need
-    args: bool = False
-    listed_only: bool = False  # another feature's command: only listed in the help here
-
-
-COMMANDS: tuple[Command, ...] = (  # in the order of the help
-    Command("help", "anyone"),
-    Command("menu", "anyone", listed_only=True),            # cmd.menu
-    Command("broadcasts_off", "anyone"),
-    Command("broadcasts_on", "anyone"),
-    Command("coord", "coordinator", listed_only=True),      # cmd.coord (handlers/activation.py)
-    Command("applications", "coordinator", listed_only=True),  # cmd.applications
-    Command("export", "coordinator", listed_only=True),     # cmd.export
-    Command("funnel", "coordinator", args=True),
-    Command("stuck", "coordinator", listed_only=True),      # cmd.stuck
-    Command("questions", "coordinator", listed_only=True),  # cmd.tickets (handlers/tickets.py)
-    Command("misses", "coordinator", listed_only=True),     # cmd.faq_misses (handlers/faq.py)
-    Command("summary", "coordinator", args=True),
-    Command("broadcast", "coordinator"),
-    Command("history", "coordinator"),
-    Command("cancel", "coordinator", args=True),
-    Command("audit", "coordinator"),
-    Command("reload_faq", "admin", listed_only=True),       # cmd.faq_reload (handlers/faq.py)
-    Command("faq_drafts", "admin", listed_only=True),       # cmd.faq_drafts (handlers/faq.py)
-    Command("grant", "admin", args=True),
-    Command("revoke", "admin", args=True),
-    Command("status", "admin"),                             # core/status/service.py
-)
-BY_NAME = {c.name: c for c in COMMANDS}
 
 
 class SummaryFile(Payload):
@@ -130,44 +98,6 @@ COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (SummaryFile, FunnelChart, Fun
 PLACES_PAGE = 8
 
 
-# -- commands --------------------------------------------------------------------------------
-def normalise(text: str) -> str:
-    return " ".join(text.lower().replace("ё", "е").strip(" .!?\t\n").split())
-
-
-def _words(deps: "Deps", key: str) -> list[str]:
-    return [normalise(w) for w in deps.texts.render(key).split("|") if w.strip()]
-
-
-def match_command(deps: "Deps", text: str) -> tuple[Command, str] | None:
-    """The command a typed text is, with what follows it; the longest form wins."""
-    typed = normalise(text)
-    if not typed:
-        return None
-    best: tuple[int, Command, str] | None = None
-    for command in COMMANDS:
-        if command.listed_only:
-            continue
-        for form in _words(deps, f"admin.cmd.{command.name}"):
-            if typed == form:
-                found = (len(form), command, "")
-            elif command.args and typed.startswith(form + " "):
-                found = (len(form), command, typed[len(form) + 1:].strip())
-            else:
-                continue
-            if best is None or found[0] > best[0]:
-                best = found
-    return None if best is None else (best[1], best[2])
-
-
-def allowed(access: Access, need: Need) -> bool:
-    if need == "admin":
-        return access.bot_admin
-    if need == "coordinator":
-        return access.coordinator
-    return True
-
-
 def _say(conv: Conversation, key: str, keyboard: Keyboard | None = None,
          attachments: tuple[str, ...] = (), **values: Any) -> Reply:
     return Reply(conv.deps.texts.render(key, **values), keyboard, attachments, template=key)
@@ -180,8 +110,8 @@ def refuse(conv: Conversation) -> list[Reply]:
 
 def help_screen(conv: Conversation) -> list[Reply]:
     days = conv.deps.settings.schedule.stuck_after_days
-    lines = [conv.deps.texts.render(f"admin.help_{c.name}", days=days) for c in COMMANDS
-             if allowed(conv.access, c.need)]
+    lines = [conv.deps.texts.render(f"admin.help_{c.name}", days=days)
+             for c in commands_for(conv)]
     return [_say(conv, "admin.help", lines=lines, coordinator=conv.access.coordinator)]
 
 

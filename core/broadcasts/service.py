@@ -49,7 +49,7 @@ from core.kernel.weeks import week_label
 from storage.broadcasts import Audience, AudienceKind, Broadcast, Recipient, job_of
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -978,7 +978,7 @@ class BroadcastService:
             broadcast = await tx.broadcasts.get_broadcast(broadcast_id, None)
             if broadcast is None:
                 return False
-            author = await access_of(tx, self.deps.settings, broadcast.author_vk_id)
+            author = await access_of(tx, self.deps.settings.access, broadcast.author_vk_id)
             if author.scope.covers(Scope.of_grant(broadcast.scope_municipality_id)):
                 claimed = await tx.broadcasts.update_running(broadcast_id, now)
             else:
@@ -1000,7 +1000,7 @@ class BroadcastService:
         lists them). The author is sent nothing (no cancel button either)."""
         now = unix(self.deps.clock)
         async with self.deps.db.transaction() as tx:
-            author = await access_of(tx, self.deps.settings, author_vk_id)
+            author = await access_of(tx, self.deps.settings.access, author_vk_id)
             active = await tx.broadcasts.list_active_by_author(author_vk_id)
             stopped = [b for b in active
                        if not author.scope.covers(Scope.of_grant(b.scope_municipality_id))]

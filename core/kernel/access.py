@@ -12,10 +12,17 @@ in the middle of a dialog takes effect on the very next screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Container
+from typing import Literal, Protocol
 
-from bot.config import Settings
 from storage import Tx
+
+
+class Rights(Protocol):
+    """Who the operator made bot admins and regional coordinators (config ``[access]``)."""
+
+    admins: Container[int]
+    coordinators: Container[int]
 
 
 class NotAllowed(Exception):
@@ -93,9 +100,9 @@ def territory(access: Access) -> Scope:
     return access.scope
 
 
-async def access_of(tx: Tx, settings: Settings, vk_id: int) -> Access:
-    admin = vk_id in settings.access.admins
-    if admin or vk_id in settings.access.coordinators:
+async def access_of(tx: Tx, rights: Rights, vk_id: int) -> Access:
+    admin = vk_id in rights.admins
+    if admin or vk_id in rights.coordinators:
         return Access(vk_id, bot_admin=admin, scope=REGION)
     grant = await tx.territory.get_grant(vk_id)
     if grant is not None:

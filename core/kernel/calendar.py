@@ -7,21 +7,55 @@ unless their municipality has its own.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.config import ScheduleSettings, Settings
 from storage import Tx
+
+
+class ScheduleSettings(Protocol):
+    """What the calendar reads of ``[schedule]`` (bot.config.ScheduleSettings)."""
+
+    reminder_weekday: int
+    reminder_hour: int
+    survey_weekday: int
+    survey_hour: int
+    quiet_start: int
+    quiet_end: int
+    holidays: Any
+
+
+Settings = Any  # bot.config.Settings: the kernel reads ``region.timezone`` of it
 
 Job = Literal["reminders", "survey"]
 JOBS: tuple[Job, ...] = ("reminders", "survey")
 
 
 def iso_week(day: date) -> str:
-    """'2026-W48': the ISO year and week of a local date."""
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def week_start(week: str) -> date:
+    year, _, number = week.partition("-W")
+    return date.fromisocalendar(int(year), int(number), 1)
+
+
+def shift_week(week: str, weeks: int) -> str:
+    return iso_week(week_start(week) + timedelta(weeks=weeks))
+
+
+def parse_week(text: str) -> str | None:
+    """'2026-W47' / '2026-w47' -> '2026-W47'; anything else None."""
+    cleaned = text.strip().upper()
+    year, sep, number = cleaned.partition("-W")
+    if not sep or not (year.isdigit() and number.isdigit()):
+        return None
+    try:
+        return iso_week(date.fromisocalendar(int(year), int(number), 1))
+    except ValueError:
+        return None
 
 
 def slot(job: Job, settings: ScheduleSettings) -> tuple[int, int]:

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from core.kernel.access import Access
 from core.kernel.outgoing import Delivery, Outgoing
 from core.kernel.payloads import Payload
+from core.kernel.platform import IncomingFile
 from core.kernel.ui import Reply
 from storage.models import Person
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Incoming:
     payload: Payload | None = None
     bad_payload: bool = False
     attachments: tuple[str, ...] = ()  # attachment types: sticker, photo, doc, ...
+    files: tuple[IncomingFile, ...] = ()  # photos and documents, with where to fetch them
     ref: str | None = None
     length: int = 0  # of the text as written, before the bot cut it to what it reads
 

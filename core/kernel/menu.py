@@ -1,4 +1,5 @@
-"""The main menu: what a person can do, by role."""
+"""The main menu: the rows features register (``Feature.menu``), in their order; each entry
+decides who sees it."""
 
 from __future__ import annotations
 
@@ -12,27 +13,13 @@ class Help(Payload):
     cmd: str = "help"
 
 
+ASK_ROLE = "ask_role"  # the continuation that shows the role choice (the onboarding feature's)
+
+
 def menu_keyboard(conv: Conversation) -> Keyboard:
-    texts = conv.deps.texts
-    from core.onboarding.service import AskRole  # the role choice lives with the first conversation
-
-    from core.faq.dialog import FaqTopics
-
-    from core.activation.service import menu_entries, privacy_entries
-
     rows: list[list[Button]] = []
-    rows.extend(menu_entries(conv))  # «Активация профиля» / «Регистрация в Сферуме» / «Координатору»
-    rows.append([Button(texts.label("btn.faq"), FaqTopics().dump(), "primary")])
-    from core.reminders.service import RemindersOpen, weekly_roles
-
-    if conv.person.role in weekly_roles(conv.deps.settings):
-        rows.append([Button(texts.label("btn.reminders"), RemindersOpen().dump())])
-    from core.status.service import menu_entries as status_entries
-
-    rows.extend(status_entries(conv))  # «Состояние бота» for bot admins
-    rows.append([Button(texts.label("btn.help"), Help().dump()),
-                 Button(texts.label("btn.change_role"), AskRole().dump())])
-    rows.extend(privacy_entries(conv))  # «Мои данные»
+    for entry in conv.deps.registry.menu:
+        rows.extend(entry.rows(conv))
     return Keyboard.of(*rows)
 
 
@@ -47,9 +34,7 @@ def menu_button(conv: Conversation) -> Button:
 async def open_menu(conv: Conversation) -> list[Reply]:
     """Leave whatever flow the person was in (its progress is kept) and show the menu."""
     if conv.person.role is None:
-        from core.onboarding.service import ask_role
-
-        return await ask_role(conv)
+        return await conv.deps.registry.continuation(ASK_ROLE)(conv)
     async with conv.deps.db.transaction() as tx:
         await tx.users.update_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
     return [main_menu(conv)]
@@ -59,13 +44,11 @@ def help_screen(conv: Conversation) -> Reply:
     return Reply(conv.deps.texts.render("help.text"), menu_keyboard(conv), template="help.text")
 
 
-COORDINATOR_STATES = ("broadcast:", "coord:", "ticket:answer")
-
-
 async def refused(conv: Conversation) -> list[Reply]:
     """The answer to a service that raised NotAllowed: rights were missing or were revoked in
     the middle of a coordinator's dialog, which is then left (nothing of it is shown again)."""
-    if conv.person.state.startswith(COORDINATOR_STATES) and not conv.access.coordinator:
+    privileged = conv.deps.registry.privileged_states
+    if privileged and conv.person.state.startswith(privileged) and not conv.access.coordinator:
         async with conv.deps.db.transaction() as tx:
             await tx.users.update_state(conv.person.vk_id, "menu", {}, unix(conv.deps.clock))
         conv.person = conv.person.model_copy(update={"state": "menu", "state_data": {}})

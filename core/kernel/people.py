@@ -16,7 +16,7 @@ from core.kernel.platform import PlatformError, platform_of
 from core.kernel.untrusted import relayed
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
 log = logging.getLogger(__name__)
 

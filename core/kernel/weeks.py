@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from core.kernel.display import span_words
-from core.summaries.service import iso_week, parse_week, week_start
+from core.kernel.calendar import iso_week, parse_week, week_start
 
 
 def week_label(texts: Any, week: str, today: date | None = None) -> str:

@@ -35,7 +35,7 @@ from storage import Tx
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
 STEPS = 8
 # Steps on which the organisation waits for someone else (step 2: the federal coordinators create

@@ -40,7 +40,7 @@ from core.kernel.calendar import JOBS, Job, due_week, zones
 from core.kernel.ui import Button
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from core.kernel.clock import unix
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
 log = logging.getLogger(__name__)
 DAY = 24 * 3600

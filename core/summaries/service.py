@@ -29,6 +29,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.kernel.calendar import iso_week, parse_week, shift_week, week_start  # noqa: F401
 from core.kernel.untrusted import spreadsheet_row
 from storage.summaries import AnswerRow, StepCount
 
@@ -40,32 +41,6 @@ TREND_EPSILON = 0.02
 
 
 # -- weeks -----------------------------------------------------------------------------------
-def iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def week_start(week: str) -> date:
-    year, _, number = week.partition("-W")
-    return date.fromisocalendar(int(year), int(number), 1)
-
-
-def shift_week(week: str, weeks: int) -> str:
-    return iso_week(week_start(week) + timedelta(weeks=weeks))
-
-
-def parse_week(text: str) -> str | None:
-    """'2026-W47' / '2026-w47' -> '2026-W47'; anything else None."""
-    cleaned = text.strip().upper()
-    year, sep, number = cleaned.partition("-W")
-    if not sep or not (year.isdigit() and number.isdigit()):
-        return None
-    try:
-        return iso_week(date.fromisocalendar(int(year), int(number), 1))
-    except ValueError:
-        return None
-
-
 # -- difficulty options from the survey definition -----------------------------------------
 @dataclass(frozen=True)
 class Option:

@@ -44,7 +44,7 @@ from storage.schedule import Place
 from storage.surveys import SurveyAnswer
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from core.kernel.deps import Deps
 
 STATE = "survey"
 SURVEY_FILE = "weekly.yaml"

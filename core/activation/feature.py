@@ -1,0 +1,85 @@
+"""The 8-step activation: the organisation admin's buttons and typed answers, and the staff
+member's path. Buttons first; free text by state comes late in the order (only what the state
+understands; other text goes on to the FAQ and the fallback, which show the step again)."""
+
+from __future__ import annotations
+
+from core.activation import service as act
+from core.activation import staff as stf
+from core.kernel.conversation import Conversation
+from core.kernel.registry import Feature, MenuEntry
+from core.kernel.routes import Command, FreeText, HasRole, InState, Press, Route, Test, role
+
+ORG_ADMIN = role("org_admin")   # a forged or outdated admin's button: «нет прав» and the screen
+STAFF = role("staff")
+
+
+def _interpreted(interpret):  # typed text the state understands, as the handler's ``intent``
+    async def test(conv: Conversation):
+        return await interpret(conv, conv.incoming.text)
+    return Test(test, name="intent")
+
+
+BUTTONS = [
+    # -- the organisation admin
+    Route(Press(act.ActOpen), act.open_flow, ORG_ADMIN),
+    Route(Press(act.FormKind), lambda conv, payload: act.form_choice(conv, "kind", payload.kind),
+          ORG_ADMIN, name="form_kind"),
+    Route(Press(act.FormMunicipality),
+          lambda conv, payload: act.form_choice(conv, "municipality", payload.id), ORG_ADMIN,
+          name="form_municipality"),
+    Route(Press(act.FormPage), lambda conv, payload: act.form_page(conv, payload.page), ORG_ADMIN,
+          name="form_page"),
+    Route(Press(act.FormKeep), lambda conv, payload: act.form_keep(conv, payload.field), ORG_ADMIN,
+          name="form_keep"),
+    Route(Press(act.FormSkip), act.form_skip, ORG_ADMIN),
+    Route(Press(act.FormBack), lambda conv, payload: act.form_back(conv, payload.field), ORG_ADMIN,
+          name="form_back"),
+    Route(Press(act.FormSubmit), act.form_submit, ORG_ADMIN),
+    Route(Press(act.FormRestart), act.form_restart, ORG_ADMIN),
+    Route(Press(act.StepDone), lambda conv, payload: act.step_done(conv, payload.step), ORG_ADMIN,
+          name="step_done"),
+    Route(Press(act.StepHelp), lambda conv, payload: act.step_help(conv, payload.step), ORG_ADMIN,
+          name="step_help"),
+    Route(Press(act.StepBack), lambda conv, payload: act.step_back(conv, payload.step), ORG_ADMIN,
+          name="step_back"),
+    Route(Press(act.PassProblem), lambda conv, payload: act.pass_problem(conv, payload.step),
+          ORG_ADMIN, name="pass_problem"),
+    Route(Press(act.WhereAmI), act.where_am_i, ORG_ADMIN),
+    Route(Press(act.ChooseStructure),
+          lambda conv, payload: act.choose_structure(conv, payload.structure), ORG_ADMIN,
+          name="choose_structure"),
+    Route(Press(act.Platform), lambda conv, payload: act.platform_help(conv, payload.platform),
+          ORG_ADMIN, name="platform"),
+    Route(Press(act.StaffList), act.staff_list, ORG_ADMIN),
+    Route(Press(act.InviteText), act.invite, ORG_ADMIN),
+    # -- the staff member
+    Route(Press(stf.StaffOpen), stf.open_flow, STAFF, name="staff_open"),
+    Route(Press(stf.StaffJoin), lambda conv, payload: stf.join(conv, payload.code), STAFF,
+          name="staff_join"),
+    Route(Press(stf.StaffDone), lambda conv, payload: stf.done(conv, payload.item), STAFF,
+          name="staff_done"),
+    Route(Press(stf.StaffHelp), lambda conv, payload: stf.help_(conv, payload.item), STAFF,
+          name="staff_help"),
+    Route(Press(stf.StaffPass), lambda conv, payload: stf.pass_problem(conv, payload.item), STAFF,
+          name="staff_pass"),
+    Route(Press(stf.StaffWhere), stf.where, STAFF, name="staff_where"),
+]
+
+TEXT = [
+    Route((HasRole("org_admin"), Command("cmd.where")), act.where_am_i, name="where_typed"),
+    Route((HasRole("staff"), Command("cmd.where")), stf.where, name="staff_where_typed"),
+    Route((HasRole("org_admin"), InState(act.STATE_FORM), FreeText()),
+          lambda conv: act.form_text(conv, conv.incoming.text), name="form_text"),
+    Route((HasRole("org_admin"), InState(act.STATE_STEP), FreeText(), _interpreted(act.interpret)),
+          act.step_text, name="step_text"),
+    Route((HasRole("staff"), InState("staff:"), FreeText(), _interpreted(stf.interpret)),
+          lambda conv, intent: stf.free_text(conv, *intent), name="staff_text"),
+]
+
+FEATURE = Feature(
+    name="activation",
+    routes={"buttons": BUTTONS, "text": TEXT},
+    screens={"activation": act.screen, "staff": stf.screen},
+    menu=[MenuEntry(10, act.menu_entries)],
+)

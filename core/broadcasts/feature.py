@@ -1,0 +1,59 @@
+"""Coordinator broadcasts: the compose dialog, cancel and history; «не присылать рассылки»
+for everyone."""
+
+from __future__ import annotations
+
+from core.broadcasts import service as broadcasts
+from core.kernel.commands import Said
+from core.kernel.registry import CommandInfo, Feature
+from core.kernel.routes import COORDINATOR, InState, Press, Route, Typed
+
+IN_DIALOG = COORDINATOR.refusing(None)  # rights gone mid-dialog: the screen itself refuses
+
+ROUTES = [
+    # -- everyone
+    Route(Press(broadcasts.BroadcastsOff), lambda conv: broadcasts.set_broadcasts(conv, False),
+          name="off"),
+    Route(Said("broadcasts_off"), lambda conv: broadcasts.set_broadcasts(conv, False),
+          name="off_typed"),
+    Route(Press(broadcasts.BroadcastsOn), lambda conv: broadcasts.set_broadcasts(conv, True),
+          name="on"),
+    Route(Said("broadcasts_on"), lambda conv: broadcasts.set_broadcasts(conv, True),
+          name="on_typed"),
+    # -- coordinators
+    Route(Press(broadcasts.NewBroadcast), broadcasts.start, COORDINATOR, name="new"),
+    Route(Said("broadcast"), broadcasts.start, COORDINATOR, name="new_typed"),
+    Route(Press(broadcasts.PickKind),
+          lambda conv, payload: broadcasts.pick_kind(conv, payload.kind), COORDINATOR,
+          name="kind"),
+    Route(Press(broadcasts.PickValue),
+          lambda conv, payload: broadcasts.pick_value(conv, payload.v), COORDINATOR,
+          name="pick"),
+    Route(Press(broadcasts.DifficultyPage),
+          lambda conv, payload: broadcasts.difficulty_page(conv, payload.p), COORDINATOR,
+          name="difficulty_page"),
+    Route(Press(broadcasts.EditText), broadcasts.edit_text, COORDINATOR),
+    Route(Press(broadcasts.SendNow), broadcasts.send_now, COORDINATOR),
+    Route(Press(broadcasts.Later), broadcasts.later, COORDINATOR),
+    Route(Press(broadcasts.SendAt), lambda conv, payload: broadcasts.send_at(conv, payload.t),
+          COORDINATOR, name="send_at"),
+    Route(Press(broadcasts.QuitDraft), broadcasts.quit_draft, COORDINATOR),
+    Route(Press(broadcasts.CancelBroadcast),
+          lambda conv, payload: broadcasts.cancel(conv, payload.id), COORDINATOR, name="cancel"),
+    Route(Said("cancel"), broadcasts.cancel_typed, COORDINATOR, name="cancel_typed"),
+    Route(Press(broadcasts.ListBroadcasts), broadcasts.history, COORDINATOR),
+    Route(Said("history"), broadcasts.history, COORDINATOR, name="history_typed"),
+    Route((InState("broadcast:"), Typed()),
+          lambda conv: broadcasts.typed(conv, conv.incoming.files), IN_DIALOG, name="typed"),
+]
+
+FEATURE = Feature(
+    name="broadcasts",
+    routes={"routes": ROUTES},
+    screens={"broadcast": broadcasts.screen},
+    privileged_states=("broadcast:",),
+    commands=[CommandInfo("broadcasts_off", 20), CommandInfo("broadcasts_on", 30),
+              CommandInfo("broadcast", 120, COORDINATOR, ),
+              CommandInfo("history", 130, COORDINATOR),
+              CommandInfo("cancel", 140, COORDINATOR, with_args=True)],
+)

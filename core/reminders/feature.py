@@ -1,0 +1,32 @@
+"""Weekly reminders: the switch (buttons and typed words), the consent after the role choice,
+«Продолжить» under a reminder, the «Напоминания» screen and its row in the menu."""
+
+from __future__ import annotations
+
+from core.kernel.conversation import Conversation
+from core.kernel.registry import Feature, MenuEntry
+from core.kernel.routes import Press, Route, Test
+from core.kernel.ui import Button
+from core.reminders import service as reminders
+
+
+def _rows(conv: Conversation) -> list[list[Button]]:
+    if conv.person.role not in reminders.weekly_roles(conv.deps.settings):
+        return []
+    return [[Button(conv.deps.texts.label("btn.reminders"), reminders.RemindersOpen().dump())]]
+
+
+FEATURE = Feature(
+    name="reminders",
+    routes={"routes": [
+        Route(Press(reminders.RemindOff), reminders.turn_off),
+        Route(Press(reminders.RemindOn), reminders.turn_on),
+        Route(Press(reminders.Subscribe),
+              lambda conv, payload: reminders.subscribe(conv, payload.yes), name="subscribe"),
+        Route(Press(reminders.RemindersOpen), reminders.settings_screen),
+        Route(Press(reminders.RemindContinue), reminders.continue_flow),
+        # «не напоминать» / «напоминать снова» / «напоминания» typed (words from the texts)
+        Route(Test(reminders.typed_command, name="name"), reminders.command, name="typed"),
+    ]},
+    menu=[MenuEntry(30, _rows)],
+)

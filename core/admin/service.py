@@ -38,6 +38,8 @@ from core.kernel.conversation import Conversation
 from core.kernel.payloads import Payload
 from core.kernel.display import moment_words, zone_phrase
 from core.kernel.commands import commands_for
+from core.kernel.normalise import command_text as normalise
+from core.kernel.normalise import command_words
 from core.kernel.platform import PlatformError
 from core.kernel.privacy import mask_contacts
 from core.kernel.ui import Button, Keyboard, Reply
@@ -156,7 +158,7 @@ async def resolve_place(conv: Conversation, text: str) -> Place | None:
     scope = territory(conv.access).filter
     words = text.split()
     async with conv.deps.db.read() as tx:
-        if words and words[0] in _words(conv.deps, "admin.org_words"):
+        if words and words[0] in command_words(conv.deps.texts.render("admin.org_words")):
             number = words[1].lstrip("№#") if len(words) == 2 else ""
             org = await tx.summaries.get_organisation(_number(number), scope) \
                 if _number(number) is not None else None
@@ -202,7 +204,7 @@ def _split_args(conv: Conversation, args: str) -> tuple[str | None, Format | Non
     rest = []
     formats: dict[str, Format] = {}
     for name in ("png", "xlsx", "csv"):
-        for word in _words(conv.deps, f"admin.fmt_{name}"):
+        for word in command_words(conv.deps.texts.render(f"admin.fmt_{name}")):
             formats[word] = name  # type: ignore[assignment]
     for token in args.split():
         if fmt is None and normalise(token) in formats:

@@ -10,7 +10,6 @@ import gc
 import logging
 import signal
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,14 +18,12 @@ import aiohttp
 from aiohttp import web
 from vkbottle import API, Bot
 from vkbottle.bot import Message
-from vkbottle.dispatch.handlers import FromFuncHandler
-from vkbottle.dispatch.middlewares import BaseMiddleware
 from vkbottle.exception_factory import ErrorHandler, VKAPIError
 from vkbottle.polling import BotPolling
 
 from bot.config import Settings
 from bot.deps import Deps
-from bot.dispatch import Dispatcher, current_event_id
+from bot.dispatch import Dispatcher
 from bot.services import build_services
 from bot.vk.api import VkApi
 from bot.health import add_health_routes, serve_health
@@ -36,12 +33,10 @@ from bot.vk.callback import serve_callback
 from bot.operator_text import line
 from bot.vk.connect import FatalVkError, reach_vk
 from bot.vk.sender import VkSender
-from core.kernel.access import NotAllowed, access_of
+from core.kernel.access import NotAllowed
 from core.kernel.clock import Clock, SystemClock, unix
-from core.kernel.conversation import Conversation, Incoming
+from core.kernel.conversation import Conversation
 from core.kernel.menu import refused
-from core.kernel.payloads import BadPayload, parse_payload
-from core.kernel.screens import typed_button
 from core.kernel.texts import Texts, content_root
 from core.kernel.ui import Reply
 from core.features import registry
@@ -49,7 +44,6 @@ from handlers import vk as vk_handlers
 from storage import Database
 
 log = logging.getLogger(__name__)
-TEXT_READ_LIMIT = 4096
 HEALTH_MARGIN = 30  # seconds beyond the long poll's wait before /healthz says it is stuck
 
 

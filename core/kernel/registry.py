@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.kernel.routes import ANYONE, Need, Route
 from core.kernel.ui import Button, Reply
 
-if TYPE_CHECKING:
-    from core.kernel.conversation import Conversation
-
-Screen = Callable[["Conversation"], Awaitable[list[Reply]] | list[Reply]]
-Rows = Callable[["Conversation"], list[list[Button]]]
+Screen = Callable[[Any], Awaitable[list[Reply]] | list[Reply]]
+Rows = Callable[[Any], list[list[Button]]]
 Continuation = Callable[..., Awaitable[list[Reply]]]
 
 

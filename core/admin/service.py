@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from core.summaries import service as figures
-from core.kernel.access import Access, NotAllowed, territory
+from core.kernel.access import Access, NotAllowed, for_bot_admins, for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.payloads import Payload
@@ -287,6 +287,7 @@ def _summary_keyboard(conv: Conversation, week: str, place: Place,
     return Keyboard.of(*rows, inline=True)
 
 
+@for_coordinators
 async def summary(conv: Conversation, args: str) -> list[Reply]:
     week, fmt, rest = _split_args(conv, args)
     place = await resolve_place(conv, rest)
@@ -295,6 +296,7 @@ async def summary(conv: Conversation, args: str) -> list[Reply]:
     return await _show_summary(conv, place, week, fmt)
 
 
+@for_coordinators
 async def summary_view(conv: Conversation, payload: SummaryView) -> list[Reply]:
     place = await _place_of(conv, payload.m, payload.o) \
         if payload.m is not None or payload.o is not None else await resolve_place(conv, "")
@@ -351,6 +353,7 @@ def _short(text: str) -> str:
     return text if len(text) <= FREE_TEXT_MAX else text[:FREE_TEXT_MAX - 1] + "…"
 
 
+@for_coordinators
 async def summary_places(conv: Conversation, payload: SummaryPlaces) -> list[Reply]:
     """Municipalities of the coordinator's territory as buttons, PLACES_PAGE a page."""
     texts = conv.deps.texts
@@ -372,6 +375,7 @@ async def summary_places(conv: Conversation, payload: SummaryPlaces) -> list[Rep
                  page=page + 1, pages=pages)]
 
 
+@for_coordinators
 async def summary_file(conv: Conversation, payload: SummaryFile) -> list[Reply]:
     place = await _place_of(conv, payload.m, payload.o)
     if place is None:
@@ -445,6 +449,7 @@ async def _by_municipality(conv: Conversation) -> list[dict[str, Any]]:
     return list(places.values())
 
 
+@for_coordinators
 async def funnel(conv: Conversation, args: str) -> list[Reply]:
     _, fmt, rest = _split_args(conv, args)
     place = await resolve_place(conv, rest)
@@ -467,6 +472,7 @@ async def funnel(conv: Conversation, args: str) -> list[Reply]:
                  days=conv.deps.settings.schedule.stuck_after_days)]
 
 
+@for_coordinators
 async def funnel_chart(conv: Conversation, payload: FunnelChart) -> list[Reply]:
     place = await _place_of(conv, payload.m, None)
     if place is None:
@@ -503,6 +509,7 @@ def _bot_admin(conv: Conversation) -> None:
         raise NotAllowed("not a bot admin")
 
 
+@for_bot_admins
 async def grant(conv: Conversation, args: str) -> list[Reply]:
     _bot_admin(conv)
     words = args.split(maxsplit=1)
@@ -531,6 +538,7 @@ async def grant(conv: Conversation, args: str) -> list[Reply]:
             *([await service.withheld_notice(withheld)] if withheld else [])]
 
 
+@for_bot_admins
 async def revoke(conv: Conversation, args: str) -> list[Reply]:
     _bot_admin(conv)
     vk_id = _vk_id(args.split()[0]) if args.split() else None
@@ -560,6 +568,7 @@ async def revoke(conv: Conversation, args: str) -> list[Reply]:
 # Every action kind written to the log (``tx.audit.upsert_entry`` / ``_audit``) has a text
 # ``admin.audit_entry.<action with _ for .>`` that says it for people; these are the values it
 # may use (all given, empty when the entry has no such detail).
+@for_coordinators
 async def audit_log(conv: Conversation) -> list[Reply]:
     scope = territory(conv.access).filter
     await _audit(conv, "audit_view", scope)

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from core.kernel import dates
 from core.kernel import fill_in
-from core.kernel.access import Scope, access_of, territory
+from core.kernel.access import Scope, access_of, for_coordinators, territory
 from core.kernel.clock import monotonic, unix
 from core.kernel.conversation import Conversation
 from core.kernel.display import moment_words, zone_phrase
@@ -349,6 +349,7 @@ async def _to_menu(conv: Conversation, *before: Reply) -> list[Reply]:
     return [*before, *(replies or [main_menu(conv)])]
 
 
+@for_coordinators
 async def start(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         draft = await tx.broadcasts.insert_draft(conv.person.vk_id, _scope(conv),
@@ -476,6 +477,7 @@ async def _difficulty_screen(conv: Conversation, draft: Broadcast, page: int = 0
                  page=page + 1, pages=pages)]
 
 
+@for_coordinators
 async def difficulty_page(conv: Conversation, page: int) -> list[Reply]:
     draft = await _checked(conv, DifficultyPage)
     if isinstance(draft, list):
@@ -483,6 +485,7 @@ async def difficulty_page(conv: Conversation, page: int) -> list[Reply]:
     return await _difficulty_screen(conv, draft, page)
 
 
+@for_coordinators
 async def pick_kind(conv: Conversation, kind: AudienceKind) -> list[Reply]:
     draft = await _checked(conv, PickKind)
     if isinstance(draft, list):
@@ -494,6 +497,7 @@ async def pick_kind(conv: Conversation, kind: AudienceKind) -> list[Reply]:
     return await _go(conv, KIND_STATE[kind], draft)
 
 
+@for_coordinators
 async def pick_value(conv: Conversation, value: str) -> list[Reply]:
     draft = await _checked(conv, PickValue)
     if isinstance(draft, list):
@@ -630,6 +634,7 @@ def _who(recipient: Recipient | None) -> dict[str, str]:
             "place": relayed(recipient.municipality_name or "", 120)}
 
 
+@for_coordinators
 async def edit_text(conv: Conversation) -> list[Reply]:
     draft = await _checked(conv, EditText)
     if isinstance(draft, list):
@@ -637,6 +642,7 @@ async def edit_text(conv: Conversation) -> list[Reply]:
     return await _go(conv, TEXT, draft)
 
 
+@for_coordinators
 async def send_now(conv: Conversation) -> list[Reply]:
     draft = await _checked(conv, SendNow)
     if isinstance(draft, list):
@@ -653,6 +659,7 @@ async def send_now(conv: Conversation) -> list[Reply]:
     return []  # the status message the service sent is the answer
 
 
+@for_coordinators
 async def later(conv: Conversation) -> list[Reply]:
     draft = await _checked(conv, Later)
     if isinstance(draft, list):
@@ -712,6 +719,7 @@ async def _when_typed(conv: Conversation, draft: Broadcast, text: str,
     return await _schedule(conv, draft, at)
 
 
+@for_coordinators
 async def send_at(conv: Conversation, at: int) -> list[Reply]:
     draft = await _checked(conv, SendAt)
     if isinstance(draft, list):
@@ -742,11 +750,13 @@ async def _schedule(conv: Conversation, draft: Broadcast, at: int) -> list[Reply
     return [done]
 
 
+@for_coordinators
 async def quit_draft(conv: Conversation) -> list[Reply]:
     """Leave the dialog; the abandoned draft stays a draft (never sent, not in the history)."""
     return await _to_menu(conv, _say(conv, "broadcasts.quit"))
 
 
+@for_coordinators
 async def typed(conv: Conversation, files: tuple[IncomingFile, ...]) -> list[Reply]:
     """Text, a photo or a document typed in one of the dialog's states."""
     draft = await _draft(conv)
@@ -795,6 +805,7 @@ FLOW: dict[str, Step] = {
 
 
 # -- cancel, history, opting out -------------------------------------------------------------
+@for_coordinators
 async def cancel(conv: Conversation, broadcast_id: int) -> list[Reply]:
     scope = _scope(conv)
     async with conv.deps.db.read() as tx:
@@ -812,6 +823,7 @@ async def cancel(conv: Conversation, broadcast_id: int) -> list[Reply]:
     return [report]
 
 
+@for_coordinators
 async def cancel_typed(conv: Conversation, args: str) -> list[Reply]:
     number = args.strip().lstrip("№#").strip()
     if not number.isdigit():
@@ -819,6 +831,7 @@ async def cancel_typed(conv: Conversation, args: str) -> list[Reply]:
     return await cancel(conv, int(number))
 
 
+@for_coordinators
 async def history(conv: Conversation) -> list[Reply]:
     scope = _scope(conv)
     async with conv.deps.db.read() as tx:

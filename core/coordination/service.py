@@ -29,7 +29,7 @@ from core.activation.service import (
     today,
     twins,
 )
-from core.kernel.access import territory
+from core.kernel.access import for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.menu import menu_button
@@ -132,6 +132,7 @@ def panel_keyboard(conv: Conversation) -> Keyboard:
     return Keyboard.of(*rows)
 
 
+@for_coordinators
 async def panel(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         await tx.users.update_state(conv.person.vk_id, STATE_PANEL, {}, unix(conv.deps.clock))
@@ -179,6 +180,7 @@ def _shown_values(conv: Conversation, app: Any,
     return {**v, **{k: relayed(v[k], 300) for k in ("org", "full_name", "email", "reason")}}
 
 
+@for_coordinators
 async def applications(conv: Conversation) -> list[Reply]:
     async with conv.deps.db.read() as tx:
         apps = await tx.activation.list_applications(PENDING, _filter(conv))
@@ -205,6 +207,7 @@ def _reason_prompt(conv: Conversation, app_id: int) -> Reply:
                  template="coord.reject_reason")
 
 
+@for_coordinators
 async def set_status(conv: Conversation, app_id: int, status: str) -> list[Reply]:
     if status == "rejected":
         async with conv.deps.db.transaction() as tx:
@@ -219,10 +222,12 @@ async def set_status(conv: Conversation, app_id: int, status: str) -> list[Reply
     return await _apply(conv, [app_id], status, None)
 
 
+@for_coordinators
 async def cancel_reject(conv: Conversation) -> list[Reply]:
     return await panel(conv)
 
 
+@for_coordinators
 async def reject_reason(conv: Conversation, text: str) -> list[Reply]:
     app_id = int(conv.person.state_data.get("app", 0))
     async with conv.deps.db.transaction() as tx:
@@ -306,6 +311,7 @@ def applications_csv(conv: Conversation, apps: list[Any]) -> bytes:
     return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read it as UTF-8
 
 
+@for_coordinators
 async def export(conv: Conversation) -> list[Reply]:
     from core.kernel.platform import PlatformError, platform_of
 
@@ -332,6 +338,7 @@ async def export(conv: Conversation) -> list[Reply]:
                   template="coord.exported")]
 
 
+@for_coordinators
 async def mark_sent(conv: Conversation, upto: int) -> list[Reply]:
     async with conv.deps.db.read() as tx:
         apps = await tx.activation.list_applications(("new",), _filter(conv),
@@ -346,6 +353,7 @@ async def mark_sent(conv: Conversation, upto: int) -> list[Reply]:
 # ------------------------------------------------------------------------------------------------
 
 
+@for_coordinators
 async def stuck(conv: Conversation) -> list[Reply]:
     days = conv.deps.settings.schedule.stuck_after_days
     now = unix(conv.deps.clock)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.kernel.access import NotAllowed, territory
+from core.kernel.access import NotAllowed, for_bot_admins, for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.privacy import mask_contacts
 from core.kernel.conversation import Conversation
@@ -290,6 +290,7 @@ async def resume(conv: Conversation) -> list[Reply]:
     return await current_screen(conv)
 
 
+@for_coordinators
 async def top_misses(conv: Conversation) -> list[Reply]:
     """Territory as everywhere (a municipal coordinator sees their municipality's questions);
     contact details people typed are masked: the list is for writing help entries."""
@@ -301,6 +302,7 @@ async def top_misses(conv: Conversation) -> list[Reply]:
                   template="faq.misses")]
 
 
+@for_bot_admins
 async def reload(conv: Conversation) -> list[Reply]:
     if not conv.access.bot_admin:
         raise NotAllowed("not a bot admin")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from core.kernel.access import for_bot_admins, for_coordinators
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.faq.index import (BRIEF_MAX, LABEL_MAX, LEARNED_ENTRIES, LEARNED_PHRASINGS, TITLE_MAX,
@@ -108,6 +109,7 @@ async def _answered_ticket(conv: Conversation, ticket_id: int):  # -> Ticket | N
     return ticket
 
 
+@for_coordinators
 async def choose(conv: Conversation, ticket_id: int) -> list[Reply]:
     ticket = await _answered_ticket(conv, ticket_id)
     if ticket is None:
@@ -133,6 +135,7 @@ def _reload(conv: Conversation) -> str | None:
     return None
 
 
+@for_coordinators
 async def add_phrasing(conv: Conversation, ticket_id: int, entry_id: str) -> list[Reply]:
     ticket = await _answered_ticket(conv, ticket_id)
     entry = service(conv).book.get(entry_id)
@@ -169,6 +172,7 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+@for_coordinators
 async def add_draft(conv: Conversation, ticket_id: int) -> list[Reply]:
     ticket = await _answered_ticket(conv, ticket_id)
     if ticket is None:
@@ -222,6 +226,7 @@ def _drafts(conv: Conversation) -> list[Path]:
     return sorted((learned_folder(conv) / DRAFTS).glob("learned-*.md"))
 
 
+@for_bot_admins
 async def list_drafts(conv: Conversation) -> list[Reply]:
     if not conv.access.bot_admin:
         return _not_allowed(conv)
@@ -241,6 +246,7 @@ def _draft_path(conv: Conversation, entry_id: str) -> Path | None:
     return path if path in _drafts(conv) else None
 
 
+@for_bot_admins
 async def publish(conv: Conversation, entry_id: str) -> list[Reply]:
     if not conv.access.bot_admin:
         return _not_allowed(conv)
@@ -264,6 +270,7 @@ async def publish(conv: Conversation, entry_id: str) -> list[Reply]:
                   template="learn.published")]
 
 
+@for_bot_admins
 async def reject(conv: Conversation, entry_id: str) -> list[Reply]:
     if not conv.access.bot_admin:
         return _not_allowed(conv)

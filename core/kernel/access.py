@@ -11,9 +11,11 @@ in the middle of a dialog takes effect on the very next screen.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Container
 from dataclasses import dataclass
-from collections.abc import Container
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from storage import Tx
 
@@ -108,3 +110,49 @@ async def access_of(tx: Tx, rights: Rights, vk_id: int) -> Access:
     if grant is not None:
         return Access(vk_id, scope=Scope.of_grant(grant.municipality_id))
     return Access(vk_id)
+
+
+# -- services that read or change other people's data -------------------------------------------
+F = TypeVar("F", bound=Callable[..., Any])
+RIGHTS = "__rights__"  # the mark: "coordinator" or "bot_admin"
+
+
+def _guarded(right: Literal["coordinator", "bot_admin"],
+             check: Callable[[Access], object]) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
+        def conversation(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            conv = args[0] if args else kwargs["conv"]
+            check(conv.access)
+
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def guarded(*args: Any, **kwargs: Any) -> Any:
+                conversation(args, kwargs)
+                return await fn(*args, **kwargs)
+        else:
+            @functools.wraps(fn)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                conversation(args, kwargs)
+                return fn(*args, **kwargs)
+        setattr(guarded, RIGHTS, right)
+        return guarded  # type: ignore[return-value]
+    return mark
+
+
+def _bot_admin(access: Access) -> None:
+    if not access.bot_admin:
+        raise NotAllowed("not a bot admin")
+
+
+# A service of coordinators (``fn(conv, ...)``): refuses anyone who is not one *now*, before it
+# reads anything, whatever route called it. Its territory filter stays the service's own job
+# (``territory(conv.access).filter``). The mark also lets tests/test_routes.py check that every
+# route reaching such a service declares a coordinator's ``need``.
+for_coordinators = _guarded("coordinator", territory)
+# The same for bot admins (grants, drafts of the help, «Состояние бота»).
+for_bot_admins = _guarded("bot_admin", _bot_admin)
+
+
+def rights_of(fn: Callable[..., Any]) -> str | None:
+    """"coordinator"/"bot_admin" for a marked service, None otherwise."""
+    return getattr(fn, RIGHTS, None)

@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.kernel.access import for_bot_admins
 from core.kernel.conversation import Conversation
 from core.kernel.payloads import Payload
 from core.kernel.ui import Button, Reply
@@ -39,6 +40,7 @@ def version() -> str:
             return "?"
 
 
+@for_bot_admins
 async def status(conv: Conversation) -> list[Reply]:
     deps = conv.deps
     texts = deps.texts

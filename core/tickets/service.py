@@ -10,7 +10,7 @@ the answer; state_data["ticket"] = id).
 
 from __future__ import annotations
 
-from core.kernel.access import territory
+from core.kernel.access import for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.outgoing import Outgoing
@@ -127,6 +127,7 @@ async def open_ticket(conv: Conversation, source: str, question: str) -> list[Re
     return prefixed(text, await current_screen(conv))
 
 
+@for_coordinators
 async def start_answer(conv: Conversation, ticket_id: int) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         ticket = await tx.tickets.get_ticket(ticket_id)
@@ -155,6 +156,7 @@ def _visible(conv: Conversation, municipality_id: int | None) -> bool:
     return territory(conv.access).sees(municipality_id)
 
 
+@for_coordinators
 async def answered(conv: Conversation, text: str) -> list[Reply]:
     """A coordinator typed the answer in state ticket:answer."""
     deps = conv.deps
@@ -188,6 +190,7 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
             offer(conv, ticket_id)]
 
 
+@for_coordinators
 async def list_open(conv: Conversation) -> list[Reply]:
     deps = conv.deps
     async with deps.db.read() as tx:

@@ -1,0 +1,528 @@
+"""Rights are the routes' and the services', never the order of a list (issue 10).
+
+Three layers, each tested here without a hand-written list of "coordinator routes" that could
+drift from the code:
+
+- the walk: every route of ``core.features.registry()`` whose call reaches a service marked
+  ``@for_coordinators`` / ``@for_bot_admins`` (found through the call graph of the route's call,
+  lambdas and local imports included) declares a privileged ``need`` with an explicit refusal;
+  a button model of a privileged route, a coordinator-only state and a coordinator-only feature
+  are privileged wherever they appear; and the walk itself must find every marked service, so
+  it cannot quietly go blind;
+- forged input through the real bot: every privileged button, built from its pydantic model with
+  ids of real rows, and every privileged typed command, sent by a teacher and by a parent: a
+  polite refusal, nobody's data in it, and the database (and the learned FAQ files) unchanged
+  except for the sender's own bookkeeping (listed in ``OWN_BOOKKEEPING``, with why);
+- defence in depth: each service that reads or changes other people's data, called directly
+  with a teacher's ``Conversation`` (no route in between), raises ``NotAllowed`` and returns
+  nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import pytest
+
+from core.features import FEATURES, registry
+from core.kernel.access import REGION, Access, NotAllowed, Scope, rights_of
+from core.kernel.clock import unix
+from core.kernel.commands import Said
+from core.kernel.conversation import Conversation, Incoming
+from core.kernel.normalise import command_words
+from core.kernel.payloads import Payload
+from core.kernel.routes import Command, InState, Press, Route
+from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
+
+# -- the walk over the call graph ---------------------------------------------------------------
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _callees(fn: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """Functions ``fn`` may call: globals it names, attributes it names of modules it names
+    (``crd.set_status`` in a lambda, ``from core.faq.learning import offer`` inside a
+    function) and functions in its closure."""
+    fn = inspect.unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return
+    names = {n for c in _code_objects(code) for n in c.co_names}
+    namespace = getattr(fn, "__globals__", {})
+    modules = [m for n in names
+               if isinstance(m := namespace.get(n) or sys.modules.get(n), types.ModuleType)]
+    for name in names:
+        found = namespace.get(name)
+        if callable(found):
+            yield found
+        for module in modules:
+            found = getattr(module, name, None)
+            if callable(found) and not isinstance(found, type):
+                yield found
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            content = cell.cell_contents
+        except ValueError:
+            continue
+        if callable(content):
+            yield content
+
+
+def _ours(fn: Callable[..., Any]) -> bool:
+    module = getattr(inspect.unwrap(fn), "__module__", "") or ""
+    # the kernel imports no feature: nothing in it reaches a feature's service statically
+    return module.startswith("core.") and not module.startswith("core.kernel")
+
+
+def reached(call: Callable[..., Any]) -> dict[str, str]:
+    """Marked services a call reaches: qualified name -> "coordinator" / "bot_admin"."""
+    found: dict[str, str] = {}
+    seen: set[int] = set()
+    todo = [call]
+    while todo:
+        fn = todo.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        right = rights_of(fn)
+        if right is not None:
+            found[f"{fn.__module__}.{fn.__qualname__}"] = right
+            continue  # it checks for itself from here on
+        todo.extend(c for c in _callees(fn) if _ours(c) or c is call)
+    return found
+
+
+def marked_services() -> dict[str, str]:
+    """Every marked service in core/ (the walk must reach each of them)."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("core.") or module is None:
+            continue
+        for value in vars(module).values():
+            right = rights_of(value) if callable(value) else None
+            if right is not None and value.__module__ == name:
+                found[f"{name}.{value.__qualname__}"] = right
+    return found
+
+
+def _label(route: Route) -> str:
+    return f"{route.name} ({inspect.unwrap(route.call).__module__})"
+
+
+def _privileged_states() -> tuple[str, ...]:
+    return registry().privileged_states
+
+
+def test_every_route_that_reaches_a_coordinator_service_declares_the_need() -> None:
+    routes = registry().routes
+    checked = privileged = 0
+    reached_anywhere: dict[str, str] = {}
+    for route in routes:
+        services = reached(route.call)
+        reached_anywhere.update(services)
+        checked += 1
+        privileged += route.need.privileged
+        if "bot_admin" in services.values():
+            assert route.need.kind == "bot_admin", (_label(route), services)
+        elif services:
+            assert route.need.privileged, (_label(route), services)
+        if route.need.privileged and route.payloads:
+            # a forged button is refused, never handed on to the next routes
+            assert route.need.refusal in ("screen", "command"), _label(route)
+    assert checked == len(routes) > 100 and privileged > 40
+    # the walk is not blind: it reaches every service that is marked
+    assert set(marked_services()) == set(reached_anywhere), \
+        set(marked_services()) ^ set(reached_anywhere)
+
+
+def test_a_privileged_button_or_state_is_privileged_wherever_it_appears() -> None:
+    routes = registry().routes
+    privileged_models = {m for r in routes if r.need.privileged for m in r.payloads}
+    # the features' own lists of coordinators' buttons count too
+    for name, module in list(sys.modules.items()):
+        if name.startswith("core.") and module is not None:
+            privileged_models.update(getattr(module, "COORDINATOR_PAYLOADS", ()))
+    states = _privileged_states()
+    assert states and privileged_models
+    for route in routes:
+        for model in route.payloads:
+            if model in privileged_models:
+                assert route.need.privileged, (_label(route), model.__name__)
+        for condition in route.match:
+            if isinstance(condition, InState) and \
+                    any(p.startswith(states) or s.startswith(p)
+                        for p in condition.prefixes for s in states):
+                assert route.need.privileged, (_label(route), condition.prefixes)
+    # every such button is taken by some route (none falls through to the fallback)
+    taken = {m for r in routes for m in r.payloads}
+    assert privileged_models <= taken, privileged_models - taken
+
+
+def test_coordinator_only_features_and_commands_declare_the_need() -> None:
+    by_name = {f.name: f for f in FEATURES}
+    for route in itertools.chain.from_iterable(by_name["coordination"].routes.values()):
+        assert route.need.kind == "coordinator", _label(route)
+    # what «помощь» lists a command for is what its route demands
+    commands = {c.name: c for c in registry().commands}
+    for route in registry().routes:
+        for condition in route.match:
+            if isinstance(condition, Said):
+                for name in condition.names:
+                    assert commands[name].need.kind == route.need.kind, (name, _label(route))
+
+
+# -- forged input through the real bot -----------------------------------------------------------
+
+TEACHER, PARENT = 7001, 7002
+SECRET_NAME = "Тайнова Вера Петровна"
+SECRET_PHONE = "+79131234567"
+SECRET_QUESTION = "Как подключить гимназию? Звоните +7 913 555-12-34"
+SECRET_ANSWER = "Ссылку пришлём директору лично"
+SECRET_BROADCAST = "Совещание директоров в пятницу"
+SECRETS = (SECRET_NAME, SECRET_PHONE, "555-12-34", SECRET_QUESTION[:20], SECRET_ANSWER,
+           SECRET_BROADCAST, "Гимназия № 3", "Искитимская СОШ")
+
+# What a refused person may still change in the database: their own bookkeeping, nothing else.
+OWN_BOOKKEEPING = {
+    # the long-poll event id of each of their messages, kept so a replay is handled once
+    "processed_events": "every row",
+    # «last seen»: every incoming message refreshes it (reachability, reminders' windows)
+    "users": "last_inbound_at, updated_at of the sender's own row",
+}
+# Typed words that are a command only for coordinators (``refusal=None``) are, from anyone else,
+# a question for the FAQ, handled as every question they type is: also their own.
+OWN_QUESTION = {
+    # the question is remembered for «Спросить координатора» under the answer
+    "users": "state_data of the sender's own row",
+    # a question the FAQ did not know, counted for the coordinators' «частые вопросы»
+    "faq_misses": "rows of the sender's own questions",
+}
+
+
+async def _seed(app: Any) -> dict[str, Any]:
+    """Two of everything a coordinator's button may point at, with ids 1 and 2 (so any id in
+    a forged payload is a real row): organisations, applications with a phone, tickets (one
+    open, one answered), broadcasts (one scheduled, one a draft), a coordinator's grant, a
+    draft of the help made from the answered ticket."""
+    now = unix(app.deps.clock)
+    async with app.deps.db.read() as tx:
+        muns = [m.id for m in await tx.territory.list_municipalities()]
+    nsk, isk = muns[0], muns[1]
+    async with app.deps.db.transaction() as tx:
+        for vk_id in (5001, 5002, MUNICIPAL_COORDINATOR):
+            await tx.users.upsert_seen(vk_id, now)
+        org = await tx.activation.upsert_org(None, "Гимназия № 3 Новосибирска", "school", nsk,
+                                             5001, 1, now)
+        own = await tx.activation.upsert_org(None, "Искитимская СОШ № 1", "school", isk, 5002,
+                                             2, now)
+        assert (org.id, own.id) == (1, 2)
+        for vk_id, o in ((5001, org.id), (5002, own.id)):
+            await tx.users.update_org(vk_id, o, now)
+        apps = [await tx.activation.insert_application(org.id, 5001, SECRET_NAME, SECRET_PHONE,
+                                                       "boss@nsk.example", now),
+                await tx.activation.insert_application(own.id, 5002, SECRET_NAME, SECRET_PHONE,
+                                                       None, now)]
+        tickets = [await tx.tickets.insert_ticket(5001, "faq", SECRET_QUESTION, nsk, now),
+                   await tx.tickets.insert_ticket(5002, "faq", SECRET_QUESTION, isk, now)]
+        assert await tx.tickets.update_answer(tickets[1].id, SECRET_ANSWER, COORDINATOR, now)
+        await tx.tickets.insert_miss(SECRET_QUESTION, "подключить гимназию", now, 5001, nsk)
+        scheduled = await tx.broadcasts.insert_draft(COORDINATOR, None, now)
+        await tx.broadcasts.update_content(scheduled.id, SECRET_BROADCAST, (), now)
+        assert await tx.broadcasts.update_scheduled(scheduled.id, now + 86400, now)
+        draft = await tx.broadcasts.insert_draft(COORDINATOR, None, now)
+        await tx.territory.upsert_grant(MUNICIPAL_COORDINATOR, isk, COORDINATOR, now)
+    assert [a for a in apps] == [1, 2] and [t.id for t in tickets] == [1, 2]
+    assert (scheduled.id, draft.id) == (1, 2)
+    # the draft of the help, made as a coordinator makes it
+    from core.faq import learning
+
+    coordinator = await _conversation(app, COORDINATOR, Access(COORDINATOR, scope=REGION))
+    await learning.add_draft(coordinator, tickets[1].id)
+    drafts = sorted(p.stem for p in (learning.learned_folder(coordinator) / "drafts").glob("*.md"))
+    assert drafts == ["learned-2"], drafts
+    return {"draft": drafts[0], "entry": next(iter(learning.service(coordinator).book.entries)),
+            "learned": learning.learned_folder(coordinator)}
+
+
+async def _conversation(app: Any, vk_id: int, access: Access, state: str = "menu",
+                        data: dict[str, Any] | None = None) -> Conversation:
+    async with app.deps.db.transaction() as tx:
+        await tx.users.upsert_seen(vk_id, unix(app.deps.clock))
+        await tx.users.update_state(vk_id, state, data or {}, unix(app.deps.clock))
+        person = await tx.users.get_user(vk_id)
+    return Conversation(app.deps, person, access, Incoming(vk_id, "", f"t{vk_id}"))
+
+
+def _candidates(annotation: Any, field: str, real: dict[str, Any], now: int) -> list[Any]:
+    """Plausible values of one field: every choice of a Literal; the ids 1 and 2 (real rows of
+    every table) and a moment a day ahead for ints; real string ids for strings."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return list(get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        return [*_candidates(inner[0], field, real, now), None]
+    if annotation is bool:
+        return [True, False]
+    if annotation is int:
+        return [1, 2, now + 86400]
+    if annotation is str:
+        if field == "w":
+            return ["2026-W47"]
+        return [real["draft"], real["entry"], "1", "staff", "all"]
+    raise AssertionError(f"no plausible value for {field}: {annotation}")
+
+
+def forged_payloads(model: type[Payload], real: dict[str, Any], now: int) -> list[Payload]:
+    """One instance with the first plausible value of each field, then each other value of one
+    field at a time."""
+    fields = {name: _candidates(f.annotation, name, real, now)
+              for name, f in model.model_fields.items() if name != "cmd"}
+    base = {name: values[0] for name, values in fields.items()}
+    made = [model(**base)]
+    for name, values in fields.items():
+        made.extend(model(**{**base, name: v}) for v in values[1:])
+    return made
+
+
+def typed_commands(app: Any) -> list[tuple[Route, str]]:
+    """Every privileged typed command, in each of its forms, bare and with an argument that
+    points at real data (an id, a municipality, the municipal coordinator's VK id)."""
+    texts = app.deps.texts
+    commands = {c.name: c for c in registry().commands}
+    found = []
+    for route in registry().routes:
+        if not route.need.privileged:
+            continue
+        for condition in route.match:
+            if isinstance(condition, Command):
+                forms = [(w, condition.with_args) for key in condition.keys
+                         for w in command_words(texts.render(key))]
+            elif isinstance(condition, Said):
+                forms = [(w, commands[n].with_args) for n in condition.names
+                         for w in command_words(texts.render(f"admin.cmd.{n}"))]
+            else:
+                continue
+            for word, with_args in forms:
+                found.append((route, word))
+                if with_args:
+                    found.extend((route, f"{word} {arg}") for arg in
+                                 ("1", str(MUNICIPAL_COORDINATOR), "г. Новосибирск"))
+    return found
+
+
+async def snapshot(app: Any, learned: Path) -> dict[str, Any]:
+    async with app.deps.db.read() as tx:
+        tables = [r[0] for r in await tx.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        rows = {t: sorted(map(tuple, await tx.fetchall(f"SELECT * FROM {t}")), key=repr)
+                for t in tables}
+        columns = {t: [r[1] for r in await tx.fetchall(f"PRAGMA table_info({t})")]
+                   for t in tables}
+    files = {str(p.relative_to(learned)): p.read_bytes() for p in learned.rglob("*") if p.is_file()}
+    return {"rows": rows, "columns": columns, "files": files}
+
+
+def _without_own_bookkeeping(shot: dict[str, Any], sender: int,
+                             question: bool) -> dict[str, Any]:
+    """The snapshot without what ``OWN_BOOKKEEPING`` (and, for words that went on to the FAQ,
+    ``OWN_QUESTION``) lets the sender change."""
+    rows = dict(shot["rows"])
+    rows.pop("processed_events", None)
+    columns = shot["columns"]["users"]
+    own = ["last_inbound_at", "updated_at"] + (["state_data"] if question else [])
+    key, skip = columns.index("vk_id"), {columns.index(c) for c in own}
+    rows["users"] = [tuple(None if (row[key] == sender and i in skip) else v
+                           for i, v in enumerate(row)) for row in rows["users"]]
+    if question:
+        asker = shot["columns"]["faq_misses"].index("vk_id")
+        rows["faq_misses"] = [r for r in rows["faq_misses"] if r[asker] != sender]
+    return {"rows": rows, "files": shot["files"]}
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any], sender: int,
+             question: bool = False) -> dict[str, Any]:
+    a = _without_own_bookkeeping(before, sender, question)
+    b = _without_own_bookkeeping(after, sender, question)
+    changed = {t: (sorted(set(a["rows"].get(t, [])) ^ set(b["rows"].get(t, [])), key=repr))
+               for t in set(a["rows"]) | set(b["rows"])
+               if a["rows"].get(t) != b["rows"].get(t)}
+    if a["files"] != b["files"]:
+        changed["learned files"] = sorted(set(a["files"].items()) ^ set(b["files"].items()))
+    return changed
+
+
+async def settle(app: Any, handled: int, timeout: float = 15.0) -> None:
+    """Wait for the fact: the bot handled the event and the sender has nothing queued."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if app.dispatcher.handled > handled and not app.dispatcher.busy:
+            async with app.deps.db.read() as tx:
+                pending = await tx.outbox.count_pending()
+            if pending == 0 and await app.sender.idle():
+                return
+        assert loop.time() < deadline, "the bot did not finish the event"
+        await asyncio.sleep(0.01)
+
+
+async def test_forged_buttons_and_commands_are_refused_and_change_nothing(
+        bot_inprocess: InProcessBot, users: Any) -> None:
+    app = bot_inprocess.app
+    real = await _seed(app)
+    now = unix(app.deps.clock)
+    texts = app.deps.texts
+    refusals = {"screen": texts.render("input.not_allowed").strip(),
+                "command": texts.render("admin.refused").strip()}
+    people = {}
+    for uid, role_label, name in ((TEACHER, "Педагог или сотрудник", "Анна"),
+                                  (PARENT, "Родитель", "Мария")):
+        person = users(uid, name, "Проверкина")
+        handled = app.dispatcher.handled
+        await person.send("Начать")
+        await settle(app, handled)
+        handled = app.dispatcher.handled
+        await person.press(role_label)
+        await settle(app, handled)
+        person.pending()
+        people[uid] = person
+
+    buttons = [(route, payload) for route in registry().routes
+               if route.need.privileged for model in route.payloads
+               for payload in forged_payloads(model, real, now)]
+    typed = typed_commands(app)
+    assert len(buttons) > 60 and len(typed) > 30
+    cases = 0
+    for uid, person in people.items():
+        for route, forged in [*buttons, *typed]:
+            before = await snapshot(app, real["learned"])
+            handled = app.dispatcher.handled
+            if isinstance(forged, Payload):
+                shown_as = " ".join(f"{k}={v}" for k, v in forged.dump().items() if k != "cmd")
+                await person.press_payload(forged.dump(), label=f"[{forged.cmd} {shown_as}]")
+            else:
+                await person.send(forged)
+            await settle(app, handled)
+            got = person.pending()
+            what = (uid, route.name, forged)
+            assert got, (*what, "no answer at all")
+            shown = "\n".join(m.text for m in got)
+            assert not [s for s in SECRETS if s in shown], (*what, shown)
+            assert not any(m.attachments for m in got), what
+            if isinstance(forged, Payload) or route.need.refusal is not None:
+                assert refusals[route.need.refusal] in shown, (*what, shown)
+            question = not isinstance(forged, Payload) and route.need.refusal is None
+            changes = _changes(before, await snapshot(app, real["learned"]), uid, question)
+            assert not changes, (*what, changes)
+            cases += 1
+    assert cases == 2 * (len(buttons) + len(typed))
+
+
+# -- defence in depth: the services by themselves -----------------------------------------------
+
+
+async def test_each_service_refuses_a_teacher_by_itself(bot_inprocess: InProcessBot) -> None:
+    """Called directly with a teacher's Conversation (no route, no ``need``), every marked
+    service raises NotAllowed before it reads anything; the database stays as it was."""
+    from core.admin import service as admin
+    from core.broadcasts import service as broadcasts
+    from core.coordination import service as coordination
+    from core.faq import dialog, learning
+    from core.status import service as status
+    from core.tickets import service as tickets
+
+    app = bot_inprocess.app
+    real = await _seed(app)
+    calls: dict[str, Callable[[Conversation], Any]] = {
+        "coordination.panel": coordination.panel,
+        "coordination.applications": coordination.applications,
+        "coordination.set_status": lambda c: coordination.set_status(c, 1, "created"),
+        "coordination.set_status rejected": lambda c: coordination.set_status(c, 1, "rejected"),
+        "coordination.cancel_reject": coordination.cancel_reject,
+        "coordination.reject_reason": lambda c: coordination.reject_reason(c, "дубль"),
+        "coordination.export": coordination.export,
+        "coordination.mark_sent": lambda c: coordination.mark_sent(c, 2),
+        "coordination.stuck": coordination.stuck,
+        "admin.summary": lambda c: admin.summary(c, ""),
+        "admin.summary_view": lambda c: admin.summary_view(c, admin.SummaryView(m=1)),
+        "admin.summary_places": lambda c: admin.summary_places(c, admin.SummaryPlaces()),
+        "admin.summary_file": lambda c: admin.summary_file(
+            c, admin.SummaryFile(w="2026-W47", m=1, f="csv")),
+        "admin.funnel": lambda c: admin.funnel(c, ""),
+        "admin.funnel_chart": lambda c: admin.funnel_chart(c, admin.FunnelChart(m=1)),
+        "admin.audit_log": admin.audit_log,
+        "admin.grant": lambda c: admin.grant(c, str(TEACHER)),
+        "admin.revoke": lambda c: admin.revoke(c, str(MUNICIPAL_COORDINATOR)),
+        "broadcasts.start": broadcasts.start,
+        "broadcasts.pick_kind": lambda c: broadcasts.pick_kind(c, "all"),
+        "broadcasts.pick_value": lambda c: broadcasts.pick_value(c, "staff"),
+        "broadcasts.difficulty_page": lambda c: broadcasts.difficulty_page(c, 1),
+        "broadcasts.edit_text": broadcasts.edit_text,
+        "broadcasts.send_now": broadcasts.send_now,
+        "broadcasts.later": broadcasts.later,
+        "broadcasts.send_at": lambda c: broadcasts.send_at(c, unix(app.deps.clock) + 86400),
+        "broadcasts.quit_draft": broadcasts.quit_draft,
+        "broadcasts.typed": lambda c: broadcasts.typed(c, ()),
+        "broadcasts.cancel": lambda c: broadcasts.cancel(c, 1),
+        "broadcasts.cancel_typed": lambda c: broadcasts.cancel_typed(c, "1"),
+        "broadcasts.history": broadcasts.history,
+        "tickets.list_open": tickets.list_open,
+        "tickets.start_answer": lambda c: tickets.start_answer(c, 1),
+        "tickets.answered": lambda c: tickets.answered(c, "ответ"),
+        "faq.top_misses": dialog.top_misses,
+        "faq.reload": dialog.reload,
+        "faq.choose": lambda c: learning.choose(c, 2),
+        "faq.add_phrasing": lambda c: learning.add_phrasing(c, 2, real["entry"]),
+        "faq.add_draft": lambda c: learning.add_draft(c, 2),
+        "faq.list_drafts": learning.list_drafts,
+        "faq.publish": lambda c: learning.publish(c, real["draft"]),
+        "faq.reject": lambda c: learning.reject(c, real["draft"]),
+        "status.status": status.status,
+    }
+    # every marked service is called here (a new one must be added to this test)
+    covered = {f"{inspect.unwrap(fn).__module__}.{inspect.unwrap(fn).__qualname__}"
+               for fn in calls.values() if not getattr(fn, "__name__", "") == "<lambda>"}
+    named = {name.split(" ")[0].rsplit(".", 1)[1] for name in calls}
+    assert {q.rsplit(".", 1)[1] for q in marked_services()} <= named, \
+        {q for q in marked_services() if q.rsplit(".", 1)[1] not in named}
+    assert covered
+    # a teacher in each state a coordinator's dialog could have left them in
+    states = [("menu", {}), ("coord:reject", {"app": 1}), ("ticket:answer", {"ticket": 1}),
+              ("broadcast:confirm", {"id": 2})]
+    before = await snapshot(app, real["learned"])
+    for state, data in states:
+        for name, call in calls.items():
+            conv = await _conversation(app, TEACHER, Access(TEACHER), state, data)
+            with pytest.raises(NotAllowed):
+                result = call(conv)
+                if inspect.isawaitable(result):
+                    await result
+                pytest.fail(f"{name} in {state} answered a teacher")
+            assert not conv.sent, name
+    after = await snapshot(app, real["learned"])
+    changes = _changes(before, after, TEACHER)
+    # the teacher's own state was set by this test, not by a service
+    assert set(changes) <= {"users"}, changes
+    assert all(row[0] == TEACHER for row in changes.get("users", [])), changes
+    # A municipal coordinator may not do what only bot admins do.
+    municipal = Access(MUNICIPAL_COORDINATOR, scope=Scope.of_grant(2))
+    for name in ("admin.grant", "admin.revoke", "faq.reload", "faq.list_drafts", "faq.publish",
+                 "faq.reject", "status.status"):
+        conv = await _conversation(app, MUNICIPAL_COORDINATOR, municipal)
+        with pytest.raises(NotAllowed):
+            await calls[name](conv)
+    assert not _changes(after, await snapshot(app, real["learned"]), MUNICIPAL_COORDINATOR) \
+        .keys() - {"users"}

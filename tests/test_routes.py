@@ -21,6 +21,7 @@ drift from the code:
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import sys
@@ -39,7 +40,7 @@ from core.kernel.commands import Said
 from core.kernel.conversation import Conversation, Incoming
 from core.kernel.normalise import command_words
 from core.kernel.payloads import Payload
-from core.kernel.routes import Command, InState, Press, Route
+from core.kernel.routes import Command, InState, Route
 from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
 
 # -- the walk over the call graph ---------------------------------------------------------------
@@ -56,7 +57,10 @@ def _callees(fn: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
     """Functions ``fn`` may call: globals it names, attributes it names of modules it names
     (``crd.set_status`` in a lambda, ``from core.faq.learning import offer`` inside a
     function) and functions in its closure."""
-    fn = inspect.unwrap(fn)
+    if isinstance(fn, functools.partial):
+        yield fn.func
+        return
+    fn = inspect.unwrap(getattr(fn, "__func__", fn))  # a bound method: its function
     code = getattr(fn, "__code__", None)
     if code is None:
         return
@@ -82,6 +86,7 @@ def _callees(fn: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
 
 
 def _ours(fn: Callable[..., Any]) -> bool:
+    fn = fn.func if isinstance(fn, functools.partial) else fn
     module = getattr(inspect.unwrap(fn), "__module__", "") or ""
     # the kernel imports no feature: nothing in it reaches a feature's service statically
     return module.startswith("core.") and not module.startswith("core.kernel")
@@ -101,7 +106,7 @@ def reached(call: Callable[..., Any]) -> dict[str, str]:
         if right is not None:
             found[f"{fn.__module__}.{fn.__qualname__}"] = right
             continue  # it checks for itself from here on
-        todo.extend(c for c in _callees(fn) if _ours(c) or c is call)
+        todo.extend(c for c in _callees(fn) if _ours(c))
     return found
 
 

@@ -217,6 +217,9 @@ OWN_QUESTION = {
     "faq_misses": "rows of the sender's own questions",
 }
 
+# Someone left in a coordinator's dialog (their rights were revoked meanwhile) leaves it.
+LEFT_DIALOG = {"users": "state, state_data of the sender's own row"}
+
 
 async def _seed(app: Any) -> dict[str, Any]:
     """Two of everything a coordinator's button may point at, with ids 1 and 2 (so any id in
@@ -343,14 +346,16 @@ async def snapshot(app: Any, learned: Path) -> dict[str, Any]:
     return {"rows": rows, "columns": columns, "files": files}
 
 
-def _without_own_bookkeeping(shot: dict[str, Any], sender: int,
-                             question: bool) -> dict[str, Any]:
+def _without_own_bookkeeping(shot: dict[str, Any], sender: int, question: bool,
+                             left_dialog: bool) -> dict[str, Any]:
     """The snapshot without what ``OWN_BOOKKEEPING`` (and, for words that went on to the FAQ,
-    ``OWN_QUESTION``) lets the sender change."""
+    ``OWN_QUESTION``; for someone who was in a coordinator's dialog, ``LEFT_DIALOG``) lets the
+    sender change."""
     rows = dict(shot["rows"])
     rows.pop("processed_events", None)
     columns = shot["columns"]["users"]
-    own = ["last_inbound_at", "updated_at"] + (["state_data"] if question else [])
+    own = ["last_inbound_at", "updated_at"] + (["state_data"] if question else []) \
+        + (["state", "state_data"] if left_dialog else [])
     key, skip = columns.index("vk_id"), {columns.index(c) for c in own}
     rows["users"] = [tuple(None if (row[key] == sender and i in skip) else v
                            for i, v in enumerate(row)) for row in rows["users"]]
@@ -361,9 +366,9 @@ def _without_own_bookkeeping(shot: dict[str, Any], sender: int,
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any], sender: int,
-             question: bool = False) -> dict[str, Any]:
-    a = _without_own_bookkeeping(before, sender, question)
-    b = _without_own_bookkeeping(after, sender, question)
+             question: bool = False, left_dialog: bool = False) -> dict[str, Any]:
+    a = _without_own_bookkeeping(before, sender, question, left_dialog)
+    b = _without_own_bookkeeping(after, sender, question, left_dialog)
     changed = {t: (sorted(set(a["rows"].get(t, [])) ^ set(b["rows"].get(t, [])), key=repr))
                for t in set(a["rows"]) | set(b["rows"])
                if a["rows"].get(t) != b["rows"].get(t)}
@@ -444,6 +449,45 @@ async def test_forged_buttons_and_commands_are_refused_and_change_nothing(
     assert cases == 2 * (len(buttons) + len(typed)) + len(others[TEACHER]) + len(others[PARENT])
     print(f"forged: {len(buttons)} privileged buttons, {len(typed)} typed commands,"
           f" {len(others[TEACHER])}/{len(others[PARENT])} buttons of other roles; {cases} cases")
+
+
+async def test_text_typed_in_a_coordinators_dialog_without_the_right(
+        bot_inprocess: InProcessBot, users: Any) -> None:
+    """A teacher and a parent left in each state of a coordinator's dialog (as if their rights
+    were revoked in the middle, with the dialog's ids of real rows) type text and a photo:
+    nothing of the dialog happens, nobody's data is shown, the database keeps everything but
+    their own bookkeeping."""
+    app = bot_inprocess.app
+    real = await _seed(app)
+    states = sorted({prefix for route in registry().routes if route.need.privileged
+                     for condition in route.match if isinstance(condition, InState)
+                     for prefix in condition.prefixes} | set(_privileged_states()))
+    assert len(states) >= 3, states
+    data = {"app": 1, "ticket": 1, "id": 2}  # a rejected application, a question, a draft
+    cases = 0
+    for uid, role in ((TEACHER, "staff"), (PARENT, "parent")):
+        person = users(uid, "Анна", "Проверкина")
+        async with app.deps.db.transaction() as tx:
+            await tx.users.upsert_seen(uid, unix(app.deps.clock))
+            await tx.users.update_role(uid, role, unix(app.deps.clock))
+        for state in states:
+            for typed in ("Дубль заявки, отклоняю", "Ответ: ссылка в письме", "1", "photo"):
+                async with app.deps.db.transaction() as tx:
+                    await tx.users.update_state(uid, state, data, unix(app.deps.clock))
+                before = await snapshot(app, real["learned"])
+                handled = app.dispatcher.handled
+                await (person.send_photo("Вложение к рассылке") if typed == "photo"
+                       else person.send(typed))
+                await settle(app, handled)
+                got = person.pending()
+                assert got, (uid, state, typed, "no answer at all")
+                shown = "\n".join(m.text for m in got)
+                assert not [s for s in SECRETS if s in shown], (uid, state, typed, shown)
+                changes = _changes(before, await snapshot(app, real["learned"]), uid,
+                                   question=True, left_dialog=True)
+                assert not changes, (uid, state, typed, changes)
+                cases += 1
+    assert cases == 2 * 4 * len(states)
 
 
 # -- defence in depth: the services by themselves -----------------------------------------------

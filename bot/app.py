@@ -168,6 +168,13 @@ class App:
             self._callback_serving = False
             await runner.cleanup()
 
+    async def idle(self) -> bool:
+        """Nothing is being handled, queued or in flight: every update fed so far is answered.
+        Tests wait on this fact instead of a quiet window; an operator may wait on it (GET
+        /idle) before stopping the bot."""
+        return (not self.dispatcher.busy and await self.sender.idle()
+                and not any(getattr(s, "busy", False) for s in self.deps.services.values()))
+
     def receiving(self) -> str | None:
         """None when VK's updates are being received; otherwise why not (for /healthz)."""
         if self.settings.vk.transport == "callback":
@@ -181,13 +188,13 @@ class App:
         return None
 
     def _add_health_routes(self, app: web.Application) -> None:
-        add_health_routes(app, self.metrics, self.deps.db, self.receiving)
+        add_health_routes(app, self.metrics, self.deps.db, self.receiving, self.idle)
 
     async def _start_health(self) -> None:
         health = self.settings.health
         if health.enabled and self.settings.vk.transport != "callback":
             self._health = await serve_health(health.host, health.port, self.metrics,
-                                              self.deps.db, self.receiving)
+                                              self.deps.db, self.receiving, self.idle)
 
     async def listen(self) -> None:
         """The long poll. vkbottle retries a dropped poll itself, but not the request for a poll

@@ -11,12 +11,14 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.app import App, build_bot
@@ -75,6 +77,12 @@ def toml_dump(raw: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def bot_pythonpath() -> str:
     """The bot process runs in its own folder: it must import this checkout, not a copy
     installed into the venv's site-packages."""
@@ -91,6 +99,24 @@ class BotProcess:
         self.config.write_text(toml_dump(raw), encoding="utf-8")
         self.log = workdir / "bot.log"
         self.proc: asyncio.subprocess.Process | None = None
+        # The bot says whether it is idle at GET /idle of its health server.
+        health = raw.get("health", {})
+        self.idle_url = (f"http://127.0.0.1:{health['port']}/idle"
+                         if health.get("enabled") and health.get("port") else None)
+        self._http: aiohttp.ClientSession | None = None
+
+    async def idle(self) -> bool:
+        """Every event taken (checked first, so none is taken unseen), then nothing handled,
+        queued or in flight in the bot."""
+        if self.proc is None or self.idle_url is None or not self.emu.long_poll_caught_up:
+            return False
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        try:
+            async with self._http.get(self.idle_url) as resp:
+                return resp.status == 200 and (await resp.json())["idle"] is True
+        except aiohttp.ClientError:
+            return False  # not serving yet
 
     async def start(self, timeout: float = 90.0) -> None:
         servers_before = len(self.emu.calls_of("groups.getLongPollServer"))
@@ -107,8 +133,12 @@ class BotProcess:
             await self.stop()
             raise RuntimeError("bot did not start:\n" + self.log.read_text(errors="replace"))
         await self.emu.wait_for_long_poll(timeout)
+        self.emu.bot_idle = self.idle
 
     async def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         if self.proc is None:
             return
         if self.proc.returncode is None:
@@ -150,6 +180,11 @@ class InProcessBot:
         await self.emu.wait_until(
             lambda: len(self.emu.calls_of("groups.getLongPollServer")) > servers_before, 10)
         await self.emu.wait_for_long_poll(10)
+        self.emu.bot_idle = self.idle
+
+    async def idle(self) -> bool:
+        return (self.app is not None and self.task is not None
+                and self.emu.long_poll_caught_up and await self.app.idle())
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -183,6 +218,10 @@ async def bot(emulator: VKEmulator, tmp_path: Path,
     # The real process runs on the real clock: its weekly tick would send reminders or surveys
     # to the test's people on some days and hours. Scheduler tests use the in-process bot.
     raw.setdefault("schedule", {}).setdefault("enabled", False)
+    # Its health server answers GET /idle: what tests wait on instead of quiet windows.
+    health = raw.setdefault("health", {})
+    health.setdefault("enabled", True)
+    health.setdefault("port", free_port())
     process = BotProcess(emulator, tmp_path, raw)
     await process.start()
     yield process

@@ -27,7 +27,7 @@ ZONE = ZoneInfo("Asia/Novosibirsk")
 
 async def said(user: EmulatedUser, timeout: float = 5.0) -> str:
     """Everything the bot answered to the last action, as one text."""
-    got = await user.replies(timeout=timeout, quiet=0.15)
+    got = await user.replies(timeout=timeout)
     assert got, f"user {user.uid}: no answer.\n{user.format_transcript()}"
     return "\n".join(m.text for m in got)
 

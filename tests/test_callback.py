@@ -24,7 +24,7 @@ def free_port() -> int:
 async def test_callback_confirmation_secret_and_replay(emulator: VKEmulator, tmp_path: Path) -> None:
     port = free_port()
     raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3",
-                      vk={"transport": "callback"},
+                      vk={"transport": "callback"}, health={"enabled": True},
                       callback={"port": port, "confirmation": "c0nf1rm", "secret": "s3cret"})
     (tmp_path / "config.toml").write_text(toml_dump(raw), encoding="utf-8")
     log = (tmp_path / "bot.log").open("ab")
@@ -56,7 +56,13 @@ async def test_callback_confirmation_secret_and_replay(emulator: VKEmulator, tmp
             # VK re-sends an event it did not get "ok" for: it is answered once.
             async with http.post(url, data=json.dumps({**event, "secret": "s3cret"})) as resp:
                 assert await resp.text() == "ok"
-            await asyncio.sleep(0.5)
+
+            async def bot_idle() -> bool:  # "ok" came after the event was taken: ask the rest
+                async with http.get(f"http://127.0.0.1:{port}/idle") as resp:
+                    return (await resp.json())["idle"] is True
+
+            emulator.bot_idle = bot_idle
+            await emulator.settle()
             assert len(emulator.inbox(3001)) == 1
     finally:
         proc.terminate()

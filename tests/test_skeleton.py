@@ -82,9 +82,9 @@ async def test_long_poll_failures_are_survived(bot: BotProcess, emulator: VKEmul
                                                code: int) -> None:
     person = users(1010 + code)
     emulator.fail_long_poll(code)
-    await emulator.wait_for_long_poll()
-    await asyncio.sleep(0.2)  # let the bot re-poll after the failure
-    await emulator.wait_for_long_poll()
+    # The bot has had the failure and polls again.
+    assert await emulator.wait_until(lambda: emulator.long_poll_failures_pending == 0
+                                     and emulator.long_poll_clients > 0, 10)
     await person.send("Привет")
     assert "Кто Вы?" in (await person.next_reply(timeout=10)).text
 
@@ -103,7 +103,7 @@ async def test_replayed_event_is_answered_once(bot: BotProcess, emulator: VKEmul
     await person.next_reply()
     emulator.replay_event(event["event_id"])
     await person.send("Родитель")  # a later message proves the replay was read and skipped
-    await person.replies(quiet=0.5)
+    await person.replies()
     greetings = [m for m in emulator.inbox(1021) if "Кто Вы?" in m.text]
     assert len(greetings) == 1
 
@@ -122,7 +122,7 @@ async def test_error_901_does_not_crash_or_loop(bot: BotProcess, emulator: VKEmu
     await blocked.send("Привет")
     await other.send("Привет")
     assert "Кто Вы?" in (await other.next_reply()).text
-    await asyncio.sleep(0.5)
+    await emulator.settle()
     assert emulator.inbox(1040) == []
     attempts = [c for c in emulator.calls if c.method == "messages.send"
                 and "1040" in (c.params.get("peer_id", "") + c.params.get("peer_ids", ""))]
@@ -241,7 +241,7 @@ async def test_two_quick_presses_of_one_person_are_serialised(bot: BotProcess,
     await person.next_reply()
     await asyncio.gather(person.press("Родитель"), emulator.user_message(
         1080, "Педагог или сотрудник", payload=json.dumps({"cmd": "role", "role": "staff"})))
-    replies = await person.replies(quiet=0.5)
+    replies = await person.replies()
     saved = [m.text for m in replies if m.text.startswith("Готово")]
     assert len(saved) == 2 and "родитель" in saved[0] and "педагог" in saved[1]
 

@@ -135,11 +135,18 @@ async def test_long_poll_delivery(emu: VKEmulator, http: aiohttp.ClientSession) 
     assert plain["id"] == message["id"] + 1
 
     # A waiting poll returns as soon as an event arrives.
+    assert not emu.long_poll_caught_up  # nobody waits for what comes next
     waiting = asyncio.create_task(poll(http, server, ts=str(emu.current_ts), wait=10))
     await emu.wait_for_long_poll()
+    assert emu.long_poll_caught_up  # the client has taken every event
     await emu.user_message(6, "hi")
+    assert not emu.long_poll_caught_up
     result = await asyncio.wait_for(waiting, 2)
     assert [u["object"]["message"]["text"] for u in result["updates"]] == ["hi"]
+    # A poll that still asks for older events has not taken everything.
+    stale = asyncio.create_task(poll(http, server, ts=server["ts"], wait=10))
+    assert len((await asyncio.wait_for(stale, 2))["updates"]) == 3
+    assert not emu.long_poll_caught_up
 
 
 async def test_long_poll_failures(emu: VKEmulator, http: aiohttp.ClientSession) -> None:
@@ -548,11 +555,20 @@ async def test_driver_buttons_and_transcript(emu: VKEmulator, http: aiohttp.Clie
     await send(http, emu, peer_id=5, message="Первое")
     assert [m.text for m in user.pending(consume=False)] == ["Первое"]
     await send(http, emu, peer_id=5, message="Второе")
-    replies = await user.replies(timeout=1, quiet=0.05)
+    busy = True  # the test plays the bot: busy until it says otherwise
+
+    async def bot_idle() -> bool:
+        return not busy
+
+    emu.bot_idle = bot_idle
+    with pytest.raises(AssertionError, match="did not become idle"):
+        await user.replies(timeout=0.05)
+    busy = False
+    replies = await user.replies(timeout=1)
     assert [m.text for m in replies] == ["Первое", "Второе"]
     await send(http, emu, peer_id=5, message="Третье")
     assert [m.text for m in user.pending()] == ["Третье"] and user.pending() == []
-    assert await user.replies(timeout=0.05, quiet=0.05) == []
+    assert await user.replies() == []
     with pytest.raises(AssertionError, match="no reply"):
         await user.next_reply(timeout=0.05)
 

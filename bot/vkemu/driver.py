@@ -162,20 +162,12 @@ class EmulatedUser:
         self._cursor += 1
         return self.emu.message_at(self.uid, cursor)
 
-    async def replies(self, timeout: float = 5.0, quiet: float = 0.3) -> list[ReceivedMessage]:
-        """Wait up to `timeout` for a first reply, then collect until `quiet` s of silence."""
-        got: list[ReceivedMessage] = []
-        wait = timeout
-        while True:
-            cursor = self._cursor
-            if not await self.emu.wait_for_user(
-                self.uid, lambda: self.emu.inbox_size(self.uid) > cursor, wait
-            ):
-                return got
-            while self._cursor < self.emu.inbox_size(self.uid):
-                got.append(self.emu.message_at(self.uid, self._cursor))
-                self._cursor += 1
-            wait = quiet
+    async def replies(self, timeout: float = 10.0) -> list[ReceivedMessage]:
+        """Everything the bot answers to what was sent so far: waits until the bot has taken
+        every event and is idle (``VKEmulator.settle``), then returns the new messages — an
+        empty list means the bot answered nothing, a fact rather than a quiet window."""
+        await self.emu.settle(timeout)
+        return self.pending()
 
     def pending(self, consume: bool = True) -> list[ReceivedMessage]:
         """Delivered messages not yet returned by next_reply/replies/pending, without

@@ -18,7 +18,7 @@ import secrets
 import time
 import tomllib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -302,7 +302,10 @@ class VKEmulator:
         self._lp_drops = 0
         self._lp_signal = _Signal()
         self._lp_waiting = 0
+        self._lp_parked: list[int] = []  # the ts of each long poll request waiting now
         self._lp_poller_signal = _Signal()
+        # The bot under test says whether it is idle (set by whoever runs the bot: tests).
+        self.bot_idle: Callable[[], Awaitable[bool]] | None = None
 
         self._rate_windows: dict[str, deque[float]] = {}
         # The most requests one token made within any one second (a refused one included), so a
@@ -575,6 +578,26 @@ class VKEmulator:
             raise TimeoutError(f"no long poll client connected within {timeout} s")
 
     @property
+    def long_poll_caught_up(self) -> bool:
+        """A long poll request waits for events after the last one: its client has taken every
+        event (vkbottle asks again only after it has handed the previous answer's updates on)."""
+        return any(ts >= self._next_num for ts in self._lp_parked)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Until the bot under test says it is idle: it has taken every event (with the long
+        poll: ``long_poll_caught_up``, checked first) and nothing is being handled, queued or in
+        flight. Then every reply to what was sent so far is delivered. A fact, not a quiet
+        window; ``bot_idle`` is how the bot under test says it."""
+        if self.bot_idle is None:
+            raise RuntimeError("settle() needs bot_idle: how the bot under test says it is idle")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await self.bot_idle():
+            if loop.time() > deadline:
+                raise AssertionError(f"the bot did not become idle within {timeout} s")
+            await asyncio.sleep(0.005)  # polls the fact; no outcome depends on this interval
+
+    @property
     def long_poll_clients(self) -> int:
         """Number of long poll requests currently waiting for events."""
         return self._lp_waiting
@@ -735,6 +758,11 @@ class VKEmulator:
             raise ValueError("long poll failure code must be 1, 2 or 3")
         self._lp_failures.append(code)
         self._lp_signal.notify()
+
+    @property
+    def long_poll_failures_pending(self) -> int:
+        """Failures set by fail_long_poll that no poll has answered with yet."""
+        return len(self._lp_failures)
 
     def drop_long_poll_connection(self) -> None:
         """The next (or the currently waiting) poll's connection is closed without a response."""
@@ -932,12 +960,14 @@ class VKEmulator:
             if remaining <= 0 or self._closing:
                 return _json({"ts": str(ts), "updates": []})
             event = self._lp_signal.event
+            self._lp_parked.append(ts)
             self._set_lp_waiting(+1)
             try:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(remaining):
                         await event.wait()
             finally:
+                self._lp_parked.remove(ts)
                 self._set_lp_waiting(-1)
 
     def _set_lp_waiting(self, delta: int) -> None:

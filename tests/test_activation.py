@@ -13,49 +13,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.vkemu import EmulatedUser, VKEmulator
-from bot.vkemu.keyboard import button_labels
+from bot.vkemu import VKEmulator
 from storage import Database
 from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, BotProcess
+from tests.dsl import become, inline, kb, press, said, say, teacher_asked_for_a_code
 
 PHONE = "+79131234567"
 PHONE_SHOWN = "+7 913 123-45-67"  # how people see it
 ADMIN_NAME = "Иванова Ольга Петровна"
 LINK = "https://sferum.ru/?invite=7f3k9q"
 ZONE = ZoneInfo("Asia/Novosibirsk")
-
-
-async def said(user: EmulatedUser, timeout: float = 5.0) -> str:
-    """Everything the bot answered to the last action, as one text."""
-    got = await user.replies(timeout=timeout)
-    assert got, f"user {user.uid}: no answer.\n{user.format_transcript()}"
-    return "\n".join(m.text for m in got)
-
-
-async def say(user: EmulatedUser, text: str, **kwargs: str) -> str:
-    await user.send(text, **kwargs)
-    return await said(user)
-
-
-async def press(user: EmulatedUser, label: str) -> str:
-    await user.press(label)
-    return await said(user)
-
-
-def kb(user: EmulatedUser) -> list[str]:
-    """The keyboard under the input field."""
-    return button_labels(user.keyboard)
-
-
-def inline(user: EmulatedUser) -> list[str]:
-    """The buttons under the latest message that has them."""
-    message = user.latest_inline()
-    return button_labels(message.keyboard) if message else []
-
-
-async def newcomer(user: EmulatedUser, role: str) -> None:
-    await say(user, "Начать")
-    await press(user, role)
 
 
 def db_rows(tmp_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -89,7 +56,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     admin = users(101, "Ольга", "Иванова")
     coordinator = users(COORDINATOR, "Галина", "Петрова")
     other_admin = users(102, "Иван", "Петров")
-    await newcomer(coordinator, "Координатор")
+    await become(coordinator, "Координатор")
     await say(other_admin, "Начать")
 
     # -- step 1: the consent first, then the application --------------------------------------
@@ -229,9 +196,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     assert "Всё готово" in await press(anna, "Я в чате сотрудников")
 
     petr = users(202, "Пётр", "Кузнецов")
-    await newcomer(petr, "Педагог или сотрудник")
-    await press(petr, "Регистрация в Сферуме")
-    assert "Напишите код приглашения" in await press(petr, "Даю согласие")
+    assert "Напишите код приглашения" in await teacher_asked_for_a_code(petr)
     assert "Такого кода приглашения нет" in await say(petr, "KX7M4TP" if code != "KX7M4TP" else "KX7M4TA")
     assert "Вы присоединились" in await say(petr, code.lower())
     # an admin-only button, forged by a staff member: refused, the organisation does not move
@@ -245,9 +210,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     assert not [m for m in admin.pending() if "Пётр" in m.text]
 
     maria = users(203, "Мария", "Попова")
-    await newcomer(maria, "Педагог или сотрудник")
-    await press(maria, "Регистрация в Сферуме")
-    await press(maria, "Даю согласие")
+    await teacher_asked_for_a_code(maria)
     assert "Вы присоединились" in await say(maria, code)
 
     text = await press(admin, "Кто зарегистрировался")
@@ -290,7 +253,7 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
     assert "«МКОУ „Лесная СОШ“» (Искитимский район) — шаг 2" in text and "ждёт координаторов" in text
 
     municipal = users(MUNICIPAL_COORDINATOR, "Нина", "Орлова")
-    await newcomer(municipal, "Координатор")
+    await become(municipal, "Координатор")
     text = await say(municipal, "заявки")
     assert "Искитимский район" in text and "Лесная" in text and "+7 923 000-11-22" in text
     assert "СОШ № 17" not in text and PHONE_SHOWN not in text
@@ -356,9 +319,9 @@ async def test_activation_whole_path(bot: BotProcess, emulator: VKEmulator, user
 async def test_help_ticket_decline_and_erasing_an_admin(bot: BotProcess, users,
                                                         tmp_path: Path) -> None:
     coordinator = users(COORDINATOR, "Галина", "Петрова")
-    await newcomer(coordinator, "Координатор")
+    await become(coordinator, "Координатор")
     admin = users(111, "Елена", "Соколова")
-    await newcomer(admin, "Администратор школы")
+    await become(admin, "Администратор школы")
 
     # «где я» before anything: step 1, and the way in (the consent first)
     text = await say(admin, "где я")

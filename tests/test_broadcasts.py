@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.vkemu import VKEmulator
 from core.kernel.clock import unix
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
+from tests.dsl import start_as
 
 REFUSED = ("Эта команда Вам недоступна. Если Вы хотели задать вопрос, напишите его подробнее "
            "своими словами.")
@@ -58,16 +59,6 @@ def document(url: str, title: str) -> dict[str, Any]:
     return {"type": "doc", "doc": {
         "id": 700_001, "owner_id": COORDINATOR, "title": title, "size": len(PDF), "ext": "pdf",
         "date": 1_700_000_000, "type": 1, "url": url}}
-
-
-async def start_as(users: Any, uid: int, role_label: str, first: str = "Ольга",
-                   last: str = "Петрова") -> Any:
-    person = users(uid, first, last)
-    await person.send("Начать")
-    await person.replies()
-    await person.press(role_label)
-    await person.replies()
-    return person
 
 
 async def municipality_ids(app: Any) -> dict[str, int]:

@@ -8,15 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.vkemu import EmulatedUser
 from tests.conftest import BOT_ADMIN, COORDINATOR, ROOT, BotProcess
-
-
-async def become(user: EmulatedUser, role_label: str) -> None:
-    await user.send("Начать")
-    await user.next_reply()
-    await user.press(role_label)
-    await user.replies()
+from tests.dsl import become
 
 
 async def test_question_as_the_very_first_message(bot: BotProcess, users) -> None:

@@ -3,15 +3,8 @@ through the emulator and the real bot process."""
 
 from __future__ import annotations
 
-from bot.vkemu import EmulatedUser
 from tests.conftest import BOT_ADMIN, COORDINATOR, BotProcess
-
-
-async def become(user: EmulatedUser, role_label: str) -> None:
-    await user.send("Начать")
-    await user.next_reply()
-    await user.press(role_label)
-    await user.replies()
+from tests.dsl import become
 
 
 async def test_small_talk_is_answered_as_small_talk_and_never_logged(bot: BotProcess,

@@ -28,8 +28,8 @@ from core.kernel.clock import unix
 from core.kernel.fill_in import TemplateProblem, parse
 from core.kernel.untrusted import relayed, spreadsheet_cell
 from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, BOT_ADMIN, GROUP, InProcessBot
-from tests.test_activation import press, said, say
-from tests.test_broadcasts import municipality_ids, new_org, seed_people, start_as, wait_for_report
+from tests.dsl import admin_with_consent, become, press, said, say, start_as
+from tests.test_broadcasts import municipality_ids, new_org, seed_people, wait_for_report
 from tests.test_security_injection import apply_as_admin, document, reply_with
 from tests.test_security_privacy import raw_bytes
 from tests.test_security_rights import _leaks, _seed_other_municipality
@@ -259,13 +259,9 @@ async def test_erasure_mid_dialog_then_registering_again(
         bot, emulator: VKEmulator, users: Any, tmp_path: Path) -> None:
     db_path = tmp_path / "data" / "bot.sqlite3"
     coordinator = users(COORDINATOR, "Галина", "Петрова")
-    await say(coordinator, "Начать")
-    await press(coordinator, "Координатор")
+    await become(coordinator, "Координатор")
     person = users(6101, "Агния", "Черновикова")
-    await say(person, "Начать")
-    await press(person, "Администратор школы")
-    await press(person, "Активация профиля")
-    await press(person, "Даю согласие")
+    await admin_with_consent(person)
     await say(person, "МБОУ «Черновая школа»")
     await press(person, "Школа (общее образование)")
     await press(person, "г. Новосибирск")

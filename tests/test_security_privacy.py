@@ -21,7 +21,7 @@ from core.kernel.clock import unix
 from storage import Database
 from storage.personal_registry import ACTING_IDS, NOT_PERSONAL_TEXT, PLACES
 from tests.conftest import COORDINATOR, BotProcess, InProcessBot
-from tests.test_activation import say, press, said
+from tests.dsl import admin_with_consent, become, press, say, start_as
 
 PERSON = 6001
 FULL_NAME = "Уникальнова Снежана Игоревна"
@@ -102,15 +102,11 @@ async def test_my_data_shows_everything_and_erasure_leaves_no_byte(
     """Against the real bot process: the test reads the database files it writes."""
     db_path = tmp_path / "data" / "bot.sqlite3"
     coordinator = users(COORDINATOR, "Галина", "Петрова")
-    await say(coordinator, "Начать")
-    await press(coordinator, "Координатор")
+    await become(coordinator, "Координатор")
 
     # An organisation admin: consent, the application with her name, phone and e-mail.
     admin = users(PERSON, "Снежана", "Уникальнова")
-    await say(admin, "Начать")
-    await press(admin, "Администратор школы")
-    await press(admin, "Активация профиля")
-    await press(admin, "Даю согласие")
+    await admin_with_consent(admin)
     await say(admin, "МБОУ «СОШ № 99»")
     await press(admin, "Школа (общее образование)")
     await press(admin, "г. Новосибирск")
@@ -190,7 +186,7 @@ async def _answers(app: Any, week: str, municipality: int, org: int, count: int,
 
 async def test_summaries_honour_the_minimum_group(bot_inprocess: InProcessBot,
                                                   emulator: VKEmulator, users: Any) -> None:
-    from tests.test_broadcasts import municipality_ids, new_org, start_as
+    from tests.test_broadcasts import municipality_ids, new_org
     from tests.test_summaries import attachment_bytes
     import csv
     import io

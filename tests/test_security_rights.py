@@ -24,7 +24,8 @@ from core.kernel.access import NOBODY, REGION, Access, NotAllowed, Scope, territ
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation, Incoming
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
-from tests.test_broadcasts import municipality_ids, new_org, seed_people, start_as
+from tests.dsl import admin_with_consent, press, say, start_as, teacher_asked_for_a_code
+from tests.test_broadcasts import municipality_ids, new_org, seed_people
 
 PHONE = "+79131234567"
 EMAIL = "secret.director@school.example"
@@ -357,11 +358,8 @@ async def test_invitation_code_guessing_is_throttled(
     app = bot_inprocess.app
     muns = await municipality_ids(app)
     await _org_with_admin(app, "МБОУ «СОШ № 5»", muns["Искитимский район"], 8800)
-    guesser = await start_as(users, 7101, "Педагог или сотрудник", "Игорь", "Подбиралов")
-    await guesser.press("Регистрация в Сферуме")
-    await guesser.replies()
-    await guesser.press("Даю согласие")
-    assert "код приглашения" in "\n".join(r.text for r in await guesser.replies())
+    guesser = users(7101, "Игорь", "Подбиралов")
+    assert "код приглашения" in await teacher_asked_for_a_code(guesser)
     for wrong in ("KX7M4TA", "KX7M4TC", "KX7M4TE", "KX7M4TH"):
         await guesser.send(wrong)
         assert "Такого кода приглашения нет" in (await guesser.next_reply()).text
@@ -382,11 +380,8 @@ async def test_invitation_code_guessing_is_throttled(
     assert "Вы присоединились к организации «МБОУ «СОШ № 5»»" in \
         "\n".join(r.text for r in await guesser.replies())
     # Format mistakes are not guesses: someone who mistypes is never made to wait for them.
-    typo = await start_as(users, 7102, "Педагог или сотрудник", "Нина", "Опечаткина")
-    await typo.press("Регистрация в Сферуме")
-    await typo.replies()
-    await typo.press("Даю согласие")
-    await typo.replies()
+    typo = users(7102, "Нина", "Опечаткина")
+    await teacher_asked_for_a_code(typo)
     for _ in range(7):
         await typo.send("KX7M4")
         assert "в коде 7 знаков, а здесь 5" in (await typo.next_reply()).text
@@ -445,7 +440,6 @@ async def test_one_digest_to_the_admin_instead_of_a_notice_per_person(
 
 async def test_duplicate_organisation_is_flagged_to_the_coordinator(
         bot_inprocess: InProcessBot, emulator: VKEmulator, users: Any) -> None:
-    from tests.test_activation import press, say
 
     app = bot_inprocess.app
     muns = await municipality_ids(app)
@@ -453,10 +447,7 @@ async def test_duplicate_organisation_is_flagged_to_the_coordinator(
     await new_org(app, "МБОУ «СОШ № 17»", muns["Искитимский район"])  # same name, elsewhere
     coordinator = await start_as(users, COORDINATOR, "Координатор")
     poser = users(7301, "Павел", "Самозванов")
-    await say(poser, "Начать")
-    await press(poser, "Администратор школы")
-    await press(poser, "Активация профиля")
-    await press(poser, "Даю согласие")
+    await admin_with_consent(poser)
     await say(poser, "мбоу сош №17")
     await press(poser, "Школа (общее образование)")
     await press(poser, "г. Новосибирск")

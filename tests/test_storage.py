@@ -14,6 +14,7 @@ import pytest
 from bot.vkemu import EmulatedUser
 from storage import Database, NestedTransactionError
 from tests.conftest import COORDINATOR, BotProcess
+from tests.dsl import become
 
 
 WAIT = 15.0  # seconds: generous on a busy machine, yet a freeze fails instead of hanging
@@ -29,25 +30,18 @@ async def said_until(user: EmulatedUser, button: str) -> None:
         pass
 
 
-async def become(user: EmulatedUser, role_label: str) -> None:
-    await user.send("Начать")
-    await said(user)
-    await user.press(role_label)
-    assert "Готово" in await said(user)
-
-
 async def test_answer_to_an_erased_question_from_the_broadcast_dialog(bot: BotProcess,
                                                                         users) -> None:
     """A coordinator in the middle of a broadcast draft answers a question whose asker has
     erased their data: the coordinator is told so and is back in the draft, and the bot goes
     on answering everyone (it used to wait forever on its own database lock)."""
     coordinator = users(COORDINATOR)
-    await become(coordinator, "Координатор")
+    assert "Готово" in await become(coordinator, "Координатор")
     await coordinator.send("рассылка")
     assert "Кому отправить?" in await said(coordinator)
 
     parent = users(2101)
-    await become(parent, "Родитель")
+    assert "Готово" in await become(parent, "Родитель")
     await parent.send("когда в нашей школе выдадут новые ноутбуки")
     await said(parent)
     await parent.press("Спросить координатора")

@@ -26,6 +26,7 @@ from core.kernel.clock import unix
 from core.kernel.texts import content_root
 from storage.summaries import AnswerRow
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, OUTPUT, InProcessBot
+from tests.dsl import start_as
 
 WEEKS = ["2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"]
 OPTIONS = figures.load_options(content_root())
@@ -139,15 +140,6 @@ def check_text(text: str, exp: dict[str, Any]) -> None:
     assert "цель — более 25 %" in text
     assert ("Цель достигнута." in text) == (exp["active"] / exp["base"] > 0.25)
     assert f"Средняя уверенность: {exp['confidence']:.1f}".replace(".", ",") in text
-
-
-async def start_as(users: Any, uid: int, role_label: str, name: str = "Ольга") -> Any:
-    person = users(uid, name, "Петрова")
-    await person.send("Начать")
-    await person.replies()
-    await person.press(role_label)
-    await person.replies()
-    return person
 
 
 def attachment_bytes(emulator: VKEmulator, message: Any) -> tuple[str, bytes]:

@@ -21,7 +21,8 @@ from core.kernel.display import format_phone, zone_phrase
 from core.kernel.texts import Texts, content_root
 from core.kernel.weeks import WeekWords, week_label
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
-from tests.test_broadcasts import municipality_ids, new_org, seed_people, start_as
+from tests.dsl import start_as
+from tests.test_broadcasts import municipality_ids, new_org, seed_people
 from tests.test_summaries import seed
 
 TEXTS = Texts.load(content_root() / "texts")

@@ -18,6 +18,7 @@ bench/faq.py; see the README.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz, process
 
-from core.faq.index import FaqError, FaqIndex, Match, normalize
+from core.faq.index import (
+    LANGUAGE_FILE,
+    FaqError,
+    FaqIndex,
+    LanguageData,
+    Match,
+    Synonyms,
+    TextProcessor,
+    is_known_word,
+    lemma,
+    normalize,
+)
 
 SMALLTALK_FILE = "smalltalk.yaml"
 KINDS = ("human", "wrong", "swearing", "thanks", "bye", "understood", "ok", "greeting", "ask")
@@ -37,6 +49,10 @@ EDGE_KINDS = frozenset({"greeting", "ask", "thanks", "bye"})
 TALK_KINDS = frozenset({"human", "wrong", "swearing", "thanks", "bye", "understood", "ok"})
 FUZZY_MIN_LENGTH = 7  # «здраствуйте», «спасибоо»: a typo in a long word is still that word
 FUZZY_CUTOFF = 84.0
+# Inside a longer message a word the dictionary does not know («спасиба», «пасибки», «здрасти»)
+# is read as the closest small-talk word from this length on.
+WORD_TYPO_MIN_LENGTH = 5
+SWEAR_STEM_MIN_LENGTH = 5  # a listed rude word this long also matches as a word's beginning
 # Where one message holds several questions: sentence ends, or a joint word before a question
 # word (both listed in smalltalk.yaml). Parts shorter than MIN_PART_WORDS join their neighbour.
 _SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+")
@@ -50,6 +66,7 @@ class _SmallTalkFile(BaseModel):
     swear_words: list[str] = Field(default_factory=list)
     split: dict[str, list[str]] = Field(default_factory=dict)
     introductions: list[str] = Field(default_factory=list)
+    cues: dict[str, list[str]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,13 @@ class SmallTalk:
     _vocabulary: frozenset[str] = frozenset()  # every word of every phrase
     _single: tuple[str, ...] = ()  # one-word phrases, for typo matching
     _typos: dict[str, str | None] = field(default_factory=dict)  # word -> phrase word or None
+    # Words in any order that make a kind wherever they stand («поговорить … с живым человеком»):
+    # (kind, lemmas), longest first.
+    cues: tuple[tuple[str, frozenset[str]], ...] = ()
+    swear_stems: tuple[str, ...] = ()
+    words_of: Callable[[str], list[str]] | None = None  # normalise + transliterate
+    _canon: dict[str, str] = field(default_factory=dict)  # word -> small-talk word it stands for
+    _long_words: tuple[str, ...] = ()  # typo targets: vocabulary words of 4+ letters
 
     def kind_of(self, words: tuple[str, ...]) -> str | None:
         kind = self.phrases.get(words)
@@ -93,7 +117,34 @@ class SmallTalk:
         return "?" in text or bool(self.question_word and self.question_word.search(text))
 
     def is_swear(self, word: str) -> bool:
-        return word in self.swear
+        return word in self.swear or word.startswith(self.swear_stems)
+
+    def _canonical(self, word: str) -> str:
+        if word in self._vocabulary or len(word) < WORD_TYPO_MIN_LENGTH or word.isdigit():
+            return word
+        known = self._canon.get(word)
+        if known is None:
+            known = word
+            if not is_known_word(word):
+                found = process.extractOne(word, self._long_words, scorer=fuzz.ratio,
+                                           score_cutoff=FUZZY_CUTOFF)
+                known = found[0] if found else word
+            if len(self._canon) > 50_000:
+                self._canon.clear()
+            self._canon[word] = known
+        return known
+
+    def cued(self, text: str) -> tuple[list[str], frozenset[str]]:
+        """(kinds whose cue words all occur in the message, the dictionary forms of those words)."""
+        raw = self.words_of(text) if self.words_of else normalize(text).split()
+        present = {lemma(self._canonical(w)) for w in raw}
+        kinds: list[str] = []
+        used: set[str] = set()
+        for kind, cue in self.cues:
+            if cue <= present and not cue <= used:
+                kinds.append(kind)
+                used |= cue
+        return kinds, frozenset(used)
 
     def cover(self, words: list[str]) -> list[str]:
         """The kinds of a message made only of small-talk phrases («ок, понятно, спасибо»);
@@ -115,51 +166,73 @@ class SmallTalk:
                     break
         return best[len(words)] or []
 
-    def peel(self, text: str) -> tuple[list[str], list[str]]:
-        """(kinds found at the edges of the message, the words left in the middle)."""
-        words = normalize(text).split()
+    def peel(self, text: str,
+             is_term: Callable[[str], bool] = lambda word: False) -> tuple[list[str], list[str]]:
+        """(kinds found at the edges of the message, the words left in the middle).
+
+        Greetings, thanks and polite openings peel off either edge; the other kinds («понятно»,
+        «не то», «ок») too, unless the phrase is one word that the FAQ uses (``is_term``:
+        «класс» closing a question is a school class, not praise). The words left are returned
+        as written (transliterated, not read as small talk), for matching."""
+        raw = self.words_of(text) if self.words_of else normalize(text).split()
+        words = [self._canonical(w) for w in raw]
         covered = self.cover(words)
         if covered:
             return covered, []
         found: list[str] = []
+        lo, hi = 0, len(words)
         changed = True
-        while words and changed:
+        while lo < hi and changed:
             changed = False
-            for size in range(min(self.longest, len(words)), 0, -1):
-                head = self.kind_of(tuple(words[:size]))
-                if head in EDGE_KINDS or head is not None and size == len(words):
+            for size in range(min(self.longest, hi - lo), 0, -1):
+                head = self.kind_of(tuple(words[lo:lo + size]))
+                if head is not None and (head in EDGE_KINDS or size == hi - lo
+                                         or size > 1 or not is_term(words[lo])):
                     found.append(head)
-                    words, changed = words[size:], True
+                    lo, changed = lo + size, True
                     break
-                tail = self.kind_of(tuple(words[-size:]))
-                if tail in EDGE_KINDS and size < len(words):
+                tail = self.kind_of(tuple(words[hi - size:hi]))
+                if tail is not None and size < hi - lo and (
+                        tail in EDGE_KINDS or size > 1 or not is_term(words[hi - 1])):
                     found.append(tail)
-                    words, changed = words[:-size], True
+                    hi, changed = hi - size, True
                     break
-        if words and all(self.is_swear(w) for w in words):
+        middle = words[lo:hi]
+        if middle and all(self.is_swear(w) for w in middle):
             found.append("swearing")
-            words = []
-        elif any(self.is_swear(w) for w in words):
+            return found, []
+        if any(self.is_swear(w) for w in middle):
             found.append("swearing")
-        return found, words
+        return found, raw[lo:hi]
 
 
 def load_smalltalk(directory: Path) -> SmallTalk:
     path = Path(directory) / SMALLTALK_FILE
     try:
         data = _SmallTalkFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        language_path = Path(directory) / LANGUAGE_FILE
+        language = LanguageData.model_validate(
+            yaml.safe_load(language_path.read_text(encoding="utf-8")) or {}
+        ) if language_path.is_file() else LanguageData()
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise FaqError([f"{path}: {exc}".replace("\n", " ")]) from exc
-    unknown = sorted(set(data.kinds) - set(KINDS))
+    unknown = sorted((set(data.kinds) | set(data.cues)) - set(KINDS))
     if unknown:
         raise FaqError([f"{path}: unknown kinds {unknown}; known: {list(KINDS)}"])
+    # The same reading of words as the FAQ's (Latin spellings transliterated), so «spasibo»
+    # and «спасибо» are one phrase.
+    words_of = TextProcessor(language, Synonyms()).words
     phrases: dict[tuple[str, ...], str] = {}
     for kind in KINDS:  # the order of KINDS decides which kind owns a phrase listed twice
         for phrase in data.kinds.get(kind, []):
-            words = tuple(normalize(str(phrase)).split())
+            words = tuple(words_of(str(phrase)))
             if words:
                 phrases.setdefault(words, kind)
     swear = frozenset(normalize(w) for w in data.swear_words if normalize(w))
+    cues = sorted(
+        ((kind, frozenset(lemma(w) for w in words_of(str(cue))))
+         for kind in KINDS for cue in data.cues.get(kind, []) if words_of(str(cue))),
+        key=lambda kc: -len(kc[1]))
     joints = sorted(data.split.get("joints", []), key=len, reverse=True)
     words = sorted(data.split.get("question_words", []), key=len, reverse=True)
     joint = None
@@ -173,10 +246,15 @@ def load_smalltalk(directory: Path) -> SmallTalk:
             r"(?:^|\W)(?:" + "|".join(re.escape(w) for w in words) + r")(?:\W|$)", re.IGNORECASE)
     introductions = tuple(tuple(normalize(p).split()) for p in data.introductions
                           if normalize(p))
+    vocabulary = frozenset(w for p in phrases for w in p)
     return SmallTalk(phrases, swear, max((len(p) for p in phrases), default=1), joint,
-                     question_word, introductions,
-                     frozenset(w for p in phrases for w in p),
-                     tuple(p[0] for p in phrases if len(p) == 1))
+                     question_word, introductions, vocabulary,
+                     tuple(p[0] for p in phrases if len(p) == 1),
+                     cues=tuple(cues),
+                     swear_stems=tuple(w for w in swear if len(w) >= SWEAR_STEM_MIN_LENGTH),
+                     words_of=words_of,
+                     _long_words=tuple(sorted(w for w in vocabulary
+                                              if len(w) >= WORD_TYPO_MIN_LENGTH - 1)))
 
 
 @dataclass(frozen=True)
@@ -253,20 +331,37 @@ def split_questions(talk: SmallTalk, text: str, limit: int) -> list[str]:
     return parts[:limit] if parts else [text]
 
 
+def _talk(kinds: list[str], rest: list[str], text: str) -> Understanding:
+    kind = next((k for k in KINDS if k in kinds), "ask" if rest else "ok")
+    return Understanding("talk", text, talk=kind)
+
+
 def understand(index: FaqIndex, talk: SmallTalk, text: str,
                decision: Decision | None = None) -> Understanding:
     decision = decision or Decision()
-    kinds, rest = talk.peel(text)
+
+    def is_term(word: str) -> bool:
+        return bool(index.known(index.query_terms(word)))
+
+    kinds, rest = talk.peel(text, is_term)
     question = " ".join(rest)
     # Small talk: nothing left once the greeting/thanks are peeled off, or next to them only
-    # words the FAQ does not know or that match nothing («блин достали уже», «тупой бот»). A message with no small
-    # talk and no known words is an out-of-scope question, not small talk.
+    # words the FAQ does not know or that match nothing («блин достали уже», «тупой бот»). A
+    # message with no small talk and no known words is an out-of-scope question, not small talk.
     whole = index.match(question) if rest else None  # its terms are reused below, not recomputed
-    if whole is None or not whole.terms or (
-            TALK_KINDS & set(kinds)
-            and (not index.known(whole.terms) or whole.score < decision.suggest)):
-        kind = next((k for k in KINDS if k in kinds), "ask" if rest else "ok")
-        return Understanding("talk", question or text, talk=kind)
+    if whole is None or not whole.terms:
+        return _talk(kinds, rest, question or text)
+    # Cues stand anywhere and in any order («можно поговорить с живым человеком?», «можно
+    # задать вопрос?»); what is left without them decides, like the rest after the edges.
+    cue_kinds, used = talk.cued(text)
+    residue = [w for w in rest if lemma(talk._canonical(w)) not in used]
+    found_kinds = [*kinds, *cue_kinds]
+    if TALK_KINDS & set(found_kinds) or cue_kinds:
+        left = whole if len(residue) == len(rest) else (index.match(" ".join(residue))
+                                                        if residue else None)
+        if left is None or not left.terms or TALK_KINDS & set(found_kinds) and (
+                not index.known(left.terms) or left.score < decision.suggest):
+            return _talk(found_kinds, residue, question or text)
     if kinds and talk.introduces(rest) and not talk.asks(text):
         # «Здравствуйте, я мама ученика 3 класса»: an introduction, not yet a question.
         return Understanding("talk", question, talk="ask")
@@ -275,7 +370,7 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
     if len(parts) > 1:
         answered: list[Match] = []
         for part in parts:
-            part_kinds, part_rest = talk.peel(part)
+            part_kinds, part_rest = talk.peel(part, is_term)
             if not part_rest:
                 continue
             found = index.match(" ".join(part_rest))

@@ -50,6 +50,7 @@ SYNONYMS_FILE = "synonyms.yaml"
 LANGUAGE_FILE = "language.yaml"
 REGION_FILE = "region.yaml"
 SOURCES_FILE = "sources.yaml"
+OFFTOPIC_FILE = "offtopic.yaml"
 # The folder a bot's coordinators teach (see core/faq/learning.py): phrasings they attached to
 # existing entries, and the entries they wrote that a bot admin published.
 LEARNED_PHRASINGS = "phrasings.yaml"
@@ -186,6 +187,15 @@ class LanguageData(_Model):
         return value
 
 
+class OffTopic(_Model):
+    """Questions that use the FAQ's words about something else (``offtopic.yaml``): groups of
+    phrasings matched like entries; ``keep_words`` are question words that count here."""
+
+    keep_words: tuple[str, ...] = ()
+    anchors: tuple[str, ...] = ()  # naming the platform makes a question about it
+    groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
 class Synonyms(_Model):
     """Groups of equivalent words/phrases; the first item of a group is its canonical form."""
 
@@ -223,6 +233,7 @@ class FaqBook:
     synonyms: Synonyms = field(default_factory=Synonyms)
     region: RegionData = field(default_factory=RegionData)
     source_titles: SourceTitles = field(default_factory=SourceTitles)
+    offtopic: OffTopic = field(default_factory=OffTopic)
     _templates: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
     _briefs: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
     # Rendered answers by (kind, entry id): the book and its region data never change once
@@ -410,6 +421,7 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
     synonyms = _load_optional(directory, SYNONYMS_FILE, Synonyms, errors)
     region = _load_optional(directory, REGION_FILE, RegionData, errors)
     sources = _load_optional(directory, SOURCES_FILE, SourceTitles, errors)
+    offtopic = _load_optional(directory, OFFTOPIC_FILE, OffTopic, errors)
 
     parsed: list[FaqEntry] = []
     for path in sorted(directory.glob("*/*.md")):
@@ -519,6 +531,7 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
         synonyms=synonyms,
         region=region,
         source_titles=sources,
+        offtopic=offtopic,
         _templates=MappingProxyType(templates),
         _briefs=MappingProxyType(briefs),
     )
@@ -728,6 +741,11 @@ class MatcherSettings:
     max_words: int = 80  # only the first words of a very long message are read
     max_alternatives: int = 3
     max_topics: int = 3
+    # Off-topic groups (offtopic.yaml): a question closer to one of them than to every entry by
+    # this much is not answered from the FAQ.
+    offtopic_margin: float = 0.0
+    offtopic_marker_weight: float = 0.5  # a kept question word, as a share of unknown_idf
+    offtopic_anchor_share: float = 0.8  # the off-topic score of a question naming the platform
 
 
 @dataclass(frozen=True)
@@ -754,6 +772,7 @@ class Match:
     alternatives: tuple[Scored, ...]
     topics: tuple[str, ...]
     confident: bool
+    off_topic: bool = False  # closer to a group of offtopic.yaml than to any entry
 
 
 @dataclass
@@ -814,6 +833,7 @@ class FaqIndex:
         self._surface_keys = sorted(self._surface)
         self._corrections: dict[str, str] = {}
         self._prepare_fuzzy()
+        self._prepare_offtopic()
 
     @classmethod
     def build(cls, book: FaqBook, settings: MatcherSettings | None = None) -> FaqIndex:
@@ -862,8 +882,66 @@ class FaqIndex:
         self._corrections[term] = best
         return best
 
-    def query_terms(self, text: str) -> list[str]:
-        """The lemma terms a question is matched with (typos corrected, synonyms applied)."""
+    def _prepare_offtopic(self) -> None:
+        """The off-topic groups as small documents over the same terms as the entries."""
+        off = self.book.offtopic
+        self._keep = [p for p in (self.text._lemmas_plain(w) for w in off.keep_words) if p]
+        self._anchors = frozenset(t for a in off.anchors for t in self.text.terms(a))
+        self._off_docs: list[_Doc] = []
+        self._off_phrases: list[str] = []
+        self._off_owner: list[int] = []
+        for number, phrasings in enumerate(off.groups.values()):
+            group: list[str] = []
+            for phrase in phrasings:
+                lemmas = list(self.text._lemmas_plain(phrase))
+                terms = self._with_markers(self.text.rewrite(lemmas), lemmas)
+                terms = [t for t in terms if t not in self.text.stop_words]
+                if terms:
+                    group.extend(terms)
+                    self._off_phrases.append(" ".join(terms))
+                    self._off_owner.append(number)
+            self._off_docs.append(_Doc(Counter(group), len(group)))
+        self._off_avg = sum(d.length for d in self._off_docs) / max(len(self._off_docs), 1)
+
+    def _with_markers(self, terms: list[str], lemmas: Sequence[str]) -> list[str]:
+        """Terms plus a marker for each kept question word («когда», «кто») found in ``lemmas``."""
+        found = list(terms)
+        for phrase in self._keep:
+            size = len(phrase)
+            if any(tuple(lemmas[i:i + size]) == phrase for i in range(len(lemmas) - size + 1)):
+                found.append("?" + "_".join(phrase))
+        return found
+
+    def _off_weight(self, term: str) -> float:
+        if term.startswith("?"):
+            return self._idf_unknown * self.settings.offtopic_marker_weight
+        return self._weight(term)
+
+    def offtopic_score(self, terms: Sequence[str]) -> float:
+        """How close a question (terms with markers) is to the nearest off-topic group, 0..1."""
+        if not self._off_docs or not terms:
+            return 0.0
+        s = self.settings
+        weights = {t: self._off_weight(t) for t in terms}
+        total = min(sum(weights.values()), s.query_cap * self._idf_unknown)
+        if total <= 0:
+            return 0.0
+        bm25 = []
+        for doc in self._off_docs:
+            norm = s.bm25_k * (1 - s.bm25_b + s.bm25_b * doc.length / self._off_avg)
+            score = sum(w * doc.tf[t] / (doc.tf[t] + norm) for t, w in weights.items() if doc.tf[t])
+            bm25.append(min(1.0, score / total))
+        fuzzy = [0.0] * len(self._off_docs)
+        ratios = process.cdist([" ".join(terms)], self._off_phrases, scorer=fuzz.token_set_ratio)[0]
+        for owner, ratio in zip(self._off_owner, ratios.tolist(), strict=True):
+            fuzzy[owner] = max(fuzzy[owner], ratio / 100)
+        blend = s.weight_bm25 + s.weight_answer
+        best = max(blend * b + s.weight_fuzzy * f for b, f in zip(bm25, fuzzy, strict=True))
+        if self._anchors.intersection(terms):
+            best *= s.offtopic_anchor_share
+        return best
+
+    def _query_lemmas(self, text: str) -> list[str]:
         words = self.text.words(text)[: self.settings.max_words]
         lemmas = []
         for word in words:
@@ -876,6 +954,13 @@ class FaqIndex:
                     fixed = base if fixed == word else fixed
                 base = fixed
             lemmas.append(base)
+        return lemmas
+
+    def query_terms(self, text: str) -> list[str]:
+        """The lemma terms a question is matched with (typos corrected, synonyms applied)."""
+        return self._terms_of(self._query_lemmas(text))
+
+    def _terms_of(self, lemmas: list[str]) -> list[str]:
         terms = [t for t in self.text.rewrite(lemmas) if t not in self.text.stop_words]
         return list(dict.fromkeys(terms))  # unique, order kept
 
@@ -1028,13 +1113,16 @@ class FaqIndex:
 
     def match(self, text: str) -> Match:
         s = self.settings
-        terms = self.query_terms(text)
+        lemmas = self._query_lemmas(text)
+        terms = self._terms_of(lemmas)
         ranked = self.scores(terms) if terms else []
         if not ranked:
             return Match(text, tuple(terms), None, 0.0, (), (), False)
 
         best_number, best_score = ranked[0]
-        confident = best_score >= s.threshold
+        off = self.offtopic_score(self._with_markers(terms, lemmas))
+        off_topic = off > 0 and off >= best_score + s.offtopic_margin
+        confident = best_score >= s.threshold and not off_topic
         # Confident: the runners-up; not confident: the best candidates, offered as suggestions.
         candidates = ranked[1:] if confident else ranked
         alternatives = tuple(
@@ -1056,4 +1144,5 @@ class FaqIndex:
             alternatives=alternatives,
             topics=topics,
             confident=confident,
+            off_topic=off_topic,
         )

@@ -289,7 +289,10 @@ class Understanding:
 
 
 def trusted(found: Match, decision: Decision) -> bool:
-    """Confident enough to answer: high score, or a clear lead over the runner-up."""
+    """Confident enough to answer: high score, or a clear lead over the runner-up; never a
+    question closer to an off-topic group than to any entry."""
+    if found.off_topic:
+        return False
     if found.entry is None and found.score < decision.margin_answer:
         return False
     if found.score >= decision.answer:

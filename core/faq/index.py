@@ -104,7 +104,7 @@ class FaqEntry(_Model):
     short: str = Field(min_length=1, max_length=LABEL_MAX)
     brief: str = Field(min_length=1, max_length=BRIEF_MAX)
     note: str | None = Field(default=None, max_length=NOTE_MAX)
-    phrasings: tuple[str, ...] = Field(min_length=4, max_length=10)
+    phrasings: tuple[str, ...] = Field(min_length=4, max_length=16)
     related: tuple[str, ...] = Field(min_length=1, max_length=4)
     sources: tuple[str, ...] = Field(min_length=1)
     answer: str = Field(min_length=1)

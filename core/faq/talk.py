@@ -52,7 +52,6 @@ FUZZY_CUTOFF = 84.0
 # Inside a longer message a word the dictionary does not know («спасиба», «пасибки», «здрасти»)
 # is read as the closest small-talk word from this length on.
 WORD_TYPO_MIN_LENGTH = 5
-SWEAR_STEM_MIN_LENGTH = 5  # a listed rude word this long also matches as a word's beginning
 # Where one message holds several questions: sentence ends, or a joint word before a question
 # word (both listed in smalltalk.yaml). Parts shorter than MIN_PART_WORDS join their neighbour.
 _SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+")
@@ -64,6 +63,7 @@ class _SmallTalkFile(BaseModel):
 
     kinds: dict[str, list[str]]
     swear_words: list[str] = Field(default_factory=list)
+    swear_stems: list[str] = Field(default_factory=list)
     split: dict[str, list[str]] = Field(default_factory=dict)
     introductions: list[str] = Field(default_factory=list)
     cues: dict[str, list[str]] = Field(default_factory=dict)
@@ -89,6 +89,7 @@ class SmallTalk:
     words_of: Callable[[str], list[str]] | None = None  # normalise + transliterate
     _canon: dict[str, str] = field(default_factory=dict)  # word -> small-talk word it stands for
     _long_words: tuple[str, ...] = ()  # typo targets: vocabulary words of 4+ letters
+    question_lemmas: frozenset[str] = frozenset()  # «как», «зачем»: ask, but say nothing
 
     def kind_of(self, words: tuple[str, ...]) -> str | None:
         kind = self.phrases.get(words)
@@ -251,7 +252,8 @@ def load_smalltalk(directory: Path) -> SmallTalk:
                      question_word, introductions, vocabulary,
                      tuple(p[0] for p in phrases if len(p) == 1),
                      cues=tuple(cues),
-                     swear_stems=tuple(w for w in swear if len(w) >= SWEAR_STEM_MIN_LENGTH),
+                     swear_stems=tuple(normalize(w) for w in data.swear_stems if normalize(w)),
+                     question_lemmas=frozenset(lemma(w) for w in words if " " not in w),
                      words_of=words_of,
                      _long_words=tuple(sorted(w for w in vocabulary
                                               if len(w) >= WORD_TYPO_MIN_LENGTH - 1)))
@@ -365,6 +367,14 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
         if left is None or not left.terms or TALK_KINDS & set(found_kinds) and (
                 not index.known(left.terms) or left.score < decision.suggest):
             return _talk(found_kinds, residue, question or text)
+    if not [t for t in whole.terms if t not in talk.question_lemmas]:
+        # «ну и зачем мне это», «как?»: a question word and nothing to ask about.
+        return _talk(found_kinds, rest, question or text)
+    if found_kinds and not talk.asks(text) and (
+            TALK_KINDS & set(found_kinds) or not index.known(whole.terms)):
+        # «спасибо огромное, всё работает», «Добрый вечер, извините за беспокойство»: small
+        # talk around words that ask nothing (no question mark, no question word).
+        return _talk(found_kinds, residue, question or text)
     if kinds and talk.introduces(rest) and not talk.asks(text):
         # «Здравствуйте, я мама ученика 3 класса»: an introduction, not yet a question.
         return Understanding("talk", question, talk="ask")

@@ -738,6 +738,7 @@ class MatcherSettings:
     typo_cutoff_known: float = 92.0  # when on: stricter cutoff ...
     typo_prefix_known: int = 3  # ... and the same first letters (отказаться ≠ оказаться)
     typo_min_length: int = 4
+    typo_frequency_bonus: float = 10.0  # ratio points for a word every entry uses
     max_words: int = 80  # only the first words of a very long message are read
     max_alternatives: int = 3
     max_topics: int = 3
@@ -870,13 +871,20 @@ class FaqIndex:
             return term
         cutoff = self.settings.typo_cutoff_known if known else self.settings.typo_cutoff
         prefix = self.settings.typo_prefix_known if known else 0
-        best, best_score = term, cutoff - 1e-6
+        # Among close words the more common one wins a near tie (a noisy-channel prior):
+        # «сфорум» is «сферум», which nearly every entry uses, not «форум», which one mentions.
+        best, best_score = term, -1.0
+        bonus = self.settings.typo_frequency_bonus / max(len(self.entries), 1)
         for choices, lookup in ((self._vocab, None), (self._surface_keys, self._surface)):
             for candidate, score, _ in process.extract(
                 term, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
             ):
-                if score > best_score and candidate[:prefix] == term[:prefix]:
-                    best, best_score = (lookup[candidate] if lookup else candidate), score
+                if candidate[:prefix] != term[:prefix]:
+                    continue
+                target = lookup[candidate] if lookup else candidate
+                score += bonus * len(self._postings.get(target, ()))
+                if score > best_score:
+                    best, best_score = target, score
         if len(self._corrections) >= CACHE_LIMIT:
             self._corrections.clear()
         self._corrections[term] = best
@@ -946,7 +954,8 @@ class FaqIndex:
         lemmas = []
         for word in words:
             base = self.text.lemma(word)
-            if base not in self._idf and base not in self.text.stop_words and not word.isdigit():
+            if (base not in self._idf and base not in self.text.stop_words and not word.isdigit()
+                    and (base,) not in self.text.synonyms):  # «конфа»: a synonym, not a typo
                 fixed = self.correct(base)
                 if fixed == base and word != base:
                     # pymorphy3 guessed a lemma for an unknown word; try the surface form too.

@@ -1,4 +1,6 @@
-"""The FAQ in conversation, through the emulator and the real bot process."""
+"""The FAQ in conversation, through the emulator: the bot built in-process as `sferum-bot run`
+builds it (the fast tier); reloading the FAQ files, whose errors name paths relative to the
+bot's working directory, with the real bot process."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BOT_ADMIN, COORDINATOR, ROOT, BotProcess
+from tests.conftest import BOT_ADMIN, COORDINATOR, ROOT, BotProcess, InProcessBot
 from tests.dsl import become
 
 
-async def test_question_as_the_very_first_message(bot: BotProcess, users) -> None:
+async def test_question_as_the_very_first_message(bot_fast: InProcessBot, users) -> None:
     teacher = users(2001)
     await teacher.send("как ученику поднять руку на уроке в сферуме")
     answer = await teacher.next_reply()  # the answer and «кто Вы?» in one message
@@ -24,13 +26,13 @@ async def test_question_as_the_very_first_message(bot: BotProcess, users) -> Non
     assert (await teacher.next_reply()).text.startswith("Готово: Вы — родитель")
 
 
-async def test_greeting_is_not_taken_for_a_question(bot: BotProcess, users) -> None:
+async def test_greeting_is_not_taken_for_a_question(bot_fast: InProcessBot, users) -> None:
     person = users(2002)
     await person.send("Добрый день!")
     assert "Кто Вы?" in (await person.next_reply()).text
 
 
-async def test_typos_and_no_punctuation(bot: BotProcess, users) -> None:
+async def test_typos_and_no_punctuation(bot_fast: InProcessBot, users) -> None:
     parent = users(2003)
     await become(parent, "Родитель")
     await parent.send("как привязать электроный дневник к сферуму")
@@ -39,7 +41,7 @@ async def test_typos_and_no_punctuation(bot: BotProcess, users) -> None:
     assert "Спросить координатора" in answer.buttons
 
 
-async def test_related_question_button_opens_its_answer(bot: BotProcess, users) -> None:
+async def test_related_question_button_opens_its_answer(bot_fast: InProcessBot, users) -> None:
     parent = users(2004)
     await become(parent, "Родитель")
     await parent.send("сколько человек может быть в звонке")
@@ -50,7 +52,7 @@ async def test_related_question_button_opens_its_answer(bot: BotProcess, users) 
     assert "10 000" in (await parent.next_reply()).text
 
 
-async def test_menu_topics_questions_answer(bot: BotProcess, users) -> None:
+async def test_menu_topics_questions_answer(bot_fast: InProcessBot, users) -> None:
     teacher = users(2005)
     await become(teacher, "Педагог или сотрудник")
     await teacher.press("Вопросы и ответы")
@@ -70,7 +72,7 @@ async def test_menu_topics_questions_answer(bot: BotProcess, users) -> None:
     assert len(brief.text.split("\n\n")[0]) <= 300
 
 
-async def test_unknown_question_goes_to_a_coordinator_and_back(bot: BotProcess, users) -> None:
+async def test_unknown_question_goes_to_a_coordinator_and_back(bot_fast: InProcessBot, users) -> None:
     coordinator = users(COORDINATOR)
     await become(coordinator, "Координатор")
     teacher = users(2006)
@@ -96,7 +98,7 @@ async def test_unknown_question_goes_to_a_coordinator_and_back(bot: BotProcess, 
     assert "новые ноутбуки" in (await coordinator.next_reply()).text
 
 
-async def test_question_typed_for_the_coordinator(bot: BotProcess, users) -> None:
+async def test_question_typed_for_the_coordinator(bot_fast: InProcessBot, users) -> None:
     coordinator = users(COORDINATOR)
     await become(coordinator, "Координатор")
     parent = users(2007)
@@ -108,7 +110,7 @@ async def test_question_typed_for_the_coordinator(bot: BotProcess, users) -> Non
     assert "запись в кружки" in (await coordinator.next_reply()).text
 
 
-async def test_teacher_cannot_answer_tickets_or_reload(bot: BotProcess, users) -> None:
+async def test_teacher_cannot_answer_tickets_or_reload(bot_fast: InProcessBot, users) -> None:
     teacher = users(2008)
     await become(teacher, "Педагог или сотрудник")
     await teacher.press_payload({"cmd": "ticket.answer", "id": 1}, label="Ответить")
@@ -124,7 +126,7 @@ async def test_teacher_cannot_answer_tickets_or_reload(bot: BotProcess, users) -
     {"cmd": "faq.topic", "t": "calls", "p": 99},
     {"cmd": "faq.show"},
 ])
-async def test_forged_faq_buttons(bot: BotProcess, users, payload: dict[str, Any]) -> None:
+async def test_forged_faq_buttons(bot_fast: InProcessBot, users, payload: dict[str, Any]) -> None:
     person = users(2009)
     await become(person, "Родитель")
     await person.press_payload(payload, label="x")

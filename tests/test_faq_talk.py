@@ -1,13 +1,13 @@
 """Small talk, several questions in one message, and a FAQ that learns from its coordinators —
-through the emulator and the real bot process."""
+through the emulator and the bot built in-process as `sferum-bot run` builds it (the fast tier)."""
 
 from __future__ import annotations
 
-from tests.conftest import BOT_ADMIN, COORDINATOR, BotProcess
+from tests.conftest import BOT_ADMIN, COORDINATOR, InProcessBot
 from tests.dsl import become
 
 
-async def test_small_talk_is_answered_as_small_talk_and_never_logged(bot: BotProcess,
+async def test_small_talk_is_answered_as_small_talk_and_never_logged(bot_fast: InProcessBot,
                                                                       users) -> None:
     coordinator = users(COORDINATOR)
     await become(coordinator, "Координатор")
@@ -34,7 +34,7 @@ async def test_small_talk_is_answered_as_small_talk_and_never_logged(bot: BotPro
     assert "Таких вопросов не было" in (await coordinator.next_reply()).text
 
 
-async def test_greeting_with_a_question_answers_the_question(bot: BotProcess, users) -> None:
+async def test_greeting_with_a_question_answers_the_question(bot_fast: InProcessBot, users) -> None:
     teacher = users(3002)
     await become(teacher, "Педагог или сотрудник")
     await teacher.send("Добрый день! Как войти в сферум с компьютера?")
@@ -42,7 +42,7 @@ async def test_greeting_with_a_question_answers_the_question(bot: BotProcess, us
     assert "https://web.vk.me/" in answer.text.split("\n")[0]
 
 
-async def test_two_questions_in_one_message_get_two_answers(bot: BotProcess, users) -> None:
+async def test_two_questions_in_one_message_get_two_answers(bot_fast: InProcessBot, users) -> None:
     teacher = users(3003)
     await become(teacher, "Педагог или сотрудник")
     await teacher.send("Здравствуйте, как начать урок в сферуме? и как включить демонстрацию экрана")
@@ -53,7 +53,7 @@ async def test_two_questions_in_one_message_get_two_answers(bot: BotProcess, use
     assert "Тема: Звонки" in (await teacher.next_reply()).text
 
 
-async def test_coordinator_teaches_the_faq_and_it_survives_a_restart(bot: BotProcess,
+async def test_coordinator_teaches_the_faq_and_it_survives_a_restart(bot_fast: InProcessBot,
                                                                      users) -> None:
     coordinator = users(COORDINATOR)
     await become(coordinator, "Координатор")
@@ -80,7 +80,7 @@ async def test_coordinator_teaches_the_faq_and_it_survives_a_restart(bot: BotPro
     await coordinator.press("Регистрация учителя")
     assert "бот теперь отвечает" in (await coordinator.next_reply()).text
 
-    await bot.restart()
+    await bot_fast.restart()
     other = users(3005)
     await become(other, "Родитель")
     await other.send("Куда тыкать новому учителю, чтобы оказаться в школе?")
@@ -88,7 +88,7 @@ async def test_coordinator_teaches_the_faq_and_it_survives_a_restart(bot: BotPro
     assert learned.text.startswith("Зарегистрируйтесь в срок по прямой ссылке")
 
 
-async def test_draft_from_an_answer_is_published_by_a_bot_admin(bot: BotProcess, users) -> None:
+async def test_draft_from_an_answer_is_published_by_a_bot_admin(bot_fast: InProcessBot, users) -> None:
     admin = users(BOT_ADMIN)
     await become(admin, "Координатор")
     coordinator = users(COORDINATOR)
@@ -129,7 +129,7 @@ async def test_draft_from_an_answer_is_published_by_a_bot_admin(bot: BotProcess,
     assert "Черновиков справки нет" in (await admin.next_reply()).text
 
 
-async def test_parents_and_teachers_ask_as_they_write(bot: BotProcess, users) -> None:
+async def test_parents_and_teachers_ask_as_they_write(bot_fast: InProcessBot, users) -> None:
     """Real-looking questions; the transcript (tests/output/transcripts/) is read as a parent
     or a teacher would read it: a short plain answer first, details on request."""
     parent = users(3101)
@@ -160,7 +160,7 @@ async def test_parents_and_teachers_ask_as_they_write(bot: BotProcess, users) ->
         assert len(reply.text.split("\n\nИсточники")[0]) <= 700, reply.text
 
 
-async def test_a_draft_can_be_rejected_and_is_gone(bot: BotProcess, users) -> None:
+async def test_a_draft_can_be_rejected_and_is_gone(bot_fast: InProcessBot, users) -> None:
     admin = users(BOT_ADMIN)
     await become(admin, "Координатор")
     coordinator = users(COORDINATOR)

@@ -1,4 +1,5 @@
-"""The walking skeleton through the emulator: the real `sferum-bot run` process, as VK drives it."""
+"""The walking skeleton through the emulator: the real `sferum-bot run` process, as VK drives it;
+answers to bad input with the same bot built in-process (the fast tier)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.vkemu import EmulatedUser, VKEmulator
-from tests.conftest import COORDINATOR, ROOT, BotProcess
+from tests.conftest import COORDINATOR, ROOT, BotProcess, InProcessBot
+from tests.dsl import become
 
 ROLE_BUTTONS = ["Администратор школы", "Педагог или сотрудник", "Родитель"]
 
@@ -142,13 +144,10 @@ GARBAGE = [
 
 
 @pytest.mark.parametrize("name,event", GARBAGE, ids=[g[0] for g in GARBAGE])
-async def test_garbage_gets_a_polite_answer(bot: BotProcess, emulator: VKEmulator, users,
+async def test_garbage_gets_a_polite_answer(bot_fast: InProcessBot, emulator: VKEmulator, users,
                                             name: str, event: dict) -> None:
     person = users(1050)
-    await person.send("Начать")
-    await person.next_reply()
-    await person.press("Педагог или сотрудник")
-    await person.replies()
+    await become(person, "Педагог или сотрудник")
     await emulator.user_message(1050, event["text"], payload=event.get("payload"))
     reply = await person.next_reply()
     assert reply.text and len(reply.text) <= 4096
@@ -159,24 +158,18 @@ async def test_garbage_gets_a_polite_answer(bot: BotProcess, emulator: VKEmulato
     assert "Кто Вы?" in (await other.next_reply()).text
 
 
-async def test_sticker_and_photo_get_a_polite_answer(bot: BotProcess, users) -> None:
+async def test_sticker_and_photo_get_a_polite_answer(bot_fast: InProcessBot, users) -> None:
     person = users(1060)
-    await person.send("Начать")
-    await person.next_reply()
-    await person.press("Родитель")
-    await person.replies()
+    await become(person, "Родитель")
     await person.send_sticker()
     assert "Вложения" in (await person.next_reply()).text
     await person.send_photo()
     assert "Вложения" in (await person.next_reply()).text
 
 
-async def test_forged_payload_is_explained(bot: BotProcess, users) -> None:
+async def test_forged_payload_is_explained(bot_fast: InProcessBot, users) -> None:
     person = users(1061)
-    await person.send("Начать")
-    await person.next_reply()
-    await person.press("Родитель")
-    await person.replies()
+    await become(person, "Родитель")
     await person.press_payload({"cmd": "admin"}, label="admin")
     reply = await person.next_reply()
     assert "кнопка устарела" in reply.text

@@ -31,11 +31,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from core.admin.payloads import Format, FunnelChart, SummaryFile, SummaryPlaces, SummaryView
 from core.summaries import service as figures
 from core.kernel.access import Access, NotAllowed, for_bot_admins, for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
-from core.kernel.payloads import Payload
 from core.kernel.display import moment_words, zone_phrase
 from core.kernel.commands import commands_for
 from core.kernel.normalise import command_text as normalise
@@ -50,53 +50,8 @@ from storage.models import Municipality
 if TYPE_CHECKING:
     from core.kernel.deps import Deps
 
-Format = Literal["png", "xlsx", "csv"]
 AUDIT_LINES = 20
 
-
-
-
-class SummaryFile(Payload):
-    cmd: str = "sum.file"
-    w: str
-    m: int | None = None
-    o: int | None = None
-    f: Format
-
-
-class FunnelChart(Payload):
-    cmd: str = "fun.chart"
-    m: int | None = None
-
-
-class FunnelView(Payload):
-    """«Воронка» in the coordinator panel: the funnel of the coordinator's whole territory."""
-    cmd: str = "fun"
-
-
-class SummaryView(Payload):
-    """A summary by button: a week (None = the latest with answers) of a place (None/None =
-    the coordinator's whole territory)."""
-    cmd: str = "sum"
-    w: str | None = None
-    m: int | None = None
-    o: int | None = None
-
-
-class SummaryPlaces(Payload):
-    """«Другая территория» under a summary: the municipalities, a page at a time."""
-    cmd: str = "sum.places"
-    w: str | None = None
-    p: int = 0
-
-
-class AuditView(Payload):
-    """«Журнал» in the coordinator panel."""
-    cmd: str = "audit"
-
-
-COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (SummaryFile, FunnelChart, FunnelView,
-                                                   SummaryView, SummaryPlaces, AuditView)
 PLACES_PAGE = 8
 
 

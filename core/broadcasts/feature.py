@@ -4,6 +4,9 @@ for everyone."""
 from __future__ import annotations
 
 from core.broadcasts import service as broadcasts
+from core.broadcasts.payloads import (BroadcastsOff, BroadcastsOn, CancelBroadcast, DifficultyPage,
+                                      EditText, Later, ListBroadcasts, NewBroadcast, PickKind,
+                                      PickValue, QuitDraft, SendAt, SendNow)
 from core.kernel.commands import Said
 from core.kernel.registry import CommandInfo, Feature
 from core.kernel.routes import COORDINATOR, InState, Press, Route, Typed
@@ -12,36 +15,36 @@ IN_DIALOG = COORDINATOR.refusing(None)  # rights gone mid-dialog: the screen its
 
 ROUTES = [
     # -- everyone
-    Route(Press(broadcasts.BroadcastsOff), lambda conv: broadcasts.set_broadcasts(conv, False),
+    Route(Press(BroadcastsOff), lambda conv: broadcasts.set_broadcasts(conv, False),
           name="off"),
     Route(Said("broadcasts_off"), lambda conv: broadcasts.set_broadcasts(conv, False),
           name="off_typed"),
-    Route(Press(broadcasts.BroadcastsOn), lambda conv: broadcasts.set_broadcasts(conv, True),
+    Route(Press(BroadcastsOn), lambda conv: broadcasts.set_broadcasts(conv, True),
           name="on"),
     Route(Said("broadcasts_on"), lambda conv: broadcasts.set_broadcasts(conv, True),
           name="on_typed"),
     # -- coordinators
-    Route(Press(broadcasts.NewBroadcast), broadcasts.start, COORDINATOR, name="new"),
+    Route(Press(NewBroadcast), broadcasts.start, COORDINATOR, name="new"),
     Route(Said("broadcast"), broadcasts.start, COORDINATOR, name="new_typed"),
-    Route(Press(broadcasts.PickKind),
+    Route(Press(PickKind),
           lambda conv, payload: broadcasts.pick_kind(conv, payload.kind), COORDINATOR,
           name="kind"),
-    Route(Press(broadcasts.PickValue),
+    Route(Press(PickValue),
           lambda conv, payload: broadcasts.pick_value(conv, payload.v), COORDINATOR,
           name="pick"),
-    Route(Press(broadcasts.DifficultyPage),
+    Route(Press(DifficultyPage),
           lambda conv, payload: broadcasts.difficulty_page(conv, payload.p), COORDINATOR,
           name="difficulty_page"),
-    Route(Press(broadcasts.EditText), broadcasts.edit_text, COORDINATOR),
-    Route(Press(broadcasts.SendNow), broadcasts.send_now, COORDINATOR),
-    Route(Press(broadcasts.Later), broadcasts.later, COORDINATOR),
-    Route(Press(broadcasts.SendAt), lambda conv, payload: broadcasts.send_at(conv, payload.t),
+    Route(Press(EditText), broadcasts.edit_text, COORDINATOR),
+    Route(Press(SendNow), broadcasts.send_now, COORDINATOR),
+    Route(Press(Later), broadcasts.later, COORDINATOR),
+    Route(Press(SendAt), lambda conv, payload: broadcasts.send_at(conv, payload.t),
           COORDINATOR, name="send_at"),
-    Route(Press(broadcasts.QuitDraft), broadcasts.quit_draft, COORDINATOR),
-    Route(Press(broadcasts.CancelBroadcast),
+    Route(Press(QuitDraft), broadcasts.quit_draft, COORDINATOR),
+    Route(Press(CancelBroadcast),
           lambda conv, payload: broadcasts.cancel(conv, payload.id), COORDINATOR, name="cancel"),
     Route(Said("cancel"), broadcasts.cancel_typed, COORDINATOR, name="cancel_typed"),
-    Route(Press(broadcasts.ListBroadcasts), broadcasts.history, COORDINATOR),
+    Route(Press(ListBroadcasts), broadcasts.history, COORDINATOR),
     Route(Said("history"), broadcasts.history, COORDINATOR, name="history_typed"),
     Route((InState("broadcast:"), Typed()),
           lambda conv: broadcasts.typed(conv, conv.incoming.files), IN_DIALOG, name="typed"),

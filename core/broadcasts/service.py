@@ -33,6 +33,9 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from core.broadcasts.payloads import (BroadcastsOff, BroadcastsOn, CancelBroadcast, DifficultyPage,
+                                      EditText, Later, NewBroadcast, PickKind, PickValue,
+                                      QuitDraft, SendAt, SendNow)
 from core.kernel import dates
 from core.kernel import fill_in
 from core.kernel.access import Scope, access_of, for_coordinators, territory
@@ -60,69 +63,6 @@ ROLES = ("org_admin", "staff", "parent")
 ACTIVATED = 9
 HISTORY = 10
 
-
-# -- payloads --------------------------------------------------------------------------------
-class NewBroadcast(Payload):
-    cmd: str = "bc.new"
-
-
-class PickKind(Payload):
-    cmd: str = "bc.kind"
-    kind: AudienceKind
-
-
-class PickValue(Payload):
-    cmd: str = "bc.pick"
-    v: str
-
-
-class DifficultyPage(Payload):
-    cmd: str = "bc.dpage"
-    p: int
-
-
-class SendNow(Payload):
-    cmd: str = "bc.now"
-
-
-class Later(Payload):
-    cmd: str = "bc.later"
-
-
-class SendAt(Payload):
-    cmd: str = "bc.at"
-    t: int
-
-
-class EditText(Payload):
-    cmd: str = "bc.edit"
-
-
-class QuitDraft(Payload):
-    cmd: str = "bc.quit"
-
-
-class CancelBroadcast(Payload):
-    cmd: str = "bc.cancel"
-    id: int
-
-
-class ListBroadcasts(Payload):
-    cmd: str = "bc.list"
-
-
-class BroadcastsOff(Payload):
-    cmd: str = "bc.off"
-
-
-class BroadcastsOn(Payload):
-    cmd: str = "bc.on"
-
-
-# Buttons only a coordinator may press (anyone else is refused).
-COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (
-    NewBroadcast, PickKind, PickValue, DifficultyPage, SendNow, Later, SendAt, EditText,
-    QuitDraft, CancelBroadcast, ListBroadcasts)
 
 # -- states ----------------------------------------------------------------------------------
 AUDIENCE = "broadcast:audience"

@@ -109,10 +109,10 @@ async def _scope_name(conv: Conversation, tx: Tx) -> str:
 def panel_keyboard(conv: Conversation) -> Keyboard:
     """Everything a coordinator may do, by buttons (the typed commands work too); a bot
     admin also gets «Обновить справку». 6–7 rows of at most 2: within VK's keyboard limits."""
-    from core.admin.service import AuditView, FunnelView, SummaryView
-    from core.broadcasts.service import ListBroadcasts, NewBroadcast
-    from core.faq.dialog import FaqMisses, FaqReload
-    from core.tickets.service import ListTickets
+    from core.admin.payloads import AuditView, FunnelView, SummaryView
+    from core.broadcasts.payloads import ListBroadcasts, NewBroadcast
+    from core.faq.payloads import FaqMisses, FaqReload
+    from core.tickets.payloads import ListTickets
 
     rows = [
         [Button(label(conv, "btn.crd_apps"), Applications().dump(), "primary"),

@@ -19,7 +19,7 @@ from core.kernel.privacy import mask_contacts
 from core.kernel.conversation import Conversation
 from core.faq.index import FaqBook, FaqError, FaqIndex, Match, load_faq, normalize
 from core.faq.talk import SmallTalk, Understanding, load_smalltalk, understand
-from core.kernel.payloads import Payload
+from core.faq.payloads import FaqMore, FaqShow, FaqTopic, FaqTopics, Resume
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply
 
@@ -29,42 +29,6 @@ PARTS_ONE_MESSAGE = 1500  # several short answers go in one message up to this l
 MISS_WINDOW_DAYS = 30
 UNDERSTOOD_CACHE = 2048  # messages whose reading is kept (see FaqService.reload)
 UNDERSTOOD_MAX_CHARS = 500  # longer messages are rare and read afresh
-
-
-class FaqTopics(Payload):
-    cmd: str = "faq.topics"
-
-
-class FaqTopic(Payload):
-    cmd: str = "faq.topic"
-    t: str
-    p: int = 0
-
-
-class FaqShow(Payload):
-    cmd: str = "faq.show"
-    id: str
-
-
-class FaqMore(Payload):
-    """«Подробнее»: the details and sources behind a short answer."""
-    cmd: str = "faq.more"
-    id: str
-
-
-class Resume(Payload):
-    """Back to where the person was before the detour."""
-    cmd: str = "resume"
-
-
-class FaqMisses(Payload):
-    """«Частые вопросы» in the coordinator panel: questions the FAQ did not answer."""
-    cmd: str = "faq.misses"
-
-
-class FaqReload(Payload):
-    """«Обновить справку» in a bot admin's coordinator panel."""
-    cmd: str = "faq.reload"
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from core.faq import dialog as faq_dialog
 from core.faq import learning as faq_learning
+from core.faq.payloads import (DraftPublish, DraftReject, FaqMisses, FaqMore, FaqReload, FaqShow,
+                               FaqTopic, FaqTopics, LearnDraft, LearnOffer, LearnPhrase, Resume)
 from core.kernel.conversation import Conversation
 from core.kernel.registry import CommandInfo, Feature, MenuEntry
 from core.kernel.routes import BOT_ADMIN, COORDINATOR, Command, Press, Route, Test
@@ -31,37 +33,37 @@ def question(conv: Conversation) -> object | None:
 
 
 def _rows(conv: Conversation) -> list[list[Button]]:
-    return [[Button(conv.deps.texts.label("btn.faq"), faq_dialog.FaqTopics().dump(), "primary")]]
+    return [[Button(conv.deps.texts.label("btn.faq"), FaqTopics().dump(), "primary")]]
 
 
 BUTTONS = [
-    Route(Press(faq_dialog.FaqTopics), faq_dialog.topics_menu, name="topics"),
-    Route(Press(faq_dialog.FaqTopic),
+    Route(Press(FaqTopics), faq_dialog.topics_menu, name="topics"),
+    Route(Press(FaqTopic),
           lambda conv, payload: faq_dialog.topic_page(conv, payload.t, payload.p), name="topic"),
-    Route(Press(faq_dialog.FaqShow), lambda conv, payload: faq_dialog.answer_entry(conv, payload.id),
+    Route(Press(FaqShow), lambda conv, payload: faq_dialog.answer_entry(conv, payload.id),
           name="show"),
-    Route(Press(faq_dialog.FaqMore), lambda conv, payload: faq_dialog.details(conv, payload.id),
+    Route(Press(FaqMore), lambda conv, payload: faq_dialog.details(conv, payload.id),
           name="more"),
-    Route(Press(faq_learning.LearnOffer),
+    Route(Press(LearnOffer),
           lambda conv, payload: faq_learning.choose(conv, payload.t), BUTTON, name="learn_offer"),
-    Route(Press(faq_learning.LearnPhrase),
+    Route(Press(LearnPhrase),
           lambda conv, payload: faq_learning.add_phrasing(conv, payload.t, payload.id), BUTTON,
           name="learn_phrase"),
-    Route(Press(faq_learning.LearnDraft),
+    Route(Press(LearnDraft),
           lambda conv, payload: faq_learning.add_draft(conv, payload.t), BUTTON,
           name="learn_draft"),
-    Route(Press(faq_learning.DraftPublish),
+    Route(Press(DraftPublish),
           lambda conv, payload: faq_learning.publish(conv, payload.id),
           BOT_ADMIN.refusing("screen"), name="draft_publish"),
-    Route(Press(faq_learning.DraftReject),
+    Route(Press(DraftReject),
           lambda conv, payload: faq_learning.reject(conv, payload.id),
           BOT_ADMIN.refusing("screen"), name="draft_reject"),
     Route(Command("cmd.faq_drafts"), faq_learning.list_drafts, ADMIN_TYPED, name="drafts_typed"),
-    Route(Press(faq_dialog.Resume), faq_dialog.resume, name="resume"),
+    Route(Press(Resume), faq_dialog.resume, name="resume"),
     Route(Command("cmd.faq_misses"), faq_dialog.top_misses, TYPED, name="misses_typed"),
-    Route(Press(faq_dialog.FaqMisses), faq_dialog.top_misses, COORDINATOR, name="misses"),
+    Route(Press(FaqMisses), faq_dialog.top_misses, COORDINATOR, name="misses"),
     Route(Command("cmd.faq_reload"), faq_dialog.reload, ADMIN_TYPED, name="reload_typed"),
-    Route(Press(faq_dialog.FaqReload), faq_dialog.reload, BOT_ADMIN, name="reload"),
+    Route(Press(FaqReload), faq_dialog.reload, BOT_ADMIN, name="reload"),
 ]
 
 FEATURE = Feature(

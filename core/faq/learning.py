@@ -31,9 +31,9 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.faq.index import (BRIEF_MAX, LABEL_MAX, LEARNED_ENTRIES, LEARNED_PHRASINGS, TITLE_MAX,
                       FaqError, LearnedEntry, parse_entry)
-from core.faq.dialog import FaqShow, service
+from core.faq.dialog import service
 from core.kernel.outgoing import Outgoing
-from core.kernel.payloads import Payload
+from core.faq.payloads import DraftPublish, DraftReject, FaqShow, LearnDraft, LearnOffer, LearnPhrase
 from core.kernel.privacy import mask_contacts
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
@@ -42,33 +42,6 @@ from core.kernel.untrusted import unlinked
 log = logging.getLogger(__name__)
 DRAFTS = "drafts"
 CHOICES = 3  # entries offered to attach the phrasing to
-
-
-class LearnOffer(Payload):
-    """«Добавить в справку» under the coordinator's «ответ отправлен»."""
-    cmd: str = "learn.offer"
-    t: int
-
-
-class LearnPhrase(Payload):
-    cmd: str = "learn.phrase"
-    t: int
-    id: str
-
-
-class LearnDraft(Payload):
-    cmd: str = "learn.draft"
-    t: int
-
-
-class DraftPublish(Payload):
-    cmd: str = "learn.pub"
-    id: str
-
-
-class DraftReject(Payload):
-    cmd: str = "learn.rej"
-    id: str
 
 
 def learned_folder(conv: Conversation) -> Path:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from core.reminders.payloads import RemindContinue, RemindOff, RemindOn, RemindersOpen, Subscribe
 from core.kernel.conversation import Conversation
 from core.kernel.registry import Feature, MenuEntry
 from core.kernel.routes import Press, Route, Test
@@ -13,18 +14,18 @@ from core.reminders import service as reminders
 def _rows(conv: Conversation) -> list[list[Button]]:
     if conv.person.role not in reminders.weekly_roles(conv.deps.settings):
         return []
-    return [[Button(conv.deps.texts.label("btn.reminders"), reminders.RemindersOpen().dump())]]
+    return [[Button(conv.deps.texts.label("btn.reminders"), RemindersOpen().dump())]]
 
 
 FEATURE = Feature(
     name="reminders",
     routes={"routes": [
-        Route(Press(reminders.RemindOff), reminders.turn_off),
-        Route(Press(reminders.RemindOn), reminders.turn_on),
-        Route(Press(reminders.Subscribe),
+        Route(Press(RemindOff), reminders.turn_off),
+        Route(Press(RemindOn), reminders.turn_on),
+        Route(Press(Subscribe),
               lambda conv, payload: reminders.subscribe(conv, payload.yes), name="subscribe"),
-        Route(Press(reminders.RemindersOpen), reminders.settings_screen),
-        Route(Press(reminders.RemindContinue), reminders.continue_flow),
+        Route(Press(RemindersOpen), reminders.settings_screen),
+        Route(Press(RemindContinue), reminders.continue_flow),
         # «не напоминать» / «напоминать снова» / «напоминания» typed (words from the texts)
         Route(Test(reminders.typed_command, name="name"), reminders.command, name="typed"),
     ]},

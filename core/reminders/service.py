@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from core.kernel.conversation import Conversation
-from core.kernel.payloads import Payload
+from core.reminders.payloads import RemindContinue, RemindOff, RemindOn, Subscribe
 from core.kernel.ui import Button, Keyboard, Reply
 from storage import Tx
 
@@ -46,27 +46,6 @@ DAY = 24 * 3600
 # Roles for whom weekly messages exist (parents only when they get the survey).
 WEEKLY_ROLES = ("org_admin", "staff")
 COMMANDS = ("off", "on", "open")  # texts: reminders.cmd.<name>, forms separated by «|»
-
-
-class RemindOff(Payload):
-    cmd: str = "remind.off"
-
-
-class RemindOn(Payload):
-    cmd: str = "remind.on"
-
-
-class RemindersOpen(Payload):
-    cmd: str = "remind.menu"
-
-
-class RemindContinue(Payload):
-    cmd: str = "remind.go"
-
-
-class Subscribe(Payload):
-    cmd: str = "remind.sub"
-    yes: bool
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,14 +10,10 @@ from zoneinfo import ZoneInfo
 
 from core.kernel.access import for_bot_admins
 from core.kernel.conversation import Conversation
-from core.kernel.payloads import Payload
+from core.status.payloads import StatusOpen
 from core.kernel.ui import Button, Reply
 
 KINDS = ("reply", "notice", "reminder", "survey", "broadcast")
-
-
-class StatusOpen(Payload):
-    cmd: str = "status"
 
 
 def menu_entries(conv: Conversation) -> list[list[Button]]:

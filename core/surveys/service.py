@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
-from core.kernel.payloads import Payload
+from core.surveys.payloads import SurveyLater, SurveyNext, SurveyOpen, SurveyPick, SurveySkip
 from core.kernel.calendar import iso_week, person_week, zone
 from core.kernel.screens import current_screen
 from core.kernel.ui import LABEL_MAX, Button, Keyboard, Reply, prefixed
@@ -195,28 +195,6 @@ def _chosen(answer: SurveyAnswer | None, question_id: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------------------------
 # Payloads
 # --------------------------------------------------------------------------------------------
-class SurveyOpen(Payload):
-    cmd: str = "survey.open"
-    w: str = Field(pattern=r"^\d{4}-W\d{2}$")
-    again: bool = False
-
-
-class SurveyPick(Payload):
-    cmd: str = "survey.pick"
-    q: str
-    opt: str
-
-
-class SurveyNext(Payload):
-    cmd: str = "survey.next"
-
-
-class SurveySkip(Payload):
-    cmd: str = "survey.skip"
-
-
-class SurveyLater(Payload):
-    cmd: str = "survey.later"
 
 
 # --------------------------------------------------------------------------------------------

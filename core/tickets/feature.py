@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.tickets.payloads import AnswerTicket, AskCoordinator, CancelTicket, ListTickets
 from core.kernel.conversation import Conversation
 from core.kernel.menu import main_menu
 from core.kernel.registry import CommandInfo, Feature
@@ -20,24 +21,24 @@ def screen(conv: Conversation) -> list[Reply]:
     values = {} if key == "tickets.write" else {"id": conv.person.state_data.get("ticket"),
                                                  "question": "…"}
     return [Reply(conv.deps.texts.render(key, **values), Keyboard.of(
-        [Button(conv.deps.texts.label("btn.cancel"), tickets.CancelTicket().dump())]),
+        [Button(conv.deps.texts.label("btn.cancel"), CancelTicket().dump())]),
         template=key)]
 
 
 FEATURE = Feature(
     name="tickets",
     routes={"routes": [
-        Route(Press(tickets.AskCoordinator), lambda conv, payload: tickets.ask(conv, payload.src),
+        Route(Press(AskCoordinator), lambda conv, payload: tickets.ask(conv, payload.src),
               name="ask"),
-        Route(Press(tickets.CancelTicket), tickets.cancel),
+        Route(Press(CancelTicket), tickets.cancel),
         Route((InState("ticket:write"), FreeText()),
               lambda conv: tickets.written(conv, conv.incoming.text), name="written"),
-        Route(Press(tickets.AnswerTicket),
+        Route(Press(AnswerTicket),
               lambda conv, payload: tickets.start_answer(conv, payload.id), BUTTON,
               name="start_answer"),
         Route((InState("ticket:answer"), FreeText()),
               lambda conv: tickets.answered(conv, conv.incoming.text), TYPED, name="answered"),
-        Route(Press(tickets.ListTickets), tickets.list_open, BUTTON),
+        Route(Press(ListTickets), tickets.list_open, BUTTON),
         Route(Command("cmd.tickets"), tickets.list_open, TYPED, name="list_typed"),
     ]},
     screens={"ticket": screen},

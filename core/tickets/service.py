@@ -14,27 +14,12 @@ from core.kernel.access import for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.outgoing import Outgoing
-from core.kernel.payloads import Payload
+from core.tickets.payloads import AnswerTicket, AskCoordinator, CancelTicket
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed
 
 QUESTION_MAX = 2000
-
-
-class AskCoordinator(Payload):
-    """Offered under an unanswered question or a step's help; src says where it came from."""
-    cmd: str = "ticket.ask"
-    src: str = "faq"
-
-
-class AnswerTicket(Payload):
-    cmd: str = "ticket.answer"
-    id: int
-
-
-class ListTickets(Payload):
-    cmd: str = "ticket.list"
 
 
 def ask_button(conv: Conversation, src: str) -> Button:
@@ -62,10 +47,6 @@ async def ask(conv: Conversation, src: str) -> list[Reply]:
     return [Reply(conv.deps.texts.render("tickets.write"), Keyboard.of(
         [Button(conv.deps.texts.label("btn.cancel"), CancelTicket().dump())]),
         template="tickets.write")]
-
-
-class CancelTicket(Payload):
-    cmd: str = "ticket.cancel"
 
 
 async def _restore(conv: Conversation) -> None:

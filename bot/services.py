@@ -20,18 +20,19 @@ def build_services(deps: "Deps") -> dict[str, Any]:
     services["faq"] = FaqService(content_root(deps.settings.content.dir) / "faq", learned)
     services["platform"] = VkPlatform(deps.messenger)  # type: ignore[arg-type]
     services["consent"] = load_consents(consent_folder(deps.settings.content.dir))
-    # Coordinator broadcasts (scheduled ones survive restarts) and survey summaries.
-    from core.broadcasts.service import BroadcastService
-    from core.summaries.service import SurveyOptions
-
-    services["survey_options"] = SurveyOptions(content_root(deps.settings.content.dir), deps.db)
-    services["broadcasts"] = BroadcastService(deps)
     # Weekly reminders and the difficulty survey (the survey file is validated here, at start).
     from bot.scheduler import ScheduleService
     from core.surveys.service import load_survey
 
     services["surveys"] = load_survey(content_root(deps.settings.content.dir) / "surveys")
     services["schedule"] = ScheduleService(deps)
+    # Coordinator broadcasts (scheduled ones survive restarts) and survey summaries, whose
+    # difficulty options are those of the survey people are asked.
+    from core.admin.figures import SurveyOptions
+    from core.broadcasts.service import BroadcastService
+
+    services["survey_options"] = SurveyOptions(services["surveys"], deps.db)
+    services["broadcasts"] = BroadcastService(deps)
     # Confirmed staff reach their organisation's admin as one digest per period.
     from core.activation.staff import StaffDigestService
 

@@ -22,7 +22,8 @@ from bot.app import App
 from bot.vkemu import VKEmulator
 from bot.vkemu.server import ReceivedMessage
 from core.kernel.clock import FixedClock, unix
-from core.reminders.service import WAITING_STEPS, step_texts, waiting_steps
+from core.kernel.domain import STEP_NAMES, WAITING_STEPS
+from core.reminders.service import step_texts
 from core.kernel.calendar import due_week, in_quiet_hours, iso_week
 from core.surveys.service import SurveyError, load_survey
 from storage import Tx
@@ -189,15 +190,15 @@ def test_due_week_rules() -> None:
     assert iso_week(date(2027, 1, 1)) == "2026-W53"
 
 
-def test_steps_where_the_admin_waits_come_from_the_activation_table() -> None:
+def test_the_kernels_step_facts_are_those_of_the_activation_table() -> None:
     from core.activation.service import STEPS
 
-    assert waiting_steps() == (2,) == WAITING_STEPS
-    assert all(STEPS[n].actor == "admin" for n in STEPS if n not in waiting_steps())
+    assert WAITING_STEPS == (2,) == tuple(n for n, step in STEPS.items() if step.actor != "admin")
+    assert STEP_NAMES == {n: step.key for n, step in STEPS.items()}
 
 
 def test_survey_file_is_valid_and_summaries_can_read_it() -> None:
-    from core.summaries.service import load_options
+    from core.admin.figures import load_options
 
     survey = load_survey(SURVEY_DIR)
     assert [q.id for q in survey.questions] == ["difficulties", "other", "confidence",
@@ -206,7 +207,7 @@ def test_survey_file_is_valid_and_summaries_can_read_it() -> None:
     difficulties = survey.first
     assert {"login", "ejd", "chats", "calls", "files", "parents", "app", "other"} <= {
         o.id for o in difficulties.options}
-    assert [o.id for o in load_options(SURVEY_DIR.parent)] == [o.id for o in difficulties.options]
+    assert [o.id for o in load_options(survey)] == [o.id for o in difficulties.options]
 
 
 @pytest.mark.parametrize("change,problem", [

@@ -236,7 +236,7 @@ def test_every_export_writes_through_the_one_neutraliser() -> None:
             writes = "writerow(" in line or any(f"{sheet}.append(" in line for sheet in sheets)
             if writes:
                 assert "spreadsheet_row" in line, f"{path.name}: {line.strip()}"
-    assert {"core/coordination/service.py", "core/summaries/service.py"} <= set(exporters)
+    assert {"core/coordination/service.py", "core/admin/figures.py"} <= set(exporters)
 
 
 @pytest.mark.parametrize("value", [*HOSTILE_ORGS, HOSTILE_EMAIL, "@cmd", "\tTAB", "\rCR",
@@ -417,7 +417,7 @@ def test_execute_code_keeps_javascript_line_separators_inside_strings() -> None:
 def test_chart_texts_are_not_mathtext() -> None:
     """An organisation's name in a chart title is text: «$…$» is not parsed by matplotlib (a
     deeply nested or malformed formula would fail or take long)."""
-    from core.summaries import service as figures
+    from core.admin import figures
     from core.kernel.texts import Texts, content_root
 
     texts = Texts.load(content_root() / "texts")

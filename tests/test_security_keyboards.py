@@ -16,7 +16,8 @@ import pytest
 from bot.vkemu import EmulatedUser, VKEmulator
 from bot.vkemu.keyboard import iter_buttons, payload_to_string, validate_keyboard
 from core.kernel.clock import unix
-from core.summaries.service import load_options
+from core.admin.figures import load_options
+from core.surveys.service import load_survey
 from core.kernel.texts import content_root
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
 
@@ -39,7 +40,7 @@ def config_overrides() -> dict[str, Any]:
 
 async def seed(app: Any) -> None:
     now = unix(app.deps.clock)
-    ids = [o.id for o in load_options(content_root()) if o.id != "none"] + EXTRA_DIFFICULTIES
+    ids = [o.id for o in load_options(load_survey(content_root() / "surveys")) if o.id != "none"] + EXTRA_DIFFICULTIES
     async with app.deps.db.transaction() as tx:
         muns = [m.id for m in await tx.territory.list_municipalities()]
         vk_id = 80_000
@@ -150,5 +151,5 @@ async def test_every_keyboard_is_valid_with_the_largest_data(
         before, answers = app.dispatcher.received, len(coordinator.inbox)
         await coordinator.press("Ещё →")
         await settle(app, before, coordinator, answers)
-    labels = {o.label for o in load_options(content_root()) if not o.exclusive}
+    labels = {o.label for o in load_options(load_survey(content_root() / "surveys")) if not o.exclusive}
     assert labels | set(EXTRA_DIFFICULTIES) <= seen

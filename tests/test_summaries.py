@@ -21,15 +21,16 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.vkemu import VKEmulator
-from core.summaries import service as figures
+from core.admin import figures
 from core.kernel.clock import unix
 from core.kernel.texts import content_root
+from core.surveys.service import load_survey
 from storage.summaries import AnswerRow
 from tests.conftest import BOT_ADMIN, COORDINATOR, MUNICIPAL_COORDINATOR, OUTPUT, InProcessBot
 from tests.dsl import start_as
 
 WEEKS = ["2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"]
-OPTIONS = figures.load_options(content_root())
+OPTIONS = figures.load_options(load_survey(content_root() / "surveys"))
 IDS = [o.id for o in OPTIONS]
 LABEL = {o.id: o.label for o in OPTIONS}
 PNG = b"\x89PNG\r\n\x1a\n"

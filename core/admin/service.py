@@ -28,11 +28,11 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from core.admin.payloads import Format, FunnelChart, SummaryFile, SummaryPlaces, SummaryView
-from core.summaries import service as figures
+from core.admin import figures
 from core.kernel.access import Access, NotAllowed, for_bot_admins, for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
@@ -45,12 +45,14 @@ from core.kernel.privacy import mask_contacts
 from core.kernel.ui import Button, Keyboard, Reply
 from core.kernel.untrusted import relayed
 from core.kernel.weeks import WeekWords, week_label
+from storage.broadcasts import Audience
 from storage.models import Municipality
 
 if TYPE_CHECKING:
     from core.kernel.deps import Deps
 
 AUDIT_LINES = 20
+DESCRIBE_AUDIENCE = "broadcasts.describe_audience"  # a continuation of core/broadcasts
 
 PLACES_PAGE = 8
 
@@ -556,9 +558,6 @@ async def audit_log(conv: Conversation) -> list[Reply]:
 async def _entry_text(conv: Conversation, action: str, details: dict[str, Any], tz: str,
                       municipalities: dict[int, str], orgs: dict[int, str],
                       names: dict[int, Any]) -> str:
-    from core.broadcasts.service import describe_audience
-    from storage.broadcasts import Audience
-
     texts = conv.deps.texts
     key = f"admin.audit_entry.{action.replace('.', '_')}"
     if not texts.has(key):
@@ -570,8 +569,9 @@ async def _entry_text(conv: Conversation, action: str, details: dict[str, Any], 
     audience = ""
     if isinstance(d.get("audience"), dict):
         try:
-            audience = await describe_audience(conv.deps, Audience.model_validate(d["audience"]),
-                                               conv.access.municipality_id)
+            # the broadcasts feature says whom a broadcast reaches, in its own words
+            audience = await conv.deps.registry.continuation(DESCRIBE_AUDIENCE)(
+                conv, Audience.model_validate(d["audience"]))
         except ValueError:
             audience = ""
     person = names.get(d["vk_id"]) if isinstance(d.get("vk_id"), int) else None

@@ -55,6 +55,9 @@ FEATURE = Feature(
     routes={"routes": ROUTES},
     screens={"broadcast": broadcasts.screen},
     privileged_states=("broadcast:",),
+    # whom a broadcast reaches, in words (the journal of core/admin shows it)
+    continuations={"broadcasts.describe_audience": lambda conv, audience:
+                   broadcasts.describe_audience(conv.deps, audience, conv.access.municipality_id)},
     commands=[CommandInfo("broadcasts_off", 20), CommandInfo("broadcasts_on", 30),
               CommandInfo("broadcast", 120, COORDINATOR, ),
               CommandInfo("history", 130, COORDINATOR),

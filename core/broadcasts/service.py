@@ -41,6 +41,8 @@ from core.kernel import fill_in
 from core.kernel.access import Scope, access_of, for_coordinators, territory
 from core.kernel.clock import monotonic, unix
 from core.kernel.conversation import Conversation
+from core.kernel.domain import ACTIVATED
+from core.kernel.domain import AUDIENCE_ROLES as ROLES
 from core.kernel.display import moment_words, zone_phrase
 from core.kernel.fill_in import FillIn, TemplateProblem
 from core.kernel.outgoing import Multicast, Outgoing
@@ -59,8 +61,6 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 2.0       # seconds between edits of the status message
 TICK_EVERY = 15.0          # seconds between checks for due scheduled broadcasts
 TEXT_MAX = 4000
-ROLES = ("org_admin", "staff", "parent")
-ACTIVATED = 9
 HISTORY = 10
 
 

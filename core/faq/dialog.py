@@ -21,6 +21,7 @@ from core.faq.index import FaqBook, FaqError, FaqIndex, Match, load_faq, normali
 from core.faq.talk import SmallTalk, Understanding, load_smalltalk, understand
 from core.faq.payloads import FaqMore, FaqShow, FaqTopic, FaqTopics, Resume
 from core.kernel.screens import current_screen
+from core.tickets.payloads import AskCoordinator
 from core.kernel.ui import Button, Keyboard, Reply
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ PARTS_ONE_MESSAGE = 1500  # several short answers go in one message up to this l
 MISS_WINDOW_DAYS = 30
 UNDERSTOOD_CACHE = 2048  # messages whose reading is kept (see FaqService.reload)
 UNDERSTOOD_MAX_CHARS = 500  # longer messages are rare and read afresh
+# Continuations of other features (core/kernel/registry.py):
+REMEMBER_QUESTION = "tickets.remember_question"  # «Спросить координатора» sends it as asked
+WITH_ROLE_CHOICE = "onboarding.with_role_choice"  # a newcomer's answer also asks «кто Вы?»
 
 
 @dataclass
@@ -97,9 +101,9 @@ def _more_button(conv: Conversation, entry_id: str, label: str | None = None) ->
 
 
 def _ask_row(conv: Conversation) -> list[Button]:
-    from core.tickets.service import ask_button
-
-    return [ask_button(conv, "faq")]
+    """«Спросить координатора»: the tickets feature takes the question from there."""
+    return [Button(conv.deps.texts.label("btn.ask_coordinator"), AskCoordinator(src="faq").dump(),
+                   "primary")]
 
 
 def answer_entry(conv: Conversation, entry_id: str) -> list[Reply]:
@@ -152,9 +156,7 @@ def answer_parts(conv: Conversation, entry_ids: list[str]) -> list[Reply]:
 
 async def after_answer(conv: Conversation, answer: list[Reply]) -> list[Reply]:
     """A newcomer who asked first is asked who they are in the same message."""
-    from core.onboarding.service import with_role_choice
-
-    return await with_role_choice(conv, answer)
+    return await conv.deps.registry.continuation(WITH_ROLE_CHOICE)(conv, answer)
 
 
 def pairs(buttons: list[Button]) -> list[list[Button]]:
@@ -211,9 +213,7 @@ async def answer_question(conv: Conversation, found: Understanding) -> list[Repl
         else:
             replies = answer_entry(conv, ids[0])
         if any(service(conv).book.entries[i].offer_coordinator for i in ids):
-            from core.tickets.service import remember_question
-
-            await remember_question(conv, conv.incoming.text)
+            await conv.deps.registry.continuation(REMEMBER_QUESTION)(conv, conv.incoming.text)
         return await after_answer(conv, replies)
     assert found.best is not None
     return await dont_know(conv, found.best, suggest=found.kind == "suggest")
@@ -230,14 +230,12 @@ async def small_talk(conv: Conversation, kind: str) -> list[Reply]:
 
 
 async def dont_know(conv: Conversation, found: Match, suggest: bool = False) -> list[Reply]:
-    from core.tickets.service import remember_question
-
     question = conv.incoming.text.strip()
     async with conv.deps.db.transaction() as tx:
         municipality = await tx.tickets.get_municipality_of(conv.person.vk_id)
         await tx.tickets.insert_miss(question[:1000], " ".join(sorted(found.terms)),
                                      unix(conv.deps.clock), conv.person.vk_id, municipality)
-    await remember_question(conv, question)
+    await conv.deps.registry.continuation(REMEMBER_QUESTION)(conv, question)
     faq = service(conv)
     shown = found.alternatives[:3] if suggest else ()
     rows: list[list[Button]] = [[_entry_button(conv, s.entry.id)] for s in shown]

@@ -33,7 +33,7 @@ from core.faq.index import (BRIEF_MAX, LABEL_MAX, LEARNED_ENTRIES, LEARNED_PHRAS
                       FaqError, LearnedEntry, parse_entry)
 from core.faq.dialog import service
 from core.kernel.outgoing import Outgoing
-from core.faq.payloads import DraftPublish, DraftReject, FaqShow, LearnDraft, LearnOffer, LearnPhrase
+from core.faq.payloads import DraftPublish, DraftReject, FaqShow, LearnDraft, LearnPhrase
 from core.kernel.privacy import mask_contacts
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
@@ -56,13 +56,6 @@ def _write_atomically(path: Path, text: str) -> None:
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(text)
     os.replace(temporary, path)
-
-
-def offer(conv: Conversation, ticket_id: int) -> Reply:
-    texts = conv.deps.texts
-    return Reply(texts.render("learn.offer"), Keyboard.of(
-        [Button(texts.label("btn.learn_offer"), LearnOffer(t=ticket_id).dump(), "primary")],
-        inline=True), template="learn.offer")
 
 
 def _not_allowed(conv: Conversation) -> list[Reply]:

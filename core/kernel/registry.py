@@ -18,7 +18,9 @@ from core.kernel.ui import Button, Reply
 
 Screen = Callable[[Any], Awaitable[list[Reply]] | list[Reply]]
 Rows = Callable[[Any], list[list[Button]]]
-Continuation = Callable[..., Awaitable[list[Reply]]]
+# What one feature offers another by name: what resumes after a sub-flow (usually replies), or a
+# call such as «say whom this audience is» -- ``conv.deps.registry.continuation(key)(conv, ...)``.
+Continuation = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True)

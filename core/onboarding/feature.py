@@ -49,5 +49,7 @@ FEATURE = Feature(
         "newcomers": [Route(Newcomer(), onboarding.greet, name="newcomer")],
     },
     screens={"": _role_screen, "start": _role_screen},
-    continuations={ASK_ROLE: onboarding.ask_role},
+    continuations={ASK_ROLE: onboarding.ask_role,
+                   # an FAQ answer to a newcomer's first message also asks «кто Вы?»
+                   "onboarding.with_role_choice": onboarding.with_role_choice},
 )

@@ -28,23 +28,20 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
+from core.kernel.calendar import person_week
 from core.kernel.conversation import Conversation
-from core.reminders.payloads import RemindContinue, RemindOff, RemindOn, Subscribe
+from core.kernel.domain import STEP_NAMES, TOTAL_STEPS, WAITING_STEPS, WEEKLY_ROLES
+from core.kernel.normalise import command_text as _normal
 from core.kernel.ui import Button, Keyboard, Reply
+from core.reminders.payloads import RemindContinue, RemindOff, RemindOn, Subscribe
+from core.surveys.payloads import SurveyOpen
 from storage import Tx
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from core.kernel.deps import Deps
 
-STEPS = 8
-# Steps on which the organisation waits for someone else (step 2: the federal coordinators create
-# the profile), so its admin has nothing to do and is not reminded. The activation feature's
-# table of steps is the source (``waiting_steps``); this is its value should that table be absent.
-WAITING_STEPS: tuple[int, ...] = (2,)
 DAY = 24 * 3600
-# Roles for whom weekly messages exist (parents only when they get the survey).
-WEEKLY_ROLES = ("org_admin", "staff")
 COMMANDS = ("off", "on", "open")  # texts: reminders.cmd.<name>, forms separated by «|»
 
 
@@ -69,7 +66,7 @@ async def collect(tx: Tx, settings: "Settings", now: int) -> dict[int, list[Item
     schedule = settings.schedule
     found: dict[int, list[Item]] = defaultdict(list)
     stuck_before = now - schedule.stuck_after_days * DAY
-    for org in await tx.schedule.list_stuck_organisations(stuck_before, waiting_steps()):
+    for org in await tx.schedule.list_stuck_organisations(stuck_before, WAITING_STEPS):
         found[org.admin_vk_id].append(
             Item("stuck", org.name, org.municipality_id, step=org.step, since=org.since))
     joined_before = now - schedule.unconfirmed_after_days * DAY
@@ -91,7 +88,7 @@ def reminder_reply(deps: "Deps", items: list[Item], tz: ZoneInfo) -> Reply:
             since = datetime.fromtimestamp(item.since, timezone.utc).astimezone(tz)
             title, todo = step_texts(deps, item.step)
             parts.append(texts.render("reminders.stuck", org=item.org, step=item.step,
-                                      total=STEPS, title=title, todo=todo,
+                                      total=TOTAL_STEPS, title=title, todo=todo,
                                       since=since.strftime("%d.%m.%Y")))
         elif item.kind == "staff":
             parts.append(texts.render("reminders.staff", org=item.org, count=item.count))
@@ -103,25 +100,11 @@ def reminder_reply(deps: "Deps", items: list[Item], tz: ZoneInfo) -> Reply:
     return Reply("\n\n".join(parts), keyboard, template="reminders.greeting")
 
 
-def waiting_steps() -> tuple[int, ...]:
-    """Steps whose actor is not the admin, from the activation feature's table of steps."""
-    try:
-        from core.activation.service import STEPS as ACTIVATION_STEPS
-    except ImportError:
-        return WAITING_STEPS
-    return tuple(n for n, step in ACTIVATION_STEPS.items() if step.actor != "admin")
-
-
 def step_texts(deps: "Deps", step: int) -> tuple[str, str]:
     """(title, what is left to do) of an activation step, in the activation feature's own words
     (the same the admin sees on that step); a generic line if they are missing."""
     texts = deps.texts
-    try:
-        from core.activation.service import STEPS as ACTIVATION_STEPS
-
-        key = ACTIVATION_STEPS[step].key
-    except (ImportError, KeyError):
-        key = ""
+    key = STEP_NAMES.get(step, "")
     title, todo = f"activation.steps.{key}.title", f"activation.steps.{key}.todo"
     if not (key and texts.has(title) and texts.has(todo)):
         return "", texts.render("reminders.todo_generic", step=step)
@@ -213,8 +196,6 @@ async def turn_on(conv: Conversation) -> list[Reply]:
 
 async def settings_screen(conv: Conversation) -> list[Reply]:
     """«Напоминания» in the menu: whether they are on, the switch, and this week's survey."""
-    from core.surveys.service import resume_button
-
     texts = conv.deps.texts
     rows: list[list[Button]] = []
     if conv.person.reminders_on:
@@ -229,6 +210,18 @@ async def settings_screen(conv: Conversation) -> list[Reply]:
         text = texts.render(key, on=texts.label("btn.remind_on"))
         rows.append([_on_button(conv)])
     return [Reply(text, Keyboard.of(*rows, inline=True), template=key)]
+
+
+async def resume_button(conv: Conversation) -> Button | None:
+    """«Опрос недели», when this week's survey was sent to the person and is not finished yet."""
+    deps = conv.deps
+    async with deps.db.read() as tx:
+        week = await person_week(tx, deps.settings, deps.clock.now(), conv.person.vk_id)
+        sent = await tx.schedule.get_run("survey", week, conv.person.vk_id)
+        answer = await tx.surveys.get_answer(week, conv.person.vk_id)
+    if not sent or (answer is not None and answer.completed):
+        return None
+    return Button(deps.texts.label("btn.survey_resume"), SurveyOpen(w=week).dump(), "primary")
 
 
 async def continue_flow(conv: Conversation) -> list[Reply]:
@@ -255,10 +248,6 @@ def typed_command(conv: Conversation) -> str | None:
         if said in {_normal(f) for f in forms}:
             return name
     return None
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().replace("ё", "е").strip(" .!?\t\n").split())
 
 
 async def command(conv: Conversation, name: str) -> list[Reply]:

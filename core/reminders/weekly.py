@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core.reminders import service as reminders
-from core.surveys import service as surveys
-from core.kernel.outgoing import Multicast, Outgoing
-from core.kernel.ui import Reply
 from core.kernel.calendar import JOBS, Job, due_week, zones
-from core.kernel.ui import Button
+from core.kernel.outgoing import Multicast, Outgoing
+from core.kernel.ui import Button, Keyboard, Reply
+from core.reminders import service as reminders
+from core.reminders.payloads import RemindOff
+from core.surveys.payloads import SurveyOpen
 
 if TYPE_CHECKING:
     from core.kernel.deps import Deps
@@ -100,6 +100,16 @@ class SurveyStream:
                 yield Multicast(peers, self.invite, "survey", survey_key(self.week))
 
 
+def survey_invite(deps: "Deps", week: str) -> Reply:
+    """The week's survey invitation: the same text and buttons for everyone of a week (one VK
+    request can carry it to 100 people); «Пройти опрос» opens the survey (core/surveys)."""
+    texts = deps.texts
+    return Reply(texts.render("surveys.invite"), Keyboard.of(
+        [Button(texts.label("btn.survey_start"), SurveyOpen(w=week).dump(), "primary")],
+        [Button(texts.label("btn.remind_off"), RemindOff().dump())], inline=True),
+        template="surveys.invite")
+
+
 def reminder_key(week: str) -> str:
     return f"reminder:activation:{week}"
 
@@ -141,10 +151,9 @@ async def plan(deps: "Deps", now: datetime
         tz = tz_of.get(municipality_id, tz_of[None])
         reply = reminders.reminder_reply(deps, items, tz)
         grouped[("reminders", week)].append(Outgoing(peer, reply, "reminder", reminder_key(week)))
-    off = Button(deps.texts.label("btn.remind_off"), reminders.RemindOff().dump())
     roles = tuple(reminders.weekly_roles(settings))
     streams = [SurveyStream(deps, week, roles, frozenset(tz_of), due["survey"],
-                            surveys.invite(deps, week, [off]))
+                            survey_invite(deps, week))
                for week in weeks["survey"]]
     batches = [Batch(job, week, messages) for (job, week), messages in sorted(grouped.items())]
     return {job: weeks[job] for job in JOBS if weeks[job]}, batches, streams

@@ -37,7 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.surveys.payloads import SurveyLater, SurveyNext, SurveyOpen, SurveyPick, SurveySkip
-from core.kernel.calendar import iso_week, person_week, zone
+from core.kernel.calendar import iso_week, zone
+from core.kernel.menu import ASK_ROLE
+from core.kernel.refusals import not_understood
 from core.kernel.screens import current_screen
 from core.kernel.ui import LABEL_MAX, Button, Keyboard, Reply, prefixed
 from storage.schedule import Place
@@ -204,16 +206,6 @@ def survey_of(deps: "Deps") -> Survey:
     return deps.services["surveys"]
 
 
-def invite(deps: "Deps", week: str, extra: list[Button]) -> Reply:
-    """The weekly message: the same text and buttons for everyone of a week (one VK request can
-    carry it to 100 people)."""
-    texts = deps.texts
-    rows = [[Button(texts.label("btn.survey_start"), SurveyOpen(w=week).dump(), "primary")]]
-    rows += [[b] for b in extra]
-    return Reply(texts.render("surveys.invite"), Keyboard.of(*rows, inline=True),
-                 template="surveys.invite")
-
-
 def question_reply(conv: Conversation, q: SurveyQuestion, answer: SurveyAnswer | None,
                    note: str | None = None, toggled: bool = False) -> Reply:
     """The question with its buttons; after a toggle of a multi-select only what is ticked."""
@@ -326,9 +318,7 @@ def _current(conv: Conversation) -> SurveyQuestion | None:
 async def open_survey(conv: Conversation, week: str, again: bool = False) -> list[Reply]:
     deps = conv.deps
     if conv.person.role is None:
-        from core.onboarding.service import ask_role
-
-        return await ask_role(conv)
+        return await conv.deps.registry.continuation(ASK_ROLE)(conv)
     ctx = await _load(conv)
     if week != ctx.week:
         return prefixed(deps.texts.render("surveys.closed"), await current_screen(conv))
@@ -351,9 +341,7 @@ async def _step(conv: Conversation) -> tuple[SurveyQuestion | None, _Ctx | None,
     not in a survey (an outdated button), or a survey state left over from a past week."""
     q = _current(conv)
     if q is None:
-        from core.fallback import service as fallback
-
-        return None, None, await fallback.answer(conv)
+        return None, None, await not_understood(conv)
     ctx = await _load(conv)
     if conv.person.state_data.get("week") != ctx.week:
         await _leave(conv)
@@ -427,15 +415,15 @@ async def later(conv: Conversation) -> list[Reply]:
 
 
 def _normal(text: str) -> str:
+    """A typed answer as compared with option labels and ids: unlike the kernel's ``words``,
+    «+» and «-» stay (the ids «10+», «1-9» are answers) and the tick of a chosen option goes."""
     return " ".join(re.sub(r"[^\w+-]+", " ", text.replace(TICK, "").casefold()).split())
 
 
 async def typed(conv: Conversation, text: str) -> list[Reply]:
     """Text typed while a question is open: the answer to a text question, or a button's label."""
     if _current(conv) is None:
-        from core.fallback import service as fallback
-
-        return await fallback.answer(conv)
+        return await not_understood(conv)
     texts = conv.deps.texts
     said = _normal(text)
     controls = {_normal(texts.label("btn.survey_later")): later,
@@ -503,14 +491,3 @@ async def screen(conv: Conversation) -> list[Reply]:
     return [question_reply(conv, q, answer)]
 
 
-async def resume_button(conv: Conversation) -> Button | None:
-    """«Опрос недели» for the reminders screen, when this week's survey was sent to the person
-    and is not finished yet."""
-    deps = conv.deps
-    async with deps.db.read() as tx:
-        week = await person_week(tx, deps.settings, deps.clock.now(), conv.person.vk_id)
-        sent = await tx.schedule.get_run("survey", week, conv.person.vk_id)
-        answer = await tx.surveys.get_answer(week, conv.person.vk_id)
-    if not sent or (answer is not None and answer.completed):
-        return None
-    return Button(deps.texts.label("btn.survey_resume"), SurveyOpen(w=week).dump(), "primary")

@@ -44,4 +44,6 @@ FEATURE = Feature(
     screens={"ticket": screen},
     privileged_states=("ticket:answer",),
     commands=[CommandInfo("questions", 90, TYPED, listed_only=True)],
+    # the FAQ keeps the last question asked, so «Спросить координатора» sends it as is
+    continuations={"tickets.remember_question": tickets.remember_question},
 )

@@ -10,14 +10,15 @@ the answer; state_data["ticket"] = id).
 
 from __future__ import annotations
 
+from core.faq.payloads import LearnOffer
 from core.kernel.access import for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.outgoing import Outgoing
-from core.tickets.payloads import AnswerTicket, AskCoordinator, CancelTicket
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed
+from core.tickets.payloads import AnswerTicket, AskCoordinator, CancelTicket
 
 QUESTION_MAX = 2000
 
@@ -165,10 +166,16 @@ async def answered(conv: Conversation, text: str) -> list[Reply]:
     [delivery] = await deps.messenger.send(
         [Outgoing(ticket.vk_id, relay, "notice", f"ticket:{ticket_id}:answer")])
     key = "tickets.relayed" if delivery.status == "delivered" else "tickets.relay_failed"
-    from core.faq.learning import offer  # «Добавить в справку»: the FAQ learns from the answer
-
     return [*prefixed(deps.texts.render(key, id=ticket_id), await current_screen(conv)),
-            offer(conv, ticket_id)]
+            _learn_offer(conv, ticket_id)]
+
+
+def _learn_offer(conv: Conversation, ticket_id: int) -> Reply:
+    """«Добавить в справку»: the FAQ learns from the answer (core/faq/learning.py)."""
+    texts = conv.deps.texts
+    return Reply(texts.render("learn.offer"), Keyboard.of(
+        [Button(texts.label("btn.learn_offer"), LearnOffer(t=ticket_id).dump(), "primary")],
+        inline=True), template="learn.offer")
 
 
 @for_coordinators

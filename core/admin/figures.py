@@ -1,8 +1,9 @@
 """Survey summaries and the activation funnel: the figures, and them as a chart, XLSX and CSV.
 
-Pure functions over rows from ``tx.summaries``; no messenger here. The difficulty options (ids
-and labels) come from the survey definition in ``content/surveys/*.yaml`` (owned by the surveys
-feature); nothing here knows which difficulties exist.
+The figures library of the admin feature (core/admin/service.py shows them). Pure functions over
+rows from ``tx.summaries``; no messenger here. The difficulty options (ids and labels) come from
+the survey definition (content/surveys/weekly.yaml, loaded and validated once at start by the
+surveys feature, ``deps.services["surveys"]``); nothing here knows which difficulties exist.
 
 Definitions (seeds 001/003/004):
 - respondents: completed answers of the week in the territory;
@@ -26,17 +27,16 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.kernel.calendar import iso_week, parse_week, shift_week, week_start  # noqa: F401
+from core.kernel.domain import TOTAL_STEPS as STEPS  # organisations.step STEPS + 1: activated
 from core.kernel.untrusted import spreadsheet_row
 from storage.summaries import AnswerRow, StepCount
 
 TARGET = 0.25
 TREND_WEEKS = 4
 ACTIVE = "10+"
-STEPS = 8  # 9 = activated
 TREND_EPSILON = 0.02
 
 
@@ -49,15 +49,27 @@ class Option:
     exclusive: bool = False   # «no difficulties»: not a difficulty to address people by
 
 
-def load_options(content: Path) -> list[Option]:
-    """The options of the survey's «difficulties» question (content/surveys/weekly.yaml, loaded
-    and validated by the surveys feature); [] when there is no survey file."""
-    from core.surveys.service import SURVEY_FILE, load_survey
+class _SurveyOption(Protocol):
+    id: str
+    label: str
+    exclusive: bool
 
-    folder = content / "surveys"
-    if not (folder / SURVEY_FILE).is_file():
-        return []
-    question = load_survey(folder).question("difficulties")
+
+class _Question(Protocol):
+    @property
+    def options(self) -> Sequence[_SurveyOption]: ...
+
+
+class Survey(Protocol):
+    """What the figures read of the survey definition (core/surveys/service.py ``Survey``)."""
+
+    def question(self, question_id: str) -> _Question | None: ...
+
+
+def load_options(survey: Survey | None) -> list[Option]:
+    """The options of the survey's «difficulties» question; [] without a survey or that
+    question."""
+    question = survey.question("difficulties") if survey is not None else None
     if question is None:
         return []
     return [Option(o.id, o.label, o.exclusive) for o in question.options]
@@ -387,22 +399,14 @@ def funnel_chart(funnel: Funnel, step_names: Sequence[str], labels: Labels) -> b
 
 
 class SurveyOptions:
-    """The difficulty options of the survey (read from content/surveys/, re-read when a file
-    changes), plus ids found in stored answers that the file does not list."""
+    """The difficulty options of the survey people are asked (the definition loaded at start),
+    plus ids found in stored answers that the definition does not list."""
 
-    def __init__(self, content: Path, db: Any) -> None:
-        self.content = content
+    def __init__(self, survey: Survey | None, db: Any) -> None:
         self.db = db
-        self._stamp: tuple[Any, ...] | None = None
-        self._defined: list[Option] = []
+        self._defined = load_options(survey)
 
     def defined(self) -> list[Option]:
-        folder = self.content / "surveys"
-        files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []  # re-read on edits
-        stamp = tuple((p.name, p.stat().st_mtime_ns) for p in files)
-        if stamp != self._stamp:
-            self._defined = load_options(self.content)
-            self._stamp = stamp
         return list(self._defined)
 
     async def list_options(self, scope: int | None) -> list[Option]:

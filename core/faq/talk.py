@@ -78,6 +78,7 @@ class SmallTalk:
     longest: int
     joint: re.Pattern[str] | None = None  # «и/а (ещё)» before a question word
     question_word: re.Pattern[str] | None = None
+    comma: re.Pattern[str] | None = None  # a comma before a question word
     introductions: tuple[tuple[str, ...], ...] = ()
     _vocabulary: frozenset[str] = frozenset()  # every word of every phrase
     _single: tuple[str, ...] = ()  # one-word phrases, for typo matching
@@ -241,15 +242,17 @@ def load_smalltalk(directory: Path) -> SmallTalk:
         joint = re.compile(
             r"[\s,]+(?:" + "|".join(re.escape(j) for j in joints) + r")[\s,]+(?=(?:"
             + "|".join(re.escape(w) for w in words) + r")\b)", re.IGNORECASE)
-    question_word = None
+    question_word = comma = None
     if words:
+        comma = re.compile(r"\s*,\s*(?=(?:" + "|".join(re.escape(w) for w in words) + r")\b)",
+                           re.IGNORECASE)
         question_word = re.compile(
             r"(?:^|\W)(?:" + "|".join(re.escape(w) for w in words) + r")(?:\W|$)", re.IGNORECASE)
     introductions = tuple(tuple(normalize(p).split()) for p in data.introductions
                           if normalize(p))
     vocabulary = frozenset(w for p in phrases for w in p)
     return SmallTalk(phrases, swear, max((len(p) for p in phrases), default=1), joint,
-                     question_word, introductions, vocabulary,
+                     question_word, comma, introductions, vocabulary,
                      tuple(p[0] for p in phrases if len(p) == 1),
                      cues=tuple(cues),
                      swear_stems=tuple(normalize(w) for w in data.swear_stems if normalize(w)),
@@ -326,6 +329,20 @@ def split_questions(talk: SmallTalk, text: str, limit: int) -> list[str]:
             pieces.append(sentence)
         else:
             pieces.extend(p for p in talk.joint.split(" " + sentence) if p and p.strip())
+    if talk.comma is not None:
+        # «как начать урок, как показать экран»: two questions; «учителя зарегались, что дальше
+        # делать»: the first clause tells where the person is, so it stays with the question.
+        split: list[str] = []
+        for piece in pieces:
+            clauses = talk.comma.split(piece)
+            merged = [clauses[0]]
+            for clause in clauses[1:]:
+                if talk.asks(merged[-1]):
+                    merged.append(clause)
+                else:
+                    merged[-1] = f"{merged[-1]}, {clause}"
+            split.extend(merged)
+        pieces = split
     parts: list[str] = []
     for piece in (p.strip(" ,.-—") for p in pieces):
         if not piece:

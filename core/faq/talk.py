@@ -56,6 +56,10 @@ WORD_TYPO_MIN_LENGTH = 5
 # word (both listed in smalltalk.yaml). Parts shorter than MIN_PART_WORDS join their neighbour.
 _SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+")
 MIN_PART_WORDS = 2
+# «Здравствуйте, я мама ученика 3 класса» is an introduction; a longer message that starts the
+# same way describes a situation («…, в школе сказали перейти в сферум, не понимаю с чего
+# начать») and is matched as a question.
+INTRODUCTION_MAX_WORDS = 8
 
 
 class _SmallTalkFile(BaseModel):
@@ -393,7 +397,8 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
         # «спасибо огромное, всё работает», «Добрый вечер, извините за беспокойство»: small
         # talk around words that ask nothing (no question mark, no question word).
         return _talk(found_kinds, residue, question or text)
-    if kinds and talk.introduces(rest) and not talk.asks(text):
+    if (kinds and talk.introduces(rest) and not talk.asks(text)
+            and len(rest) <= INTRODUCTION_MAX_WORDS):
         # «Здравствуйте, я мама ученика 3 класса»: an introduction, not yet a question.
         return Understanding("talk", question, talk="ask")
     parts = split_questions(talk, text, decision.max_parts)

@@ -747,6 +747,7 @@ class MatcherSettings:
     offtopic_margin: float = 0.0
     offtopic_marker_weight: float = 0.5  # a kept question word, as a share of unknown_idf
     offtopic_anchor_share: float = 0.8  # the off-topic score of a question naming the platform
+    offtopic_unasked: float = 0.1  # margin given up when the entry is never asked «когда/кто…»
 
 
 @dataclass(frozen=True)
@@ -895,6 +896,13 @@ class FaqIndex:
         off = self.book.offtopic
         self._keep = [p for p in (self.text._lemmas_plain(w) for w in off.keep_words) if p]
         self._anchors = frozenset(t for a in off.anchors for t in self.text.terms(a))
+        # The kept question words each entry is asked with («когда закроют чаты…»): a question
+        # asking «когда…» of an entry never asked so leans towards the off-topic groups.
+        self._entry_markers = [
+            frozenset(m for phrase in (e.title, *e.phrasings)
+                      for m in self._with_markers([], self.text._lemmas_plain(phrase)))
+            for e in self.entries
+        ]
         self._off_docs: list[_Doc] = []
         self._off_phrases: list[str] = []
         self._off_owner: list[int] = []
@@ -1129,8 +1137,11 @@ class FaqIndex:
             return Match(text, tuple(terms), None, 0.0, (), (), False)
 
         best_number, best_score = ranked[0]
-        off = self.offtopic_score(self._with_markers(terms, lemmas))
-        off_topic = off > 0 and off >= best_score + s.offtopic_margin
+        marked = self._with_markers(terms, lemmas)
+        off = self.offtopic_score(marked)
+        asked = {t for t in marked if t.startswith("?")} - self._entry_markers[best_number]
+        margin = s.offtopic_margin - (s.offtopic_unasked if asked else 0.0)
+        off_topic = off > 0 and off >= best_score + margin
         confident = best_score >= s.threshold and not off_topic
         # Confident: the runners-up; not confident: the best candidates, offered as suggestions.
         candidates = ranked[1:] if confident else ranked

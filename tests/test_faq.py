@@ -27,8 +27,8 @@ FAQ_DIR = ROOT / "content" / "faq"
 QUESTIONS = Path(__file__).resolve().parent / "faq_questions.yaml"
 SEEDS = {"000", "001", "002", "003", "004", "max"}  # max: MAX_PROTOCOL.md §10
 
-MIN_IN_SCOPE_ACCURACY = 0.90  # tuned set: measured 91.5 % (bench/faq.py)
-MIN_FALLBACK_RATE = 0.88  # tuned set: measured 90.5 %
+MIN_IN_SCOPE_ACCURACY = 0.90  # tuned set: measured 91.7 % of 736 (bench/faq.py, round 2)
+MIN_FALLBACK_RATE = 0.93  # tuned set: measured 95.8 % of 144
 
 
 @pytest.fixture(scope="module")
@@ -404,9 +404,10 @@ def test_related_buttons_fit_vk(book: FaqBook) -> None:
 
 HELDOUT = Path(__file__).resolve().parent / "faq_heldout.yaml"
 # Floors on the FROZEN held-out set, a little below what was measured (bench/faq.py,
-# 30.11.2026: 77.3 % / 84.1 % / 80.5 %). Only the aggregate shares are computed and reported:
-# the set is never looked at question by question, so nothing is tuned on it.
-FROZEN_FLOORS = {"in_scope": 0.75, "out_of_scope": 0.82, "smalltalk": 0.78}
+# 30.11.2026: 77.3 % / 84.1 % / 80.5 % before round 2 of issue 12, 81.9 % / 92.1 % / 95.1 %
+# after it). Only the aggregate shares are computed and reported: the set is never looked at
+# question by question, so nothing is tuned on it.
+FROZEN_FLOORS = {"in_scope": 0.80, "out_of_scope": 0.90, "smalltalk": 0.93}
 
 
 def test_accuracy_floors_on_the_frozen_heldout_set(index: FaqIndex) -> None:

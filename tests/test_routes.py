@@ -20,7 +20,6 @@ drift from the code:
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import itertools
@@ -41,7 +40,9 @@ from core.kernel.conversation import Conversation, Incoming
 from core.kernel.normalise import command_words
 from core.kernel.payloads import Payload
 from core.kernel.routes import Command, InState, Route
+from tests import dsl
 from tests.conftest import COORDINATOR, MUNICIPAL_COORDINATOR, InProcessBot
+from tests.dsl import start_as
 
 # -- the walk over the call graph ---------------------------------------------------------------
 
@@ -377,20 +378,6 @@ def _changes(before: dict[str, Any], after: dict[str, Any], sender: int,
     return changed
 
 
-async def settle(app: Any, handled: int, timeout: float = 15.0) -> None:
-    """Wait for the fact: the bot handled the event and the sender has nothing queued."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        if app.dispatcher.handled > handled and not app.dispatcher.busy:
-            async with app.deps.db.read() as tx:
-                pending = await tx.outbox.count_pending()
-            if pending == 0 and await app.sender.idle():
-                return
-        assert loop.time() < deadline, "the bot did not finish the event"
-        await asyncio.sleep(0.01)
-
-
 async def test_forged_buttons_and_commands_are_refused_and_change_nothing(
         bot_inprocess: InProcessBot, users: Any) -> None:
     app = bot_inprocess.app
@@ -399,18 +386,10 @@ async def test_forged_buttons_and_commands_are_refused_and_change_nothing(
     texts = app.deps.texts
     refusals = {"screen": texts.render("input.not_allowed").strip(),
                 "command": texts.render("admin.refused").strip()}
-    people = {}
-    for uid, role_label, name in ((TEACHER, "Педагог или сотрудник", "Анна"),
-                                  (PARENT, "Родитель", "Мария")):
-        person = users(uid, name, "Проверкина")
-        handled = app.dispatcher.handled
-        await person.send("Начать")
-        await settle(app, handled)
-        handled = app.dispatcher.handled
-        await person.press(role_label)
-        await settle(app, handled)
-        person.pending()
-        people[uid] = person
+    people = {TEACHER: await start_as(users, TEACHER, dsl.TEACHER, "Анна", "Проверкина"),
+              PARENT: await start_as(users, PARENT, dsl.PARENT, "Мария", "Проверкина")}
+    for person in people.values():
+        person.pending()  # the offer of reminders after the role
 
     buttons = [(route, payload) for route in registry().routes
                if route.need.privileged for model in route.payloads
@@ -427,13 +406,12 @@ async def test_forged_buttons_and_commands_are_refused_and_change_nothing(
     for uid, person in people.items():
         for route, forged in [*buttons, *typed, *others[uid]]:
             before = await snapshot(app, real["learned"])
-            handled = app.dispatcher.handled
             if isinstance(forged, Payload):
                 shown_as = " ".join(f"{k}={v}" for k, v in forged.dump().items() if k != "cmd")
                 await person.press_payload(forged.dump(), label=f"[{forged.cmd} {shown_as}]")
             else:
                 await person.send(forged)
-            await settle(app, handled)
+            await bot_inprocess.emu.settle()  # a fact: every event taken, nothing in flight
             got = person.pending()
             what = (uid, route.name, forged)
             assert got, (*what, "no answer at all")
@@ -475,10 +453,9 @@ async def test_text_typed_in_a_coordinators_dialog_without_the_right(
                 async with app.deps.db.transaction() as tx:
                     await tx.users.update_state(uid, state, data, unix(app.deps.clock))
                 before = await snapshot(app, real["learned"])
-                handled = app.dispatcher.handled
                 await (person.send_photo("Вложение к рассылке") if typed == "photo"
                        else person.send(typed))
-                await settle(app, handled)
+                await bot_inprocess.emu.settle()  # a fact: every event taken, nothing in flight
                 got = person.pending()
                 assert got, (uid, state, typed, "no answer at all")
                 shown = "\n".join(m.text for m in got)

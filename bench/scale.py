@@ -323,8 +323,12 @@ class Bot:
 
     async def spawn(self) -> float:
         began = time.monotonic()
+        # BENCH_PROFILE=file.prof runs the bot under cProfile (read it with pstats).
+        profile = os.environ.get("BENCH_PROFILE")
+        prefix = ["-m", "cProfile", "-o", profile] if profile else []
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(self.config), cwd=self.folder,
+            sys.executable, *prefix, "-m", "bot", "run", "--config", str(self.config),
+            cwd=self.folder,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         return began
 

@@ -484,7 +484,8 @@ async def main(people: int, kill: bool) -> None:
                   f"{cpu_before:.0f} s".replace(",", " "))
         print(f"  peak RSS of the bot process: {bot.peak_rss_mb():.0f} MB (goal < 150 MB: "
               f"{bot.peak_rss_mb() / 150:.2f} of it)")
-        print(f"  database now {file_size(db_path) / 2**20:.1f} MB")
+        print(f"  database now {file_size(db_path) / 2**20:.1f} MB; load average now "
+              f"{os.getloadavg()[0]:.1f}")
     finally:
         await bot.stop()
         stats = await emu.stop()

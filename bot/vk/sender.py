@@ -110,7 +110,7 @@ class RateLimiter:
     margin would keep the limit). The cost of this bound is the round trip, and the round trip
     is short when the server is not flooded: requests leave evenly, one every window / limit,
     instead of twenty at once queueing at VK. Then slots come back after about 1 s + a few
-    tens of ms, which is 0.9–0.97 of the limit, and error 6 never comes."""
+    tens of ms: 0.9–0.95 of the limit, and no error 6 in bench/jitter.py or bench/scale.py."""
 
     def __init__(self, per_second: float, window: float = 1.0) -> None:
         self.limit = max(1, int(per_second))

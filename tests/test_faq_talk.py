@@ -192,3 +192,33 @@ async def test_a_draft_can_be_rejected_and_is_gone(bot_fast: InProcessBot, users
     assert "Запись в лагерь" not in (await parent.next_reply()).text
     await admin.press_payload({"cmd": "learn.pub", "id": "learned-1"}, label="x")
     assert "уже нет" in (await admin.next_reply()).text
+
+
+async def test_round_two_messages_as_people_write(bot_fast: InProcessBot, users) -> None:
+    """Issue 12, round 2: small talk anywhere in a message, off-topic questions with the FAQ's
+    words, situations, transliteration, typos and slang, questions split at a comma. The
+    transcript (tests/output/transcripts/) is read as a parent or a teacher would read it."""
+    parent = users(3201)
+    await become(parent, "Родитель")
+    teacher = users(3202)
+    await become(teacher, "Педагог или сотрудник")
+    conversation = [
+        (parent, "Здравствуйте, можно поговорить с живым человеком?", ["координатору"]),
+        (parent, "кто директор нашей школы", ["точного ответа на этот вопрос у меня нет"]),
+        (parent, "безопасно ли ребенку сидеть в сферуме", ["оператор персональных данных"]),
+        (parent, "Добрый день. Сферум платный? И что может в нем родитель?",
+         ["1. ", "бесплатный", "2. ", "Родитель"]),
+        (parent, "спасибо огромное, всё работает", ["Пожалуйста"]),
+        (teacher, "я новенькая, завуч сказала зайти в сферум, а куда?", ["прямой ссылке"]),
+        (teacher, "kak privyazat gosuslugi k sferumu", ["Госуслуги"]),
+        (teacher, "скока длится звонок максимум, как скинуть ссылку родителям",
+         ["1. ", "Время звонка не ограничено", "2. ", "ссылк"]),
+        (teacher, "как подклюить школу к сфоруму", ["8 шагов"]),
+        (teacher, "когда будет родительское собрание в 5б", ["точного ответа на этот вопрос"]),
+    ]
+    for person, text, expected in conversation:
+        await person.send(text)
+        reply = await person.next_reply()
+        for fragment in expected:
+            assert fragment in reply.text, (text, reply.text)
+        assert "Возможно" not in reply.text.split("\n")[0], (text, reply.text)

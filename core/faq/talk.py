@@ -425,6 +425,9 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
             return Understanding("answer", question, matches=tuple(answered), best=whole)
     if trusted(whole, decision):
         return Understanding("answer", question, matches=(best_entry(whole),), best=whole)
+    if whole.off_topic:
+        # «кто директор нашей школы»: about the school, not the platform; no «did you mean».
+        return Understanding("unknown", question, best=whole)
     if whole.score >= decision.suggest and whole.alternatives:
         return Understanding("suggest", question, best=whole)
     return Understanding("unknown", question, best=whole)

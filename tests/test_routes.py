@@ -5,7 +5,8 @@ drift from the code:
 
 - the walk: every route of ``core.features.registry()`` whose call reaches a service marked
   ``@for_coordinators`` / ``@for_bot_admins`` (found through the call graph of the route's call,
-  lambdas and local imports included) declares a privileged ``need`` with an explicit refusal;
+  lambdas and local imports included) declares a privileged ``need`` with an explicit refusal,
+  and every privileged route reaches such a service (its ``need`` is never the only check);
   a button model of a privileged route, a coordinator-only state and a coordinator-only feature
   are privileged wherever they appear; and the walk itself must find every marked service, so
   it cannot quietly go blind;
@@ -145,6 +146,12 @@ def test_every_route_that_reaches_a_coordinator_service_declares_the_need() -> N
             assert route.need.kind == "bot_admin", (_label(route), services)
         elif services:
             assert route.need.privileged, (_label(route), services)
+        # and the other way round: what a privileged route runs checks for itself too, so a
+        # new coordinator's route cannot rely on its ``need`` alone (defence in depth)
+        if route.need.kind == "bot_admin":
+            assert "bot_admin" in services.values(), (_label(route), "reaches no @for_bot_admins")
+        elif route.need.privileged:
+            assert services, (_label(route), "reaches no @for_coordinators service")
         if route.need.privileged and route.payloads:
             # a forged button is refused, never handed on to the next routes
             assert route.need.refusal in ("screen", "command"), _label(route)

@@ -24,6 +24,10 @@ _PLACE = """
 """
 
 
+PeopleRange = tuple[int, int]  # person ids in (low, high]
+ALL_PEOPLE: PeopleRange = (-(2**63), 2**63 - 1)
+
+
 @dataclass(frozen=True)
 class StuckOrganisation:
     org_id: int
@@ -70,10 +74,20 @@ class ScheduleRepo:
         self.tx = tx
 
     # -- runs -------------------------------------------------------------------------------
-    async def list_done(self, job: str, period: str) -> set[int]:
+    async def list_done(self, job: str, period: str, people: PeopleRange = ALL_PEOPLE
+                        ) -> set[int]:
         rows = await self.tx.fetchall(
-            "SELECT peer_id FROM schedule_runs WHERE job = ? AND period = ?", (job, period))
+            "SELECT peer_id FROM schedule_runs WHERE job = ? AND period = ?"
+            " AND peer_id > ? AND peer_id <= ?", (job, period, *people))
         return {r[0] for r in rows}
+
+    async def list_people_page(self, after: int, limit: int) -> list[int]:
+        """The next ``limit`` people with reminders on, by id after ``after``: the pages the
+        weekly reminders walk, so that no list of everyone is ever held in memory."""
+        rows = await self.tx.fetchall(
+            "SELECT vk_id FROM users WHERE vk_id > ? AND reminders_on = 1"
+            " ORDER BY vk_id LIMIT ?", (after, limit))
+        return [r[0] for r in rows]
 
     async def get_run(self, job: str, period: str, peer_id: int) -> bool:
         row = await self.tx.fetchone(
@@ -95,10 +109,12 @@ class ScheduleRepo:
         return cur.rowcount
 
     # -- who needs a reminder -----------------------------------------------------------------
-    async def list_stuck_organisations(self, before: int,
-                                       waiting_steps: Sequence[int]) -> list[StuckOrganisation]:
+    async def list_stuck_organisations(self, before: int, waiting_steps: Sequence[int],
+                                       people: PeopleRange = ALL_PEOPLE
+                                       ) -> list[StuckOrganisation]:
         """Organisations on step 1..8 whose step has not changed since ``before``, with an admin
-        who has reminders on; steps in ``waiting_steps`` wait for someone else, not the admin."""
+        who has reminders on; steps in ``waiting_steps`` wait for someone else, not the admin.
+        ``people``: only admins with an id in (low, high]."""
         marks = ",".join("?" * len(waiting_steps)) or "NULL"
         rows = await self.tx.fetchall(
             "SELECT o.id, o.name, o.municipality_id, o.step,"
@@ -106,11 +122,13 @@ class ScheduleRepo:
             " FROM organisations o JOIN users u ON u.vk_id = o.admin_vk_id"
             " WHERE o.step BETWEEN 1 AND 8 AND u.reminders_on = 1"
             " AND COALESCE(o.step_updated_at, o.created_at) <= ?"
-            f" AND o.step NOT IN ({marks}) ORDER BY o.id",
-            (before, *waiting_steps))
+            f" AND o.step NOT IN ({marks}) AND o.admin_vk_id > ? AND o.admin_vk_id <= ?"
+            " ORDER BY o.id",
+            (before, *waiting_steps, *people))
         return [StuckOrganisation(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
-    async def list_unconfirmed_staff(self, before: int) -> list[UnconfirmedStaff]:
+    async def list_unconfirmed_staff(self, before: int, people: PeopleRange = ALL_PEOPLE
+                                     ) -> list[UnconfirmedStaff]:
         """Staff who joined before ``before`` and have not confirmed their registration."""
         rows = await self.tx.fetchall(
             "SELECT s.vk_id, o.id, o.name, o.municipality_id"
@@ -118,19 +136,21 @@ class ScheduleRepo:
             " JOIN users u ON u.vk_id = s.vk_id"
             " WHERE s.confirmed_at IS NULL AND s.joined_at <= ? AND u.reminders_on = 1"
             " AND (o.admin_vk_id IS NULL OR o.admin_vk_id != s.vk_id)"
+            " AND s.vk_id > ? AND s.vk_id <= ?"
             " ORDER BY s.vk_id",
-            (before,))
+            (before, *people))
         return [UnconfirmedStaff(r[0], r[1], r[2], r[3]) for r in rows]
 
-    async def list_admins_with_unconfirmed(self, before: int) -> list[AdminStaffCount]:
+    async def list_admins_with_unconfirmed(self, before: int, people: PeopleRange = ALL_PEOPLE
+                                           ) -> list[AdminStaffCount]:
         rows = await self.tx.fetchall(
             "SELECT o.admin_vk_id, o.id, o.name, o.municipality_id, COUNT(*)"
             " FROM organisations o JOIN staff s ON s.org_id = o.id"
             " JOIN users u ON u.vk_id = o.admin_vk_id"
             " WHERE s.confirmed_at IS NULL AND s.joined_at <= ? AND u.reminders_on = 1"
-            " AND s.vk_id != o.admin_vk_id"
+            " AND s.vk_id != o.admin_vk_id AND o.admin_vk_id > ? AND o.admin_vk_id <= ?"
             " GROUP BY o.id ORDER BY o.id",
-            (before,))
+            (before, *people))
         return [AdminStaffCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     # -- who gets the survey ------------------------------------------------------------------

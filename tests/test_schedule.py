@@ -27,6 +27,7 @@ from core.reminders.service import step_texts
 from core.kernel.calendar import due_week, in_quiet_hours, iso_week
 from core.surveys.service import SurveyError, load_survey
 from storage import Tx
+from core.reminders import weekly
 from tests.conftest import InProcessBot
 
 NSK = ZoneInfo("Asia/Novosibirsk")
@@ -234,7 +235,11 @@ def test_a_broken_survey_file_is_refused_with_a_clear_message(tmp_path: Path, ch
 # --------------------------------------------------------------------------------------------
 # Reminders
 # --------------------------------------------------------------------------------------------
-async def test_reminders_go_to_exactly_the_right_people(world: World) -> None:
+@pytest.mark.parametrize("page", [weekly.PEOPLE_PAGE, 1, 3], ids=["one_page", "page_of_1", "page_of_3"])
+async def test_reminders_go_to_exactly_the_right_people(world: World, page: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # People are read a page at a time; whatever the page, everyone due gets exactly one.
+    monkeypatch.setattr(weekly, "PEOPLE_PAGE", page)
     # Monday 23 November, 10:00 in Novosibirsk: the reminder slot (defaults: Monday 10:00).
     a = await world.org("Школа А", step=4, days_on_step=10, admin=101)     # stuck on step 4
     await world.org("Школа Б", step=4, days_on_step=3, admin=102)          # moving: not stuck

@@ -36,6 +36,7 @@ from core.kernel.ui import Button, Keyboard, Reply
 from core.reminders.payloads import RemindContinue, RemindOff, RemindOn, Subscribe
 from core.surveys.payloads import SurveyOpen
 from storage import Tx
+from storage.schedule import ALL_PEOPLE, PeopleRange
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -61,19 +62,21 @@ class Item:
 ORDER = {"stuck": 0, "staff": 1, "unconfirmed": 2}
 
 
-async def collect(tx: Tx, settings: "Settings", now: int) -> dict[int, list[Item]]:
-    """Everyone with something left to do, and what: person -> items (in a stable order)."""
+async def collect(tx: Tx, settings: "Settings", now: int,
+                  people: PeopleRange = ALL_PEOPLE) -> dict[int, list[Item]]:
+    """Everyone (with an id in ``people``) with something left to do, and what:
+    person -> items (in a stable order)."""
     schedule = settings.schedule
     found: dict[int, list[Item]] = defaultdict(list)
     stuck_before = now - schedule.stuck_after_days * DAY
-    for org in await tx.schedule.list_stuck_organisations(stuck_before, WAITING_STEPS):
+    for org in await tx.schedule.list_stuck_organisations(stuck_before, WAITING_STEPS, people):
         found[org.admin_vk_id].append(
             Item("stuck", org.name, org.municipality_id, step=org.step, since=org.since))
     joined_before = now - schedule.unconfirmed_after_days * DAY
-    for admin in await tx.schedule.list_admins_with_unconfirmed(joined_before):
+    for admin in await tx.schedule.list_admins_with_unconfirmed(joined_before, people):
         found[admin.admin_vk_id].append(
             Item("staff", admin.name, admin.municipality_id, count=admin.count))
-    for member in await tx.schedule.list_unconfirmed_staff(joined_before):
+    for member in await tx.schedule.list_unconfirmed_staff(joined_before, people):
         found[member.vk_id].append(Item("unconfirmed", member.name, member.municipality_id))
     return {peer: sorted(items, key=lambda i: (ORDER[i.kind], i.org))
             for peer, items in found.items()}

@@ -4,8 +4,10 @@
 1. for every time zone in use (the region's, and municipalities' own) take the local moment and
    ask ``core.schedule.due_week`` for each job: the ISO week whose run is due there, or None
    (slot not reached yet, quiet hours, a holiday);
-2. reminders: ``core.reminders.collect`` (person -> what is left); the person's zone is that of
-   the organisation the reminder is about. Survey: people with a weekly role and reminders on, in
+2. reminders: people are read page by page (``ReminderPages``: ``PEOPLE_PAGE`` ids at a time),
+   ``core.reminders.collect`` says what is left for each (person -> items), and the page's
+   messages are queued and its runs written before the next page is read — memory holds one
+   page whatever the region; the person's zone is that of the organisation the reminder is about. Survey: people with a weekly role and reminders on, in
    the zone of their organisation (the region's when they have none);
 3. whoever already has a ``schedule_runs`` row for (job, their week) is dropped.
 
@@ -31,6 +33,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from core.kernel.calendar import JOBS, Job, due_week, zones
 from core.kernel.outgoing import Multicast, Outgoing
@@ -38,20 +41,10 @@ from core.kernel.ui import Button, Keyboard, Reply
 from core.reminders import service as reminders
 from core.reminders.payloads import RemindOff
 from core.surveys.payloads import SurveyOpen
+from storage.schedule import ALL_PEOPLE
 
 if TYPE_CHECKING:
     from core.kernel.deps import Deps
-
-
-@dataclass(frozen=True)
-class Batch:
-    job: Job
-    week: str
-    messages: list[Outgoing]
-
-    @property
-    def outbox_job(self) -> str:
-        return f"{self.job}:{self.week}"
 
 
 @dataclass
@@ -110,6 +103,10 @@ def survey_invite(deps: "Deps", week: str) -> Reply:
         template="surveys.invite")
 
 
+def reminders_job(week: str) -> str:
+    return f"reminders:{week}"
+
+
 def reminder_key(week: str) -> str:
     return f"reminder:activation:{week}"
 
@@ -118,59 +115,90 @@ def survey_key(week: str) -> str:
     return f"survey:{week}"
 
 
+@dataclass
+class ReminderPages:
+    """The reminders of the due weeks, people read page by page (``PEOPLE_PAGE`` ids at a time):
+    what is left for them, their zone's week, whether they already have it — then their messages
+    are queued and their runs written before the next page is read."""
+
+    deps: "Deps"
+    at: int
+    tz_of: dict[int | None, ZoneInfo]
+    weeks_of: dict[int | None, str]  # zone (None: the region's) -> its due reminder week
+
+    def week_of(self, municipality_id: int | None) -> str | None:
+        return self.weeks_of.get(municipality_id if municipality_id in self.tz_of else None)
+
+    async def pages(self) -> AsyncIterator[dict[str, list[Outgoing]]]:
+        """Per page: week -> the messages of that week's people on the page."""
+        weeks = sorted(set(self.weeks_of.values()))
+        after = ALL_PEOPLE[0]
+        while weeks:
+            async with self.deps.db.read() as tx:
+                page = await tx.schedule.list_people_page(after, PEOPLE_PAGE)
+                if not page:
+                    return
+                people = (after, page[-1])
+                wanted = await reminders.collect(tx, self.deps.settings, self.at, people)
+                done = {week: await tx.schedule.list_done("reminders", week, people)
+                        for week in weeks}
+            after = page[-1]
+            grouped: dict[str, list[Outgoing]] = defaultdict(list)
+            for peer, items in wanted.items():
+                municipality_id = items[0].municipality_id  # the zone of the first item's org
+                week = self.week_of(municipality_id)
+                if week is None or peer in done[week]:
+                    continue
+                tz = self.tz_of.get(municipality_id, self.tz_of[None])
+                reply = reminders.reminder_reply(self.deps, items, tz)
+                grouped[week].append(Outgoing(peer, reply, "reminder", reminder_key(week)))
+            if grouped:
+                yield grouped
+
+
+PEOPLE_PAGE = 5000  # people whose reminders are worked out at a time
+
+
 async def plan(deps: "Deps", now: datetime
-               ) -> tuple[dict[str, list[str]], list[Batch], list[SurveyStream]]:
+               ) -> tuple[dict[str, list[str]], ReminderPages, list[SurveyStream]]:
     settings = deps.settings
-    at = int(now.timestamp())
-    wanted: dict[int, list[reminders.Item]] = {}
     async with deps.db.read() as tx:
         tz_of = await zones(tx, settings)
-        due: dict[Job, dict[int | None, str]] = {job: {} for job in JOBS}
-        for municipality_id, tz in tz_of.items():
-            local = now.astimezone(tz)
-            for job in JOBS:
-                week = due_week(job, local, settings.schedule)
-                if week is not None:
-                    due[job][municipality_id] = week
-        weeks = {job: sorted(set(by_zone.values())) for job, by_zone in due.items()}
-        done = {("reminders", week): await tx.schedule.list_done("reminders", week)
-                for week in weeks["reminders"]}
-        if due["reminders"]:
-            wanted = await reminders.collect(tx, settings, at)
-
-    def week_of(job: Job, municipality_id: int | None) -> str | None:
-        key = municipality_id if municipality_id in tz_of else None
-        return due[job].get(key)
-
-    grouped: dict[tuple[Job, str], list[Outgoing]] = defaultdict(list)
-    for peer, items in wanted.items():
-        municipality_id = items[0].municipality_id
-        week = week_of("reminders", municipality_id)
-        if week is None or peer in done[("reminders", week)]:
-            continue
-        tz = tz_of.get(municipality_id, tz_of[None])
-        reply = reminders.reminder_reply(deps, items, tz)
-        grouped[("reminders", week)].append(Outgoing(peer, reply, "reminder", reminder_key(week)))
+    due: dict[Job, dict[int | None, str]] = {job: {} for job in JOBS}
+    for municipality_id, tz in tz_of.items():
+        local = now.astimezone(tz)
+        for job in JOBS:
+            week = due_week(job, local, settings.schedule)
+            if week is not None:
+                due[job][municipality_id] = week
+    weeks = {job: sorted(set(by_zone.values())) for job, by_zone in due.items()}
     roles = tuple(reminders.weekly_roles(settings))
     streams = [SurveyStream(deps, week, roles, frozenset(tz_of), due["survey"],
                             survey_invite(deps, week))
                for week in weeks["survey"]]
-    batches = [Batch(job, week, messages) for (job, week), messages in sorted(grouped.items())]
-    return {job: weeks[job] for job in JOBS if weeks[job]}, batches, streams
+    pages = ReminderPages(deps, int(now.timestamp()), tz_of, due["reminders"])
+    return {job: weeks[job] for job in JOBS if weeks[job]}, pages, streams
 
 
 async def tick(deps: "Deps", now: datetime | None = None) -> TickReport:
     now = now or deps.clock.now()
-    due, batches, streams = await plan(deps, now)
+    due, reminder_pages, streams = await plan(deps, now)
     report = TickReport(due=due)
     at = int(now.timestamp())
-    for batch in batches:
-        await deps.messenger.enqueue_bulk(batch.outbox_job, batch.messages)
-        async with deps.db.transaction() as tx:
-            await tx.schedule.insert_runs(batch.job, batch.week,
-                                          [m.peer_id for m in batch.messages], at)
-        report.queued[batch.job] = report.queued.get(batch.job, 0) + len(batch.messages)
-        report.jobs.append(batch.outbox_job)
+    queued: dict[str, int] = {}
+    async for grouped in reminder_pages.pages():
+        for week, messages in sorted(grouped.items()):
+            job = reminders_job(week)
+            await deps.messenger.enqueue_bulk(job, messages, complete=False)
+            async with deps.db.transaction() as tx:
+                await tx.schedule.insert_runs("reminders", week,
+                                              [m.peer_id for m in messages], at)
+            queued[week] = queued.get(week, 0) + len(messages)
+    for week, count in sorted(queued.items()):
+        job = reminders_job(week)
+        await deps.messenger.enqueue_bulk(job, [], complete=True)  # the job may now finish
+        report.queued["reminders"] = report.queued.get("reminders", 0) + count
+        report.jobs.append(job)
     for stream in streams:
         await deps.messenger.enqueue_bulk(stream.outbox_job, stream.messages())
         async with deps.db.transaction() as tx:

@@ -6,7 +6,9 @@ import ast
 import re
 from pathlib import Path
 
-from core.kernel.texts import Texts, content_root
+import pytest
+
+from core.kernel.texts import Texts, TextsError, content_root
 from storage.db import migration_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,3 +120,30 @@ def test_rendered_texts_are_reused_only_for_the_same_values() -> None:
     assert texts.render("t.x", v="b") == "b!"
     assert texts.render("t.y", a=1, b=2) == texts.render("t.y", b=2, a=1) == "1-2"
     assert texts.render("t.x", v=["list"]) == "['list']!"
+
+
+def test_a_messenger_variant_replaces_the_text_only_in_that_messenger(tmp_path: Path) -> None:
+    import asyncio
+
+    from core.kernel.texts import speaking_in
+
+    (tmp_path / "a.toml").write_text('[app]\nname = "VK Мессенджер"\nother = "Общий текст"\n',
+                                     encoding="utf-8")
+    (tmp_path / "max").mkdir()
+    (tmp_path / "max" / "a.toml").write_text('[app]\nname = "MAX"\n', encoding="utf-8")
+    texts = Texts.load(tmp_path)
+    assert texts.keys == {"app.name", "app.other"}
+
+    async def in_messenger(messenger: str) -> tuple[str, str]:
+        speaking_in(messenger)  # as the adapter does for each event (its own task)
+        return texts.render("app.name"), texts.render("app.other")
+
+    async def both() -> list[tuple[str, str]]:
+        return list(await asyncio.gather(in_messenger("max"), in_messenger("vk")))
+
+    assert asyncio.run(both()) == [("MAX", "Общий текст"), ("VK Мессенджер", "Общий текст")]
+    assert texts.render("app.name") == "VK Мессенджер"  # outside any event: the base text
+
+    (tmp_path / "max" / "b.toml").write_text('[app]\nnew = "нет в каталоге"\n', encoding="utf-8")
+    with pytest.raises(TextsError, match="app.new"):
+        Texts.load(tmp_path)

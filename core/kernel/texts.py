@@ -1,5 +1,10 @@
 """The text catalog: ``content/texts/*.toml``, key -> Jinja2 template.
 
+Where a text talks about the messenger itself (its app, its links), ``content/texts/<messenger>/``
+holds that messenger's variant under the same key; ``render`` picks the variant of the messenger
+the current event came from (``speaking_in``, set by the transport adapter for each event), and
+the base text everywhere else. A variant without a base key is an error at load.
+
 Nested TOML tables flatten to dotted keys (``[start] greeting = ...`` is ``start.greeting``).
 Templates use StrictUndefined, so a missing variable is an error at render, never a broken
 message; every template is parsed at load, so a syntax error or an unknown filter stops the bot
@@ -9,6 +14,7 @@ at start, and compiled on its first render (compiling all ~800 at start cost a f
 from __future__ import annotations
 
 import tomllib
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,20 @@ RENDERED_LIMIT = 2048
 
 class TextsError(Exception):
     pass
+
+
+MESSENGERS = ("max",)  # messengers that may have variants; VK's words are the base texts
+_messenger: ContextVar[str] = ContextVar("messenger", default="vk")
+
+
+def speaking_in(messenger: str) -> None:
+    """The messenger of the event being handled (the adapter calls it before routing): texts
+    rendered while handling it are that messenger's variants where they exist."""
+    _messenger.set(messenger)
+
+
+def messenger_now() -> str:
+    return _messenger.get()
 
 
 def content_root(override: Path | None = None) -> Path:
@@ -57,6 +77,13 @@ def _flatten(prefix: str, table: dict[str, Any], out: dict[str, str], source: st
             origin[full] = source
         else:
             raise TextsError(f"{source}: key {full} must be a string")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TextsError(f"{path.name}: not valid TOML: {exc}") from None
 
 
 class Texts:
@@ -94,21 +121,29 @@ class Texts:
         if not files:
             raise TextsError(f"{folder}: no *.toml text files")
         for path in files:
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise TextsError(f"{path.name}: not valid TOML: {exc}") from None
-            _flatten("", data, sources, path.name, origin)
+            _flatten("", _read(path), sources, path.name, origin)
+        for messenger in MESSENGERS:
+            variants: dict[str, str] = {}
+            for path in sorted((folder / messenger).glob("*.toml")):
+                _flatten("", _read(path), variants, f"{messenger}/{path.name}", {})
+            for key, source in variants.items():
+                if key not in sources:
+                    raise TextsError(f"{messenger}/: variant of {key}, which is not in the catalog")
+                sources[f"{key}@{messenger}"] = source
         return cls(sources)
 
     @property
     def keys(self) -> set[str]:
-        return set(self.sources)
+        """The catalog's keys (messengers' variants are not keys of their own)."""
+        return {k for k in self.sources if "@" not in k}
 
     def has(self, key: str) -> bool:
         return key in self.sources
 
     def render(self, key: str, **values: Any) -> str:
+        messenger = _messenger.get()
+        if messenger != "vk" and f"{key}@{messenger}" in self.sources:
+            key = f"{key}@{messenger}"
         if not values and key in self._static:
             return self._static[key]
         memo = None

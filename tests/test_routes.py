@@ -13,7 +13,8 @@ drift from the code:
 - forged input through the real bot: every privileged button, built from its pydantic model with
   ids of real rows, and every privileged typed command, sent by a teacher and by a parent: a
   polite refusal, nobody's data in it, and the database (and the learned FAQ files) unchanged
-  except for the sender's own bookkeeping (listed in ``OWN_BOOKKEEPING``, with why);
+  except for the sender's own bookkeeping (listed in ``OWN_BOOKKEEPING``, with why); the same
+  presses by a municipal coordinator show and change nothing of another municipality;
 - defence in depth: each service that reads or changes other people's data, called directly
   with a teacher's ``Conversation`` (no route in between), raises ``NotAllowed`` and returns
   nothing.
@@ -206,8 +207,14 @@ SECRET_QUESTION = "Как подключить гимназию? Звоните 
 SECRET_ANSWER = "Ссылку пришлём директору лично"
 SECRET_BROADCAST = "Совещание директоров в пятницу"
 INVITE_CODE = "KX7M4TP"
-SECRETS = (SECRET_NAME, SECRET_PHONE, "555-12-34", SECRET_QUESTION[:20], SECRET_ANSWER,
-           SECRET_BROADCAST, "Гимназия № 3", "Искитимская СОШ")
+OWN_NAME = "Искитимова Ольга Ивановна"  # the application and question of Искитимский район
+OWN_PHONE = "+79137654321"
+OWN_QUESTION_TEXT = "Где взять ссылку для педагогов Искитимской школы?"
+# what only a regional coordinator may see: г. Новосибирск's rows and the regional broadcast
+NSK_SECRETS = (SECRET_NAME, SECRET_PHONE, "555-12-34", "boss@nsk", SECRET_QUESTION[:20],
+               SECRET_BROADCAST, "Гимназия № 3")
+SECRETS = (*NSK_SECRETS, SECRET_ANSWER, OWN_NAME, OWN_PHONE, OWN_QUESTION_TEXT[:20],
+           "Искитимская СОШ")
 
 # What a refused person may still change in the database: their own bookkeeping, nothing else.
 OWN_BOOKKEEPING = {
@@ -236,8 +243,8 @@ async def _seed(app: Any) -> dict[str, Any]:
     draft of the help made from the answered ticket."""
     now = unix(app.deps.clock)
     async with app.deps.db.read() as tx:
-        muns = [m.id for m in await tx.territory.list_municipalities()]
-    nsk, isk = muns[0], muns[1]
+        muns = {m.name: m.id for m in await tx.territory.list_municipalities()}
+    nsk, isk = muns["г. Новосибирск"], muns["Искитимский район"]
     async with app.deps.db.transaction() as tx:
         for vk_id in (5001, 5002, MUNICIPAL_COORDINATOR):
             await tx.users.upsert_seen(vk_id, now)
@@ -250,10 +257,10 @@ async def _seed(app: Any) -> dict[str, Any]:
             await tx.users.update_org(vk_id, o, now)
         apps = [await tx.activation.insert_application(org.id, 5001, SECRET_NAME, SECRET_PHONE,
                                                        "boss@nsk.example", now),
-                await tx.activation.insert_application(own.id, 5002, SECRET_NAME, SECRET_PHONE,
+                await tx.activation.insert_application(own.id, 5002, OWN_NAME, OWN_PHONE,
                                                        None, now)]
         tickets = [await tx.tickets.insert_ticket(5001, "faq", SECRET_QUESTION, nsk, now),
-                   await tx.tickets.insert_ticket(5002, "faq", SECRET_QUESTION, isk, now)]
+                   await tx.tickets.insert_ticket(5002, "faq", OWN_QUESTION_TEXT, isk, now)]
         assert await tx.tickets.update_answer(tickets[1].id, SECRET_ANSWER, COORDINATOR, now)
         await tx.tickets.insert_miss(SECRET_QUESTION, "подключить гимназию", now, 5001, nsk)
         scheduled = await tx.broadcasts.insert_draft(COORDINATOR, None, now)
@@ -474,6 +481,67 @@ async def test_text_typed_in_a_coordinators_dialog_without_the_right(
     assert cases == 2 * 4 * len(states)
 
 
+def _regional_rows(shot: dict[str, Any]) -> dict[str, Any]:
+    """Rows only a regional coordinator may change: г. Новосибирск's organisation, application,
+    question, miss and applicant (all id 1 / 5001), the regional coordinator's broadcasts, the
+    grants."""
+    def rows(table: str, column: str, values: set[Any]) -> list[Any]:
+        at = shot["columns"][table].index(column)
+        return [r for r in shot["rows"][table] if r[at] in values]
+
+    return {"organisations": rows("organisations", "id", {1}),
+            "applications": rows("applications", "id", {1}),
+            "tickets": rows("tickets", "id", {1}),
+            "faq_misses": rows("faq_misses", "vk_id", {5001}),
+            "users": rows("users", "vk_id", {5001}),
+            "broadcasts": rows("broadcasts", "author_vk_id", {COORDINATOR}),
+            "coordinator_grants": shot["rows"]["coordinator_grants"]}
+
+
+async def test_a_municipal_coordinator_forging_buttons_stays_in_their_municipality(
+        bot_inprocess: InProcessBot, users: Any) -> None:
+    """The coordinator of Искитимский район presses every coordinator's and admin's button
+    (ids 1 are г. Новосибирск's rows, 2 their own) and types every command: bot admins' ones are
+    refused; nothing of г. Новосибирск is shown or put in a file, and none of its rows change."""
+    app = bot_inprocess.app
+    emu = bot_inprocess.emu
+    real = await _seed(app)
+    now = unix(app.deps.clock)
+    texts = app.deps.texts
+    refusals = {"screen": texts.render("input.not_allowed").strip(),
+                "command": texts.render("admin.refused").strip()}
+    municipal = await start_as(users, MUNICIPAL_COORDINATOR, dsl.COORDINATOR_ROLE, "Ирина",
+                               "Соколова")
+    municipal.pending()
+    buttons = [(route, payload) for route in registry().routes
+               if route.need.privileged for model in route.payloads
+               for payload in forged_payloads(model, real, now)]
+    before = _regional_rows(await snapshot(app, real["learned"]))
+    cases = 0
+    for route, forged in [*buttons, *typed_commands(app)]:
+        if isinstance(forged, Payload):
+            shown_as = " ".join(f"{k}={v}" for k, v in forged.dump().items() if k != "cmd")
+            await municipal.press_payload(forged.dump(), label=f"[{forged.cmd} {shown_as}]")
+        else:
+            await municipal.send(forged)
+        await emu.settle()
+        got = municipal.pending()
+        what = (route.name, forged)
+        shown = "\n".join(m.text for m in got)
+        assert not [s for s in NSK_SECRETS if s in shown], (*what, shown)
+        if route.need.kind == "bot_admin" and isinstance(forged, Payload):
+            assert refusals[route.need.refusal] in shown, (*what, shown)
+        after = await snapshot(app, real["learned"])
+        assert _regional_rows(after) == before, what
+        cases += 1
+    files = [data.decode("utf-8", "ignore") for _, data in emu.uploads.values()]
+    assert files, "the export and the summaries made files of the own municipality"
+    assert not [s for f in files for s in NSK_SECRETS if s in f]
+    learned = "\n".join(p.read_text(encoding="utf-8") for p in real["learned"].rglob("*.md"))
+    assert not [s for s in NSK_SECRETS if s in learned]
+    assert cases > 150
+
+
 # -- defence in depth: the services by themselves -----------------------------------------------
 
 
@@ -540,7 +608,9 @@ async def test_each_service_refuses_a_teacher_by_itself(bot_inprocess: InProcess
     assert set(changes) <= {"users"}, changes
     assert all(row[0] == TEACHER for row in changes.get("users", [])), changes
     # A municipal coordinator may not do what only bot admins do.
-    municipal = Access(MUNICIPAL_COORDINATOR, scope=Scope.of_grant(2))
+    async with app.deps.db.read() as tx:
+        grant = await tx.territory.get_grant(MUNICIPAL_COORDINATOR)
+    municipal = Access(MUNICIPAL_COORDINATOR, scope=Scope.of_grant(grant.municipality_id))
     for fn, run in calls:
         if rights_of(fn) == "bot_admin":
             conv = await _conversation(app, MUNICIPAL_COORDINATOR, municipal)

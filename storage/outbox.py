@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from storage.db import Tx
 
 STATUSES = ("pending", "delivered", "not_allowed", "failed", "cancelled")
-MAX_PARAMS = 30_000  # below SQLite's limit of bound parameters
+# Lists of ids reach SQLite as one JSON array (``IN (SELECT value FROM json_each(?))``), never as
+# ``IN (?, ?, ...)``: each length of such a list is another SQL text, and the sqlite3 module keeps
+# up to 128 compiled statements per connection; with thousands of ids each, that cache alone
+# grew the bot by 105 MB during one broadcast to 300 000 people (measured), and compiling them
+# took twice the CPU of the update itself.
 
 
 @dataclass(frozen=True)
@@ -75,15 +79,11 @@ class OutboxRepo:
             "INSERT OR IGNORE INTO outbox_texts (job_id, digest, key, kind, text, keyboard,"
             " attachments, template) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(job_id, *t) for t in texts])
-        found: dict[int, int] = {}
-        digests = [t[0] for t in texts]
-        for start in range(0, len(digests), MAX_PARAMS):
-            chunk = digests[start:start + MAX_PARAMS]
-            rows = await self.tx.fetchall(
-                f"SELECT digest, id FROM outbox_texts WHERE job_id = ?"
-                f" AND digest IN ({','.join('?' * len(chunk))})", (job_id, *chunk))
-            found.update((r[0], r[1]) for r in rows)
-        return found
+        rows = await self.tx.fetchall(
+            "SELECT digest, id FROM outbox_texts WHERE job_id = ?"
+            " AND digest IN (SELECT value FROM json_each(?))",
+            (job_id, json.dumps([t[0] for t in texts])))
+        return {r[0]: r[1] for r in rows}
 
     async def upsert_recipients(self, job_id: int, rows: Iterable[tuple[int, int, int]],
                                 now: int) -> int:
@@ -124,16 +124,12 @@ class OutboxRepo:
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
     async def list_texts(self, text_ids: Sequence[int]) -> list[OutboxText]:
-        out: list[OutboxText] = []
-        for start in range(0, len(text_ids), MAX_PARAMS):
-            chunk = list(text_ids[start:start + MAX_PARAMS])
-            rows = await self.tx.fetchall(
-                "SELECT t.id, j.name, t.key, t.kind, t.text, t.keyboard, t.attachments, t.template"
-                " FROM outbox_texts t JOIN outbox_jobs j ON j.id = t.job_id"
-                f" WHERE t.id IN ({','.join('?' * len(chunk))})", chunk)
-            out.extend(OutboxText(r[0], r[1], r[2], r[3], r[4], r[5],
-                                  tuple(a for a in r[6].split(",") if a), r[7]) for r in rows)
-        return out
+        rows = await self.tx.fetchall(
+            "SELECT t.id, j.name, t.key, t.kind, t.text, t.keyboard, t.attachments, t.template"
+            " FROM outbox_texts t JOIN outbox_jobs j ON j.id = t.job_id"
+            " WHERE t.id IN (SELECT value FROM json_each(?))", (json.dumps(list(text_ids)),))
+        return [OutboxText(r[0], r[1], r[2], r[3], r[4], r[5],
+                           tuple(a for a in r[6].split(",") if a), r[7]) for r in rows]
 
     async def update_results(self, delivered: dict[int, list[int]],
                              others: Iterable[tuple[str, str | None, int, int]], now: int) -> None:
@@ -142,13 +138,11 @@ class OutboxRepo:
         job's counters move by what really changed."""
         moved: dict[tuple[int, str], int] = defaultdict(int)
         for job_id, ids in delivered.items():
-            for start in range(0, len(ids), MAX_PARAMS):
-                chunk = ids[start:start + MAX_PARAMS]
-                cur = await self.tx.execute(
-                    f"UPDATE outbox SET status = 'delivered', updated_at = ?"
-                    f" WHERE status = 'pending' AND id IN ({','.join('?' * len(chunk))})",
-                    (now, *chunk))
-                moved[(job_id, "delivered")] += cur.rowcount
+            cur = await self.tx.execute(
+                "UPDATE outbox SET status = 'delivered', updated_at = ?"
+                " WHERE status = 'pending' AND id IN (SELECT value FROM json_each(?))",
+                (now, json.dumps(ids)))
+            moved[(job_id, "delivered")] += cur.rowcount
         for status, error, oid, job_id in others:
             cur = await self.tx.execute(
                 "UPDATE outbox SET status = ?, error = ?, updated_at = ?"

@@ -4,6 +4,7 @@ understands; other text goes on to the FAQ and the fallback, which show the step
 
 from __future__ import annotations
 
+from core.activation import payloads as ui
 from core.activation import service as act
 from core.activation import staff as stf
 from core.kernel.conversation import Conversation
@@ -22,48 +23,48 @@ def _interpreted(interpret):  # typed text the state understands, as the handler
 
 BUTTONS = [
     # -- the organisation admin
-    Route(Press(act.ActOpen), act.open_flow, ORG_ADMIN),
-    Route(Press(act.FormKind), lambda conv, payload: act.form_choice(conv, "kind", payload.kind),
+    Route(Press(ui.ActOpen), act.open_flow, ORG_ADMIN),
+    Route(Press(ui.FormKind), lambda conv, payload: act.form_choice(conv, "kind", payload.kind),
           ORG_ADMIN, name="form_kind"),
-    Route(Press(act.FormMunicipality),
+    Route(Press(ui.FormMunicipality),
           lambda conv, payload: act.form_choice(conv, "municipality", payload.id), ORG_ADMIN,
           name="form_municipality"),
-    Route(Press(act.FormPage), lambda conv, payload: act.form_page(conv, payload.page), ORG_ADMIN,
+    Route(Press(ui.FormPage), lambda conv, payload: act.form_page(conv, payload.page), ORG_ADMIN,
           name="form_page"),
-    Route(Press(act.FormKeep), lambda conv, payload: act.form_keep(conv, payload.field), ORG_ADMIN,
+    Route(Press(ui.FormKeep), lambda conv, payload: act.form_keep(conv, payload.field), ORG_ADMIN,
           name="form_keep"),
-    Route(Press(act.FormSkip), act.form_skip, ORG_ADMIN),
-    Route(Press(act.FormBack), lambda conv, payload: act.form_back(conv, payload.field), ORG_ADMIN,
+    Route(Press(ui.FormSkip), act.form_skip, ORG_ADMIN),
+    Route(Press(ui.FormBack), lambda conv, payload: act.form_back(conv, payload.field), ORG_ADMIN,
           name="form_back"),
-    Route(Press(act.FormSubmit), act.form_submit, ORG_ADMIN),
-    Route(Press(act.FormRestart), act.form_restart, ORG_ADMIN),
-    Route(Press(act.StepDone), lambda conv, payload: act.step_done(conv, payload.step), ORG_ADMIN,
+    Route(Press(ui.FormSubmit), act.form_submit, ORG_ADMIN),
+    Route(Press(ui.FormRestart), act.form_restart, ORG_ADMIN),
+    Route(Press(ui.StepDone), lambda conv, payload: act.step_done(conv, payload.step), ORG_ADMIN,
           name="step_done"),
-    Route(Press(act.StepHelp), lambda conv, payload: act.step_help(conv, payload.step), ORG_ADMIN,
+    Route(Press(ui.StepHelp), lambda conv, payload: act.step_help(conv, payload.step), ORG_ADMIN,
           name="step_help"),
-    Route(Press(act.StepBack), lambda conv, payload: act.step_back(conv, payload.step), ORG_ADMIN,
+    Route(Press(ui.StepBack), lambda conv, payload: act.step_back(conv, payload.step), ORG_ADMIN,
           name="step_back"),
-    Route(Press(act.PassProblem), lambda conv, payload: act.pass_problem(conv, payload.step),
+    Route(Press(ui.PassProblem), lambda conv, payload: act.pass_problem(conv, payload.step),
           ORG_ADMIN, name="pass_problem"),
-    Route(Press(act.WhereAmI), act.where_am_i, ORG_ADMIN),
-    Route(Press(act.ChooseStructure),
+    Route(Press(ui.WhereAmI), act.where_am_i, ORG_ADMIN),
+    Route(Press(ui.ChooseStructure),
           lambda conv, payload: act.choose_structure(conv, payload.structure), ORG_ADMIN,
           name="choose_structure"),
-    Route(Press(act.Platform), lambda conv, payload: act.platform_help(conv, payload.platform),
+    Route(Press(ui.Platform), lambda conv, payload: act.platform_help(conv, payload.platform),
           ORG_ADMIN, name="platform"),
-    Route(Press(act.StaffList), act.staff_list, ORG_ADMIN),
-    Route(Press(act.InviteText), act.invite, ORG_ADMIN),
+    Route(Press(ui.StaffList), act.staff_list, ORG_ADMIN),
+    Route(Press(ui.InviteText), act.invite, ORG_ADMIN),
     # -- the staff member
-    Route(Press(stf.StaffOpen), stf.open_flow, STAFF, name="staff_open"),
-    Route(Press(stf.StaffJoin), lambda conv, payload: stf.join(conv, payload.code), STAFF,
+    Route(Press(ui.StaffOpen), stf.open_flow, STAFF, name="staff_open"),
+    Route(Press(ui.StaffJoin), lambda conv, payload: stf.join(conv, payload.code), STAFF,
           name="staff_join"),
-    Route(Press(stf.StaffDone), lambda conv, payload: stf.done(conv, payload.item), STAFF,
+    Route(Press(ui.StaffDone), lambda conv, payload: stf.done(conv, payload.item), STAFF,
           name="staff_done"),
-    Route(Press(stf.StaffHelp), lambda conv, payload: stf.help_(conv, payload.item), STAFF,
+    Route(Press(ui.StaffHelp), lambda conv, payload: stf.help_(conv, payload.item), STAFF,
           name="staff_help"),
-    Route(Press(stf.StaffPass), lambda conv, payload: stf.pass_problem(conv, payload.item), STAFF,
+    Route(Press(ui.StaffPass), lambda conv, payload: stf.pass_problem(conv, payload.item), STAFF,
           name="staff_pass"),
-    Route(Press(stf.StaffWhere), stf.where, STAFF, name="staff_where"),
+    Route(Press(ui.StaffWhere), stf.where, STAFF, name="staff_where"),
 ]
 
 TEXT = [

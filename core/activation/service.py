@@ -32,9 +32,28 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.menu import main_menu, menu_button
 from core.kernel.outgoing import Outgoing
-from core.kernel.payloads import Payload
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed
+from core.activation.payloads import (
+    ActOpen,
+    ChooseStructure,
+    FormBack,
+    FormKeep,
+    FormKind,
+    FormMunicipality,
+    FormPage,
+    FormRestart,
+    FormSkip,
+    FormSubmit,
+    InviteText,
+    PassProblem,
+    Platform,
+    StaffList,
+    StepBack,
+    StepDone,
+    StepHelp,
+    WhereAmI,
+)
 from storage import Tx
 
 # ------------------------------------------------------------------------------------------------
@@ -44,8 +63,6 @@ from storage import Tx
 TOTAL_STEPS = 8
 ACTIVATED = 9
 ORG_KINDS = ("school", "college", "extra", "preschool", "office", "method")
-OrgKind = Literal["school", "college", "extra", "preschool", "office", "method"]
-Structure = Literal["single", "full"]
 
 
 @dataclass(frozen=True)
@@ -305,100 +322,6 @@ def means_only(text: str, phrases: list[str], filler: list[str]) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------
-# Payloads
-# ------------------------------------------------------------------------------------------------
-
-
-class ActOpen(Payload):
-    cmd: str = "act"
-
-
-class FormKind(Payload):
-    cmd: str = "act.kind"
-    kind: OrgKind
-
-
-class FormMunicipality(Payload):
-    cmd: str = "act.mun"
-    id: int
-
-
-class FormPage(Payload):
-    cmd: str = "act.page"
-    page: int
-
-
-class FormKeep(Payload):
-    cmd: str = "act.keep"
-    field: str
-
-
-class FormSkip(Payload):
-    cmd: str = "act.skip"
-
-
-class FormBack(Payload):
-    cmd: str = "act.fback"
-    field: str
-
-
-class FormSubmit(Payload):
-    cmd: str = "act.submit"
-
-
-class FormRestart(Payload):
-    cmd: str = "act.refill"
-
-
-class StepDone(Payload):
-    cmd: str = "act.done"
-    step: int
-
-
-class StepHelp(Payload):
-    cmd: str = "act.help"
-    step: int
-
-
-class StepBack(Payload):
-    cmd: str = "act.back"
-    step: int
-
-
-class PassProblem(Payload):
-    cmd: str = "act.ticket"
-    step: int
-
-
-class WhereAmI(Payload):
-    cmd: str = "act.where"
-
-
-class ChooseStructure(Payload):
-    cmd: str = "act.struct"
-    structure: Structure
-
-
-class Platform(Payload):
-    cmd: str = "act.platform"
-    platform: Literal["phone", "computer"]
-
-
-class StaffList(Payload):
-    cmd: str = "act.staff"
-
-
-class InviteText(Payload):
-    cmd: str = "act.invite"
-
-
-# Buttons only an organisation's admin may press (a forged one from anyone else is refused).
-ADMIN_PAYLOADS: tuple[type[Payload], ...] = (
-    ActOpen, FormKind, FormMunicipality, FormPage, FormKeep, FormSkip, FormBack, FormSubmit,
-    FormRestart, StepDone, StepHelp, StepBack, PassProblem, ChooseStructure, Platform, StaffList,
-    InviteText)
-
-# ------------------------------------------------------------------------------------------------
 # Small helpers
 # ------------------------------------------------------------------------------------------------
 
@@ -487,18 +410,18 @@ def menu_entries(conv: Conversation) -> list[list[Button]]:
     if conv.person.role == "org_admin":
         rows.append([Button(label(conv, "btn.act_open"), ActOpen().dump(), "primary")])
     if conv.person.role == "staff":
-        from core.activation.staff import StaffOpen
+        from core.activation.payloads import StaffOpen
 
         rows.append([Button(label(conv, "btn.stf_open"), StaffOpen().dump(), "primary")])
     if conv.access.coordinator:
-        from core.coordination.service import Panel
+        from core.coordination.payloads import Panel
 
         rows.append([Button(label(conv, "btn.crd_open"), Panel().dump())])
     return rows
 
 
 def privacy_entries(conv: Conversation) -> list[list[Button]]:
-    from core.personal_data.service import MyData
+    from core.personal_data.payloads import MyData
 
     return [[Button(label(conv, "btn.pd_open"), MyData().dump())]]
 
@@ -839,7 +762,7 @@ async def _notify_coordinators(conv: Conversation, coordinators: list[int], app_
                                org_name: str, municipality: str,
                                duplicates: list[Any] | None = None, full_name: str = "",
                                phone: str = "") -> None:
-    from core.coordination.service import Applications
+    from core.coordination.payloads import Applications
 
     if not coordinators:
         return

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from core.activation.payloads import StaffDone, StaffHelp, StaffJoin, StaffPass, StaffWhere
 from core.activation.service import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -35,12 +36,8 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.menu import main_menu, menu_button, menu_keyboard
 from core.kernel.outgoing import Outgoing
-from core.kernel.payloads import Payload
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
-from core.kernel.untrusted import relayed
 from storage import Tx
-
-Item = Literal["reg", "app", "chat"]
 
 
 @dataclass(frozen=True)
@@ -65,38 +62,6 @@ FIRST_ITEM = "reg"
 STATE_CONSENT = "staff:consent"
 STATE_CODE = "staff:code"
 STATE_STEP = "staff:step"
-
-
-class StaffOpen(Payload):
-    cmd: str = "stf"
-
-
-class StaffJoin(Payload):
-    cmd: str = "stf.join"
-    code: str
-
-
-class StaffDone(Payload):
-    cmd: str = "stf.done"
-    item: Item
-
-
-class StaffHelp(Payload):
-    cmd: str = "stf.help"
-    item: Item
-
-
-class StaffPass(Payload):
-    cmd: str = "stf.ticket"
-    item: Item
-
-
-class StaffWhere(Payload):
-    cmd: str = "stf.where"
-
-
-STAFF_PAYLOADS: tuple[type[Payload], ...] = (StaffOpen, StaffJoin, StaffDone, StaffHelp, StaffPass,
-                                             StaffWhere)
 
 
 def next_item(staff: Any) -> str | None:
@@ -324,7 +289,7 @@ DIGEST_NAMES = 20
 async def deliver_digests(deps: Any, admin_vk_id: int | None = None) -> int:
     """Send every digest that is due (or only this admin's); returns how many were sent. The
     waiting items are in SQLite, so a restart delays a digest but never loses it."""
-    from core.activation.service import StaffList
+    from core.activation.payloads import StaffList
 
     now = unix(deps.clock)
     period = deps.settings.limits.staff_digest_minutes * 60
@@ -469,7 +434,6 @@ async def free_text(conv: Conversation, what: str, text: str) -> list[Reply]:
     if what == "problem":
         return await help_(conv, item, text)
     return await done(conv, item)
-
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ for a rejection."""
 
 from __future__ import annotations
 
+from core.coordination import payloads as ui
 from core.coordination import service as crd
 from core.kernel.routes import COORDINATOR, Command, FreeText, InState, Press, Route
 from core.kernel.registry import CommandInfo, Feature
@@ -11,16 +12,16 @@ BUTTON = COORDINATOR.refusing("screen")  # «нет прав» and the screen th
 TYPED = COORDINATOR.refusing(None)       # «заявки» from anyone else is a question, not a command
 
 ROUTES = [
-    Route(Press(crd.Panel), crd.panel, BUTTON),
-    Route(Press(crd.Applications), crd.applications, BUTTON),
-    Route(Press(crd.SetStatus), lambda conv, payload: crd.set_status(conv, payload.app,
+    Route(Press(ui.Panel), crd.panel, BUTTON),
+    Route(Press(ui.Applications), crd.applications, BUTTON),
+    Route(Press(ui.SetStatus), lambda conv, payload: crd.set_status(conv, payload.app,
                                                                      payload.status),
           BUTTON, name="set_status"),
-    Route(Press(crd.CancelReject), crd.cancel_reject, BUTTON),
-    Route(Press(crd.Export), crd.export, BUTTON),
-    Route(Press(crd.MarkSent), lambda conv, payload: crd.mark_sent(conv, payload.upto), BUTTON,
+    Route(Press(ui.CancelReject), crd.cancel_reject, BUTTON),
+    Route(Press(ui.Export), crd.export, BUTTON),
+    Route(Press(ui.MarkSent), lambda conv, payload: crd.mark_sent(conv, payload.upto), BUTTON,
           name="mark_sent"),
-    Route(Press(crd.Stuck), crd.stuck, BUTTON),
+    Route(Press(ui.Stuck), crd.stuck, BUTTON),
     Route(Command("cmd.coord"), crd.panel, TYPED, name="panel_typed"),
     Route(Command("cmd.applications"), crd.applications, TYPED, name="applications_typed"),
     Route(Command("cmd.export"), crd.export, TYPED, name="export_typed"),

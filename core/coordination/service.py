@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from typing import Any, Literal
+from typing import Any
 
 from core.activation.service import (
     APP_FLOW,
@@ -29,12 +29,19 @@ from core.activation.service import (
     today,
     twins,
 )
+from core.coordination.payloads import (
+    Applications,
+    CancelReject,
+    Export,
+    MarkSent,
+    SetStatus,
+    Stuck,
+)
 from core.kernel.access import for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.menu import menu_button
 from core.kernel.outgoing import Outgoing
-from core.kernel.payloads import Payload
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed, spreadsheet_row
 from storage import Tx
@@ -45,41 +52,6 @@ PENDING = ("new", "sent")
 STATE_PANEL = "coord:panel"
 STATE_REJECT = "coord:reject"
 REASON_MAX = 500
-
-
-class Panel(Payload):
-    cmd: str = "crd"
-
-
-class Applications(Payload):
-    cmd: str = "crd.apps"
-
-
-class SetStatus(Payload):
-    cmd: str = "crd.status"
-    app: int
-    status: Literal["sent", "created", "rejected"]
-
-
-class Export(Payload):
-    cmd: str = "crd.export"
-
-
-class MarkSent(Payload):
-    cmd: str = "crd.mark"
-    upto: int
-
-
-class Stuck(Payload):
-    cmd: str = "crd.stuck"
-
-
-class CancelReject(Payload):
-    cmd: str = "crd.cancel"
-
-
-COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (Panel, Applications, SetStatus, Export, MarkSent,
-                                                   Stuck, CancelReject)
 
 
 def _visible(conv: Conversation, municipality_id: int) -> bool:

@@ -8,7 +8,7 @@ from core.kernel.payloads import Menu
 from core.kernel.registry import CommandInfo, Feature, MenuEntry
 from core.kernel.routes import Command, Press, Route
 from core.kernel.ui import Button
-from core.onboarding.service import AskRole
+from core.onboarding.payloads import AskRole
 
 
 def _help_and_role(conv: Conversation) -> list[list[Button]]:

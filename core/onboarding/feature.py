@@ -10,6 +10,7 @@ from core.kernel.registry import Feature
 from core.kernel.routes import Command, InState, Newcomer, Press, Route, Test
 from core.kernel.ui import Reply
 from core.kernel.conversation import Conversation
+from core.onboarding import payloads as ui
 from core.onboarding import service as onboarding
 
 
@@ -37,11 +38,11 @@ FEATURE = Feature(
             # «C46E3KC» as the very first message, «мне дали код M5567AH» in the menu: join
             Route(Test(stf.typed_code, name="found"),
                   lambda conv, found: stf.code_typed(conv, *found), name="invite_code_typed"),
-            Route(Press(onboarding.PickRole),
+            Route(Press(ui.PickRole),
                   lambda conv, payload: onboarding.choose_role(conv, payload.role), name="role"),
             Route((InState(onboarding.ASK_ROLE), Test(_role_typed, name="role")),
                   onboarding.choose_role, name="role_typed"),
-            Route(Press(onboarding.AskRole), onboarding.ask_role, name="change_role"),
+            Route(Press(ui.AskRole), onboarding.ask_role, name="change_role"),
             Route(Command("cmd.start"), start, name="start_typed"),
             Route(Press(Start), start),
         ],

@@ -5,26 +5,14 @@ States: "" (never talked) -> "start:role" (asked for a role) -> "menu".
 
 from __future__ import annotations
 
-from typing import Literal
-
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
+from core.kernel.domain import ROLES
 from core.kernel.menu import main_menu
-from core.kernel.payloads import Payload
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
+from core.onboarding.payloads import ChosenRole, PickRole
 
-ChosenRole = Literal["org_admin", "staff", "parent", "coordinator"]
-ROLES: tuple[ChosenRole, ...] = ("org_admin", "staff", "parent", "coordinator")
 ASK_ROLE = "start:role"
-
-
-class PickRole(Payload):
-    cmd: str = "role"
-    role: ChosenRole
-
-
-class AskRole(Payload):
-    cmd: str = "role?"
 
 
 def role_keyboard(conv: Conversation) -> Keyboard:

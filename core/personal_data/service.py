@@ -17,18 +17,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError
 
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.menu import main_menu, menu_button
-from core.kernel.payloads import Payload, Start
+from core.kernel.payloads import Start
 from core.kernel.texts import TextsError, content_root, make_environment
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
+from core.personal_data.payloads import EraseAsk, EraseConfirm, FullConsent, GiveConsent, MyData, Then
 
-Then = Literal["act", "stf"]
 _VERSION_FILE = re.compile(r"^v(\d+)(\.summary)?\.md$")
 STATE_VIEW = "mydata:view"
 STATE_ERASE = "mydata:erase"
@@ -81,29 +81,6 @@ def load_consents(folder: Path) -> ConsentBook:
     book.render("-")  # a missing variable is an error at start, not in front of a person
     book.summary("-")
     return book
-
-
-class MyData(Payload):
-    cmd: str = "pd"
-
-
-class GiveConsent(Payload):
-    cmd: str = "pd.consent"
-    agree: bool
-    then: Then
-
-
-class FullConsent(Payload):
-    cmd: str = "pd.full"
-    then: Then
-
-
-class EraseAsk(Payload):
-    cmd: str = "pd.erase"
-
-
-class EraseConfirm(Payload):
-    cmd: str = "pd.erase_yes"
 
 
 def _t(conv: Conversation, key: str, **values: Any) -> str:

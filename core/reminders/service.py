@@ -120,10 +120,10 @@ def continue_payload(kind: str) -> dict[str, object]:
     the generic «continue where you were» when that feature does not offer one."""
     try:
         if kind in ("stuck", "staff"):
-            from core.activation.service import ActOpen
+            from core.activation.payloads import ActOpen
 
             return ActOpen().dump()
-        from core.activation.staff import StaffOpen  # type: ignore[import-not-found]
+        from core.activation.payloads import StaffOpen
 
         return StaffOpen().dump()
     except ImportError:

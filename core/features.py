@@ -13,7 +13,6 @@ from functools import cache
 from core.activation.feature import FEATURE as ACTIVATION
 from core.admin.feature import FEATURE as ADMIN
 from core.broadcasts.feature import FEATURE as BROADCASTS
-from core.coordination.feature import FEATURE as COORDINATION
 from core.fallback.feature import FEATURE as FALLBACK
 from core.faq.feature import FEATURE as FAQ
 from core.kernel.registry import Feature, Registry
@@ -26,10 +25,11 @@ from core.surveys.feature import FEATURE as SURVEYS
 from core.tickets.feature import FEATURE as TICKETS
 
 FEATURES: tuple[Feature, ...] = (ONBOARDING, MENU, TICKETS, BROADCASTS, ADMIN, STATUS, REMINDERS,
-                                 SURVEYS, ACTIVATION, COORDINATION, PERSONAL_DATA, FAQ, FALLBACK)
+                                 SURVEYS, ACTIVATION, PERSONAL_DATA, FAQ, FALLBACK)
 
 ORDER: tuple[str, ...] = (
-    "onboarding.buttons",      # an invitation code typed anywhere, the role choice, «Начать»
+    "activation.codes",        # an invitation code typed anywhere
+    "onboarding.buttons",      # the role choice, «Начать»
     "menu.buttons",
     "tickets.routes",          # a question to a coordinator being written or answered
     "broadcasts.routes",       # typed commands and the broadcast dialog come before FAQ text
@@ -38,7 +38,7 @@ ORDER: tuple[str, ...] = (
     "reminders.routes",
     "surveys.routes",          # text typed while a survey question is open
     "activation.buttons",      # the organisation admin's and the staff member's buttons
-    "coordination.routes",
+    "activation.coordinators",  # the coordinators' queue of applications
     "activation.text",         # typed answers inside the 8 steps
     "personal_data.routes",
     "faq.buttons",

@@ -1,6 +1,7 @@
 """The 8-step activation: organisations' progress, applications, staff, the form drafts.
 
-Contract used by other features: organisations.step (1..8; 9 = activated), step_updated_at,
+Contract used by other features: organisations.step (1..TOTAL_STEPS; ACTIVATED = activated, both
+in core.kernel.domain), step_updated_at,
 admin_vk_id, staff.confirmed_at.
 """
 
@@ -11,6 +12,7 @@ from typing import Any, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from core.kernel.domain import ACTIVATED
 from storage.models import Organisation
 
 if TYPE_CHECKING:
@@ -109,7 +111,8 @@ class ActivationRepo:
 
     async def upsert_org(self, org_id: int | None, name: str, kind: str, municipality_id: int,
                          admin_vk_id: int, step: int, now: int) -> OrgProgress:
-        """Create the organisation of a new application, or update the one being re-submitted."""
+        """Create the organisation of a new application (on ``step``), or update the details of
+        the one being re-submitted (its step is left to ``update_step``)."""
         if org_id is None:
             cur = await self.tx.execute(
                 "INSERT INTO organisations (name, kind, municipality_id, admin_vk_id, step,"
@@ -117,10 +120,9 @@ class ActivationRepo:
                 (name, kind, municipality_id, admin_vk_id, step, now, now))
             org_id = cur.lastrowid
         else:
-            await self.tx.execute(
-                "UPDATE organisations SET name = ?, kind = ?, municipality_id = ?, admin_vk_id = ?,"
-                " step = ?, step_updated_at = ? WHERE id = ?",
-                (name, kind, municipality_id, admin_vk_id, step, now, org_id))
+            await self.tx.execute(  # its step is moved by core.activation.steps.move only
+                "UPDATE organisations SET name = ?, kind = ?, municipality_id = ?, admin_vk_id = ?"
+                " WHERE id = ?", (name, kind, municipality_id, admin_vk_id, org_id))
         org = await self.get_org(org_id)
         assert org is not None
         return org
@@ -128,8 +130,8 @@ class ActivationRepo:
     async def update_step(self, org_id: int, step: int, now: int) -> None:
         await self.tx.execute(
             "UPDATE organisations SET step = ?, step_updated_at = ?,"
-            " activated_at = CASE WHEN ? = 9 THEN COALESCE(activated_at, ?) ELSE activated_at END"
-            " WHERE id = ?", (step, now, step, now, org_id))
+            " activated_at = CASE WHEN ? = ? THEN COALESCE(activated_at, ?) ELSE activated_at END"
+            " WHERE id = ?", (step, now, step, ACTIVATED, now, org_id))
 
     async def update_structure(self, org_id: int, structure: str) -> None:
         await self.tx.execute("UPDATE organisations SET structure = ? WHERE id = ?",
@@ -251,9 +253,9 @@ class ActivationRepo:
         rows = await self.tx.fetchall(
             "SELECT o.*, m.name AS municipality FROM organisations o"
             " JOIN municipalities m ON m.id = o.municipality_id"
-            " WHERE o.step BETWEEN 1 AND 8 AND COALESCE(o.step_updated_at, o.created_at) < ?"
+            " WHERE o.step >= 1 AND o.step < ? AND COALESCE(o.step_updated_at, o.created_at) < ?"
             f"{where} ORDER BY COALESCE(o.step_updated_at, o.created_at), o.id LIMIT ?",
-            (before, *params, limit))
+            (ACTIVATED, before, *params, limit))
         result = []
         for r in rows:
             data = dict(r)

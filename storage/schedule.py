@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.kernel.domain import ACTIVATED
+
 if TYPE_CHECKING:
     from storage.db import Tx
 
@@ -112,19 +114,19 @@ class ScheduleRepo:
     async def list_stuck_organisations(self, before: int, waiting_steps: Sequence[int],
                                        people: PeopleRange = ALL_PEOPLE
                                        ) -> list[StuckOrganisation]:
-        """Organisations on step 1..8 whose step has not changed since ``before``, with an admin
-        who has reminders on; steps in ``waiting_steps`` wait for someone else, not the admin.
-        ``people``: only admins with an id in (low, high]."""
+        """Organisations on step 1..TOTAL_STEPS (not yet ACTIVATED) whose step has not changed
+        since ``before``, with an admin who has reminders on; steps in ``waiting_steps`` wait for
+        someone else, not the admin. ``people``: only admins with an id in (low, high]."""
         marks = ",".join("?" * len(waiting_steps)) or "NULL"
         rows = await self.tx.fetchall(
             "SELECT o.id, o.name, o.municipality_id, o.step,"
             " COALESCE(o.step_updated_at, o.created_at) AS since, o.admin_vk_id"
             " FROM organisations o JOIN users u ON u.vk_id = o.admin_vk_id"
-            " WHERE o.step BETWEEN 1 AND 8 AND u.reminders_on = 1"
+            " WHERE o.step >= 1 AND o.step < ? AND u.reminders_on = 1"
             " AND COALESCE(o.step_updated_at, o.created_at) <= ?"
             f" AND o.step NOT IN ({marks}) AND o.admin_vk_id > ? AND o.admin_vk_id <= ?"
             " ORDER BY o.id",
-            (before, *waiting_steps, *people))
+            (ACTIVATED, before, *waiting_steps, *people))
         return [StuckOrganisation(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     async def list_unconfirmed_staff(self, before: int, people: PeopleRange = ALL_PEOPLE

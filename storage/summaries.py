@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.kernel.domain import ACTIVATED
 from storage.models import AuditEntry, Municipality, Organisation
 
 if TYPE_CHECKING:
@@ -95,14 +96,14 @@ class SummariesRepo:
         return sorted(found)
 
     async def list_step_counts(self, scope: int | None, stuck_before: int) -> list[StepCount]:
-        """Organisations per activation step (1..8, 9 = activated); «stuck» ones have not moved
+        """Organisations per activation step (1..TOTAL_STEPS, ACTIVATED = activated); «stuck» ones have not moved
         since ``stuck_before``."""
         rows = await self.tx.fetchall(
             "SELECT step, COUNT(*) AS n,"
-            " SUM(CASE WHEN step < 9 AND COALESCE(step_updated_at, created_at) < ?"
+            " SUM(CASE WHEN step < ? AND COALESCE(step_updated_at, created_at) < ?"
             "     THEN 1 ELSE 0 END) AS stuck"
             " FROM organisations WHERE (? IS NULL OR municipality_id = ?) GROUP BY step",
-            (stuck_before, scope, scope))
+            (ACTIVATED, stuck_before, scope, scope))
         return [StepCount(int(r["step"]), int(r["n"]), int(r["stuck"] or 0)) for r in rows]
 
     async def list_municipality_steps(self, scope: int | None) -> list[MunicipalityStep]:

@@ -13,10 +13,12 @@ import pytest
 
 from bot.config import settings_from_dict
 from bot.deps import Deps
+from core.activation import checks, steps
 from core.activation import service as act
+from core.kernel import domain
 from core.features import registry
 from core.kernel import dates
-from core.coordination import service as crd
+from core.activation import queue as crd
 from core.activation import staff as stf
 from core.kernel.access import Access
 from core.kernel.clock import FixedClock
@@ -30,9 +32,9 @@ from storage.models import Person
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ROOT / "content" / "texts"
 OWN_TEXT_FILES = ("activation.toml", "coordination.toml", "personal_data.toml")
-OWN_SOURCES = ("core/activation/service.py", "core/activation/staff.py", "core/coordination/service.py",
-               "core/personal_data/service.py", "core/activation/feature.py",
-               "core/coordination/feature.py", "core/personal_data/feature.py")
+OWN_SOURCES = tuple(f"core/activation/{m}.py" for m in (
+    "service", "staff", "queue", "steps", "common", "checks", "payloads", "feature")) + (
+    "core/personal_data/service.py", "core/personal_data/feature.py")
 
 
 # -- phones -------------------------------------------------------------------------------------
@@ -48,7 +50,7 @@ OWN_SOURCES = ("core/activation/service.py", "core/activation/staff.py", "core/c
     ("  +8 913 123 45 67 ", "+79131234567"),
 ])
 def test_phone_is_normalised(typed: str, expected: str) -> None:
-    assert act.parse_phone(typed) == (expected, None)
+    assert checks.parse_phone(typed) == (expected, None)
 
 
 @pytest.mark.parametrize("typed, error", [
@@ -65,22 +67,22 @@ def test_phone_is_normalised(typed: str, expected: str) -> None:
     ("59131234567", "phone_foreign"),
 ])
 def test_wrong_phones_are_refused_with_a_reason(typed: str, error: str) -> None:
-    assert act.parse_phone(typed) == (None, error)
+    assert checks.parse_phone(typed) == (None, error)
 
 
 # -- names, e-mail --------------------------------------------------------------------------------
 
 def test_full_name_and_org_name_and_email() -> None:
-    assert act.parse_full_name("  Иванова   Ольга Петровна ") == ("Иванова Ольга Петровна", None)
-    assert act.parse_full_name("Салтыков-Щедрин Михаил") == ("Салтыков-Щедрин Михаил", None)
-    assert act.parse_full_name("Ольга") == (None, "name_format")
-    assert act.parse_full_name("Иванова 0льга") == (None, "name_format")
-    assert act.parse_org_name("МБОУ «СОШ № 17»") == ("МБОУ «СОШ № 17»", None)
-    assert act.parse_org_name("17") == (None, "org_name_short")
-    assert act.parse_org_name("Ш" * 301) == (None, "org_name_long")
-    assert act.parse_email("olga@school17.ru") == ("olga@school17.ru", None)
-    assert act.parse_email("olga@school17") == (None, "email_format")
-    assert act.parse_email("olga school17.ru") == (None, "email_format")
+    assert checks.parse_full_name("  Иванова   Ольга Петровна ") == ("Иванова Ольга Петровна", None)
+    assert checks.parse_full_name("Салтыков-Щедрин Михаил") == ("Салтыков-Щедрин Михаил", None)
+    assert checks.parse_full_name("Ольга") == (None, "name_format")
+    assert checks.parse_full_name("Иванова 0льга") == (None, "name_format")
+    assert checks.parse_org_name("МБОУ «СОШ № 17»") == ("МБОУ «СОШ № 17»", None)
+    assert checks.parse_org_name("17") == (None, "org_name_short")
+    assert checks.parse_org_name("Ш" * 301) == (None, "org_name_long")
+    assert checks.parse_email("olga@school17.ru") == ("olga@school17.ru", None)
+    assert checks.parse_email("olga@school17") == (None, "email_format")
+    assert checks.parse_email("olga school17.ru") == (None, "email_format")
 
 
 # -- links ----------------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ def test_full_name_and_org_name_and_email() -> None:
      ["https://sferum.ru/a1", "https://sferum.ru/b2"]),
 ])
 def test_direct_links_are_accepted(typed: str, expected: list[str]) -> None:
-    assert act.parse_links(typed, own_group_id=1) == (expected, None)
+    assert checks.parse_links(typed, own_group_id=1) == (expected, None)
 
 
 @pytest.mark.parametrize("typed, error", [
@@ -113,12 +115,12 @@ def test_direct_links_are_accepted(typed: str, expected: list[str]) -> None:
     ("https://sferum.ru/ok http://sferum.ru/bad", "link_not_https"),
 ])
 def test_garbage_links_are_refused(typed: str, error: str) -> None:
-    assert act.parse_links(typed, own_group_id=1) == (None, error)
+    assert checks.parse_links(typed, own_group_id=1) == (None, error)
 
 
 def test_links_are_found_in_text() -> None:
-    assert act.find_links("готово") == []
-    assert act.find_links("ссылка (https://sferum.ru/x)") == ["https://sferum.ru/x"]
+    assert checks.find_links("готово") == []
+    assert checks.find_links("ссылка (https://sferum.ru/x)") == ["https://sferum.ru/x"]
 
 
 # -- dates and codes --------------------------------------------------------------------------------
@@ -149,7 +151,7 @@ WORDS = dates.words_of(Texts.load(content_root() / "texts"))
     ("сегодня", TODAY),
 ])
 def test_deadlines(typed: str, expected: date) -> None:
-    assert act.parse_deadline(typed, TODAY, WORDS) == (expected, None)
+    assert checks.parse_deadline(typed, TODAY, WORDS) == (expected, None)
 
 
 @pytest.mark.parametrize("typed, error", [
@@ -165,38 +167,38 @@ def test_deadlines(typed: str, expected: date) -> None:
     ("01.01.2029", "date_far"),
 ])
 def test_wrong_deadlines(typed: str, error: str) -> None:
-    assert act.parse_deadline(typed, TODAY, WORDS) == (None, error)
+    assert checks.parse_deadline(typed, TODAY, WORDS) == (None, error)
 
 
 def test_invite_codes() -> None:
-    codes = {act.new_invite_code() for _ in range(200)}
+    codes = {checks.new_invite_code() for _ in range(200)}
     assert len(codes) == 200
     for code in codes:
-        assert act.normalise_code(code) == code
-        assert act.normalise_code(code.lower()) == code
+        assert checks.normalise_code(code) == code
+        assert checks.normalise_code(code.lower()) == code
     # typed on a Russian keyboard: Cyrillic twins of the Latin letters; spaces and dashes
-    assert act.normalise_code("КХ7М-4ТР") == "KX7M4TP"
-    assert act.normalise_code("КХ7М4Т") is None  # 6 characters
-    assert act.normalise_code("кх7м 4-тр") == "KX7M4TP"
-    assert act.normalise_code("кх7м4тр") == "KX7M4TP"
-    assert act.normalise_code("KX7M4T0") is None   # 0 is not in the alphabet
-    assert act.normalise_code("hello world") is None
-    assert act.invite_link(42, "KX7M4TP") == "https://vk.me/club42?ref=KX7M4TP"
+    assert checks.normalise_code("КХ7М-4ТР") == "KX7M4TP"
+    assert checks.normalise_code("КХ7М4Т") is None  # 6 characters
+    assert checks.normalise_code("кх7м 4-тр") == "KX7M4TP"
+    assert checks.normalise_code("кх7м4тр") == "KX7M4TP"
+    assert checks.normalise_code("KX7M4T0") is None   # 0 is not in the alphabet
+    assert checks.normalise_code("hello world") is None
+    assert checks.invite_link(42, "KX7M4TP") == "https://vk.me/club42?ref=KX7M4TP"
 
 
 # -- the transition tables ---------------------------------------------------------------------------
 
 def test_steps_form_one_chain_from_1_to_activated() -> None:
-    assert sorted(act.STEPS) == list(range(1, act.TOTAL_STEPS + 1))
+    assert sorted(steps.STEPS) == list(range(1, domain.TOTAL_STEPS + 1))
     step, seen = 1, []
-    while step != act.ACTIVATED:
+    while step != domain.ACTIVATED:
         seen.append(step)
-        step = act.STEPS[step].next
+        step = steps.STEPS[step].next
     assert seen == list(range(1, 9))
-    for number, spec in act.STEPS.items():
+    for number, spec in steps.STEPS.items():
         assert spec.number == number
         if spec.back is not None:
-            assert spec.back == number - 1 and act.STEPS[spec.back].actor == "admin"
+            assert spec.back == number - 1 and steps.STEPS[spec.back].actor == "admin"
         # the admin presses «Готово» exactly on the admin's own steps after the application
         assert (spec.done is not None) == (spec.actor == "admin" and number >= 3)
         org_fields = set(OrgProgress.model_fields)
@@ -204,19 +206,19 @@ def test_steps_form_one_chain_from_1_to_activated() -> None:
 
 
 def test_application_statuses_drive_steps_1_to_3() -> None:
-    flow = act.APP_FLOW
+    flow = steps.APP_FLOW
     assert flow["new"].next == {"sent", "created", "rejected"}
     assert flow["sent"].next == {"created", "rejected"}
     assert not flow["created"].next and not flow["rejected"].next
     assert {s.org_step for s in flow.values()} == {1, 2, 3}
-    assert act.STEPS[flow["created"].org_step].key == "informed"
+    assert steps.STEPS[flow["created"].org_step].key == "informed"
     for status in flow.values():
         assert status.next <= set(flow)
 
 
 def test_form_and_staff_tables() -> None:
     assert act.FORM[-1] == "confirm"
-    assert set(act.FIELD_PARSERS) <= set(act.FORM)
+    assert set(checks.FIELD_PARSERS) <= set(act.FORM)
     item, order = stf.FIRST_ITEM, []
     while item is not None:
         order.append(item)
@@ -251,9 +253,9 @@ def _own_keys() -> set[str]:
 
 def _dynamic_keys() -> set[str]:
     """Keys the code builds from its tables."""
-    keys = {f"activation.steps.{s.key}.{part}" for s in act.STEPS.values()
+    keys = {f"activation.steps.{s.key}.{part}" for s in steps.STEPS.values()
             for part in ("title", "help", "todo")}
-    keys |= {f"activation.steps.{s.key}.text" for s in act.STEPS.values() if s.number > 1}
+    keys |= {f"activation.steps.{s.key}.text" for s in steps.STEPS.values() if s.number > 1}
     keys |= {"activation.steps.application.rejected", "activation.steps.application.wait",
              "activation.steps.handover.wait"}
     keys |= {f"activation.form.{f}" for f in act.FORM}
@@ -261,10 +263,10 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"activation.words.{w}" for w in ("done", "registered", "problem", "skip", "filler")}
     keys |= {f"activation.structure.{s}" for s in ("single", "full")}
     keys |= {f"activation.structure_saved.{s}" for s in ("single", "full")}
-    keys |= {f"activation.missing.{r}" for s in act.STEPS.values() for r in s.requires}
+    keys |= {f"activation.missing.{r}" for s in steps.STEPS.values() for r in s.requires}
     keys |= {f"activation.notice.{s}" for s in ("sent", "created", "rejected")}
     keys |= {f"activation.platform.{p}" for p in ("phone", "computer")}
-    keys |= {f"coord.status.{s}" for s in act.APP_FLOW}
+    keys |= {f"coord.status.{s}" for s in steps.APP_FLOW}
     keys |= {f"btn.crd_{s}" for s in ("sent", "created", "rejected")}
     keys |= {f"staff.items.{i}.{part}" for i in stf.STAFF_STEPS
              for part in ("title", "text", "help", "thanks")}
@@ -288,7 +290,8 @@ def test_every_key_used_exists_and_every_key_is_used(texts: Texts) -> None:
     literal = set(re.findall(r'"((?:activation|staff|coord|pd|btn|cmd)\.[a-z_.]+)"', source))
     audit_actions = set(re.findall(r'(?:_audit\(conv, |insert_entry\(conv\.person\.vk_id, )"([a-z_.]+)"',
                                    source))
-    literal -= audit_actions | set(Payload.registry)  # names of actions and buttons, not texts
+    # names of actions, buttons and continuations, not texts
+    literal -= audit_actions | set(Payload.registry) | set(registry().continuations)
     assert audit_actions >= {"activation.status", "activation.export"}
     dynamic = _dynamic_keys() | {f"activation.errors.{c}" for c in ERROR_CODES}
     known = texts.keys
@@ -302,7 +305,7 @@ def test_templates_render_with_the_values_the_code_gives(texts: Texts) -> None:
     for code in ERROR_CODES:
         assert texts.render(f"activation.errors.{code}", today="23.11.2026", example="07.12.2026",
                             example_words="7 декабря")
-    for spec in act.STEPS.values():
+    for spec in steps.STEPS.values():
         values = dict(org="Школа", n=spec.number, total=8, app_id=1, app_date="23.11.2026",
                       status="новая", reason="нет", structure="", links=[], deadline="",
                       code="", link="", example="07.12.2026", example_words="7 декабря",
@@ -345,7 +348,7 @@ def test_each_step_keyboard_is_valid(conv: Conversation, step: int) -> None:
     org = OrgProgress(id=1, name="Школа", kind="school", municipality_id=1, step=step,
                       invite_code="ACEHKMP" if step >= 6 else None,
                       structure="single" if step >= 5 else None)
-    keyboard = act.step_keyboard(conv, org)
+    keyboard = steps.step_keyboard(conv, org)
     keyboard.validate()
     labels = [b.label for b in keyboard.buttons]
     assert len(labels) == len(set(labels))
@@ -372,13 +375,13 @@ def test_status_buttons_follow_the_flow(conv: Conversation) -> None:
 
 def test_shortcuts_that_move_on_need_the_whole_message(texts: Texts) -> None:
     def words(kind: str) -> list[str]:
-        return [act.normalise_words(w) for w in texts.render(f"activation.words.{kind}").split(",")]
+        return [checks.normalise_words(w) for w in texts.render(f"activation.words.{kind}").split(",")]
 
     done, filler = words("done") + words("registered"), words("filler")
     for typed in ("Готово", "я уже зарегистрировался", "Всё, готово!", "Готово, зарегистрировалась"):
-        assert act.means_only(typed, done, filler), typed
+        assert checks.means_only(typed, done, filler), typed
     for typed in ("Кто зарегистрировался", "как узнать, кто зарегистрировался?",
                   "не могу понять, зарегистрировался ли я", "я", ""):
-        assert not act.means_only(typed, done, filler), typed
-    assert act.means_only("нет", words("skip"), filler)
-    assert not act.means_only("olga@school.ru, другой нет", words("skip"), filler)
+        assert not checks.means_only(typed, done, filler), typed
+    assert checks.means_only("нет", words("skip"), filler)
+    assert not checks.means_only("olga@school.ru, другой нет", words("skip"), filler)

@@ -236,7 +236,7 @@ def test_every_export_writes_through_the_one_neutraliser() -> None:
             writes = "writerow(" in line or any(f"{sheet}.append(" in line for sheet in sheets)
             if writes:
                 assert "spreadsheet_row" in line, f"{path.name}: {line.strip()}"
-    assert {"core/coordination/service.py", "core/admin/figures.py"} <= set(exporters)
+    assert {"core/activation/queue.py", "core/admin/figures.py"} <= set(exporters)
 
 
 @pytest.mark.parametrize("value", [*HOSTILE_ORGS, HOSTILE_EMAIL, "@cmd", "\tTAB", "\rCR",

@@ -17,7 +17,7 @@ import pytest
 from bot.vkemu import VKEmulator
 from core.admin import service as admin
 from core.broadcasts import service as broadcasts
-from core.coordination import service as coordination
+from core.activation import queue as coordination
 from core.faq import dialog as faq_dialog
 from core.tickets import service as tickets
 from core.kernel.access import NOBODY, REGION, Access, NotAllowed, Scope, territory

@@ -1,5 +1,6 @@
-"""The buttons of the activation: the organisation admin's (steps 1..8 and the application form)
-and the staff member's. Other features import only this module of the activation."""
+"""The buttons of the activation: the organisation admin's (steps 1..8 and the application form),
+the staff member's and the coordinators' (the applications queue). Other features import only
+this module of the activation."""
 
 from __future__ import annotations
 
@@ -136,3 +137,40 @@ class StaffWhere(Payload):
 
 STAFF_PAYLOADS: tuple[type[Payload], ...] = (StaffOpen, StaffJoin, StaffDone, StaffHelp, StaffPass,
                                              StaffWhere)
+
+# -- the coordinators (the applications queue, core/activation/queue.py)
+
+
+class Panel(Payload):
+    cmd: str = "crd"
+
+
+class Applications(Payload):
+    cmd: str = "crd.apps"
+
+
+class SetStatus(Payload):
+    cmd: str = "crd.status"
+    app: int
+    status: Literal["sent", "created", "rejected"]
+
+
+class Export(Payload):
+    cmd: str = "crd.export"
+
+
+class MarkSent(Payload):
+    cmd: str = "crd.mark"
+    upto: int
+
+
+class Stuck(Payload):
+    cmd: str = "crd.stuck"
+
+
+class CancelReject(Payload):
+    cmd: str = "crd.cancel"
+
+
+COORDINATOR_PAYLOADS: tuple[type[Payload], ...] = (Panel, Applications, SetStatus, Export, MarkSent,
+                                                   Stuck, CancelReject)

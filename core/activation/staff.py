@@ -13,29 +13,35 @@ States (users.state):
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.activation.payloads import StaffDone, StaffHelp, StaffJoin, StaffPass, StaffWhere
-from core.activation.service import (
+from core.activation.payloads import (
+    StaffDone,
+    StaffHelp,
+    StaffJoin,
+    StaffList,
+    StaffPass,
+    StaffWhere,
+)
+from core.activation.checks import (
     CODE_ALPHABET,
     CODE_LENGTH,
     has_phrase,
-    label,
-    local_date,
     means_only,
     normalise_code,
-    show_date,
-    t,
-    today,
     twins_to_latin,
-    words,
 )
+from core.activation.common import label, local_date, local_time, show_date, t, today, words
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.menu import main_menu, menu_button, menu_keyboard
 from core.kernel.outgoing import Outgoing
+from core.kernel.people import people
+from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from storage import Tx
 
@@ -62,6 +68,18 @@ FIRST_ITEM = "reg"
 STATE_CONSENT = "staff:consent"
 STATE_CODE = "staff:code"
 STATE_STEP = "staff:step"
+CONSENT = "stf"  # what the staff member's consent buttons carry; «Даю согласие» resumes "consent.stf"
+
+
+async def ask_consent(conv: Conversation, data: dict[str, Any] | None = None) -> list[Reply]:
+    """The personal_data feature asks the consent; «Даю согласие» resumes "consent.stf"."""
+    return await conv.deps.registry.continuation("personal_data.ask_consent")(
+        conv, CONSENT, STATE_CONSENT, data)
+
+
+async def subscription_offer(conv: Conversation) -> list[Reply]:
+    """«Присылать напоминания и опросы?» of the reminders feature (asked once)."""
+    return await conv.deps.registry.continuation("reminders.subscription_offer")(conv)
 
 
 def next_item(staff: Any) -> str | None:
@@ -92,8 +110,6 @@ async def _ref_org(conv: Conversation, tx: Tx) -> Any:
 
 async def open_flow(conv: Conversation) -> list[Reply]:
     """«Регистрация в Сферуме»."""
-    from core.personal_data.service import ask_consent
-
     async with conv.deps.db.transaction() as tx:
         if await tx.personal.get_consent(conv.person.vk_id) is None:
             consent_needed = True
@@ -106,7 +122,7 @@ async def open_flow(conv: Conversation) -> list[Reply]:
             await _set_state(conv, tx, STATE_CODE)
             return await _code_screen(conv, tx)
     if consent_needed:
-        return await ask_consent(conv, "stf")
+        return await ask_consent(conv)
     return []
 
 
@@ -114,10 +130,8 @@ async def after_consent(conv: Conversation) -> list[Reply]:
     """Right after «Даю согласие»: join the organisation whose code asked for the consent,
     else go on where «Регистрация в Сферуме» leads."""
     code = conv.person.state_data.get("code")
-    if code:
-        from core.reminders.service import subscription_offer  # asked once the person has joined
-
-        return [*await join(conv, str(code)), *subscription_offer(conv)]
+    if code:  # «Присылать напоминания?» is asked once the person has joined
+        return [*await join(conv, str(code)), *await subscription_offer(conv)]
     return await open_flow(conv)
 
 
@@ -159,8 +173,6 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
     """Join by a code: typed, or the one in the «Присоединиться» button of a ref link. An
     unknown code is said at once; a known one asks the consent first if there is none yet
     (the code is kept with it, so «Даю согласие» joins)."""
-    from core.personal_data.service import ask_consent
-
     deps = conv.deps
     now = unix(deps.clock)
     code = normalise_code(code_text)
@@ -188,9 +200,7 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
             await tx.users.update_org(conv.person.vk_id, org.id, now)
             await _set_state(conv, tx, STATE_STEP)
     if consent_needed:
-        return await ask_consent(conv, "stf", {"code": code})
-    from core.kernel.people import people
-
+        return await ask_consent(conv, {"code": code})
     await people(deps, [conv.person.vk_id])  # the VK name and sex, for the admin's staff list
     async with deps.db.read() as tx:
         staff = await tx.activation.get_staff(conv.person.vk_id)
@@ -199,8 +209,6 @@ async def join(conv: Conversation, code_text: str) -> list[Reply]:
 
 
 def _code_wait(conv: Conversation, until: int, now: int) -> Reply:
-    from core.activation.service import local_time
-
     minutes = max(1, -(-(until - now) // 60))
     return Reply(t(conv, "staff.code_wait", until=local_time(conv, until), minutes=minutes),
                  Keyboard.of([menu_button(conv)]), template="staff.code_wait")
@@ -245,9 +253,7 @@ async def _step_screen(conv: Conversation, tx: Tx, staff: Any) -> list[Reply]:
 async def screen(conv: Conversation) -> list[Reply]:
     """What a staff member in "staff:*" is looking at."""
     if conv.person.state == STATE_CONSENT:
-        from core.personal_data.service import consent_screen
-
-        return consent_screen(conv, "stf", full=False)
+        return await conv.deps.registry.continuation("personal_data.consent_screen")(conv, CONSENT)
     async with conv.deps.db.read() as tx:
         staff = await tx.activation.get_staff(conv.person.vk_id)
         if staff is not None:
@@ -289,8 +295,6 @@ DIGEST_NAMES = 20
 async def deliver_digests(deps: Any, admin_vk_id: int | None = None) -> int:
     """Send every digest that is due (or only this admin's); returns how many were sent. The
     waiting items are in SQLite, so a restart delays a digest but never loses it."""
-    from core.activation.payloads import StaffList
-
     now = unix(deps.clock)
     period = deps.settings.limits.staff_digest_minutes * 60
     async with deps.db.read() as tx:
@@ -304,14 +308,12 @@ async def deliver_digests(deps: Any, admin_vk_id: int | None = None) -> int:
             if not items:
                 continue
             await tx.limits.delete_digest_items(admin, [i.staff_vk_id for i in items], now)
-        from core.kernel.people import people as profiles
-
-        found = await profiles(deps, [i.staff_vk_id for i in items])  # names and sex from VK
-        people = [{"name": found[i.staff_vk_id].name or f"vk.com/id{i.staff_vk_id}",
-                   "sex": found[i.staff_vk_id].sex, "org": i.org_name} for i in items]
+        found = await people(deps, [i.staff_vk_id for i in items])  # names and sex from VK
+        named = [{"name": found[i.staff_vk_id].name or f"vk.com/id{i.staff_vk_id}",
+                  "sex": found[i.staff_vk_id].sex, "org": i.org_name} for i in items]
         notice = Reply(
-            deps.texts.render("activation.staff_digest", people=people[:DIGEST_NAMES],
-                              count=len(people), more=max(0, len(people) - DIGEST_NAMES)),
+            deps.texts.render("activation.staff_digest", people=named[:DIGEST_NAMES],
+                              count=len(named), more=max(0, len(named) - DIGEST_NAMES)),
             Keyboard.of([Button(deps.texts.label("btn.act_staff"), StaffList().dump())],
                         inline=True),
             template="activation.staff_digest")
@@ -331,23 +333,16 @@ class StaffDigestService:
         self._task: Any = None
 
     async def start(self) -> None:
-        import asyncio
-
         await self.tick()  # digests that came due while the bot was down
         self._task = asyncio.create_task(self._loop(), name="staff-digest")
 
     async def stop(self) -> None:
-        import asyncio
-
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def _loop(self) -> None:
-        import asyncio
-        import logging
-
         while True:
             await asyncio.sleep(self.every)
             try:
@@ -360,29 +355,27 @@ class StaffDigestService:
 
 
 async def help_(conv: Conversation, item: str, problem: str | None = None) -> list[Reply]:
-    from core.tickets.service import ask_button
-
     async with conv.deps.db.transaction() as tx:
         await _set_state(conv, tx, STATE_STEP, {"problem": problem[:2000]} if problem else {})
     button = (Button(label(conv, "btn.act_pass"), StaffPass(item=item).dump(), "primary")  # type: ignore[arg-type]
-              if problem else ask_button(conv, f"staff:{item}"))
+              if problem else await conv.deps.registry.continuation("tickets.ask_button")(
+                  conv, f"staff:{item}"))
     key = f"staff.items.{item}.help"
     return [Reply(t(conv, key) + "\n\n" + t(conv, "activation.help_offer"),
                   Keyboard.of([button], inline=True), template=key)]
 
 
 async def pass_problem(conv: Conversation, item: str) -> list[Reply]:
-    from core.tickets.service import ask, open_ticket
-
     problem = conv.person.state_data.get("problem")
     if not problem:
-        return await ask(conv, f"staff:{item}")
+        return await conv.deps.registry.continuation("tickets.ask")(conv, f"staff:{item}")
     async with conv.deps.db.transaction() as tx:
         await _set_state(conv, tx, STATE_STEP)
         person = await tx.users.get_user(conv.person.vk_id)
     assert person is not None
     conv.person = person
-    return await open_ticket(conv, f"staff:{item}", str(problem))
+    return await conv.deps.registry.continuation("tickets.open_ticket")(
+        conv, f"staff:{item}", str(problem))
 
 
 async def where(conv: Conversation) -> list[Reply]:
@@ -504,8 +497,6 @@ async def typed_code(conv: Conversation) -> tuple[str, Any] | None:
 async def code_typed(conv: Conversation, kind: str, found: Any) -> list[Reply]:
     """Answer a typed code: join that organisation (a code means the staff role; the consent
     is asked first if there is none), or say why the code is not one."""
-    from core.kernel.screens import current_screen
-
     deps = conv.deps
     now = unix(deps.clock)
     if kind == "wait":
@@ -520,8 +511,7 @@ async def code_typed(conv: Conversation, kind: str, found: Any) -> list[Reply]:
             if blocked is not None:
                 return [_code_wait(conv, blocked, now)]
         if not conv.person.state:  # the very first message: the greeting with the role choice
-            from core.onboarding.service import greet
-
+            greet = conv.deps.registry.continuation("onboarding.greet")
             return prefixed(code_refusal(conv, str(found)), await greet(conv))
         return prefixed(code_refusal(conv, str(found)), await current_screen(conv))
     org = found
@@ -547,10 +537,8 @@ async def code_typed(conv: Conversation, kind: str, found: Any) -> list[Reply]:
     if not became_staff:
         return replies
     replies = prefixed(t(conv, "staff.code_as_staff", org=org.name), replies)
-    from core.personal_data.service import has_consent
-    from core.reminders.service import subscription_offer
-
-    if not await has_consent(conv):
+    async with deps.db.read() as tx:
+        consent = await tx.personal.get_consent(conv.person.vk_id)
+    if consent is None:
         return replies  # «Присылать напоминания?» comes after the consent, not beside it
-
-    return [*replies, *subscription_offer(conv)]
+    return [*replies, *await subscription_offer(conv)]

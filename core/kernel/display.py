@@ -75,3 +75,17 @@ def span_words(texts: Any, first: date, last: date, today: date | None = None) -
         same_month=(first.year, first.month) == (last.year, last.month),
         first_year=first.year if years and first.year != last.year else None,
         last_year=last.year if years else None)
+
+
+def local_date(tz: str, stamp: int | None) -> str:
+    """A moment as «25.11.2026» in the zone ``tz``; '' for none."""
+    if not stamp:
+        return ""
+    return datetime.fromtimestamp(stamp, ZoneInfo(tz)).strftime("%d.%m.%Y")
+
+
+def local_time(tz: str, stamp: int | None) -> str:
+    """A moment as «25.11.2026 10:00» in the zone ``tz``; '' for none."""
+    if not stamp:
+        return ""
+    return datetime.fromtimestamp(stamp, ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")

@@ -3,7 +3,6 @@ typed anywhere, and the greeting for whatever else a newcomer writes first."""
 
 from __future__ import annotations
 
-from core.activation import staff as stf
 from core.kernel.menu import ASK_ROLE
 from core.kernel.payloads import Start
 from core.kernel.registry import Feature
@@ -35,9 +34,6 @@ FEATURE = Feature(
     name="onboarding",
     routes={
         "buttons": [
-            # «C46E3KC» as the very first message, «мне дали код M5567AH» in the menu: join
-            Route(Test(stf.typed_code, name="found"),
-                  lambda conv, found: stf.code_typed(conv, *found), name="invite_code_typed"),
             Route(Press(ui.PickRole),
                   lambda conv, payload: onboarding.choose_role(conv, payload.role), name="role"),
             Route((InState(onboarding.ASK_ROLE), Test(_role_typed, name="role")),
@@ -52,5 +48,7 @@ FEATURE = Feature(
     screens={"": _role_screen, "start": _role_screen},
     continuations={ASK_ROLE: onboarding.ask_role,
                    # an FAQ answer to a newcomer's first message also asks «кто Вы?»
-                   "onboarding.with_role_choice": onboarding.with_role_choice},
+                   "onboarding.with_role_choice": onboarding.with_role_choice,
+                   # a code that is nobody's, as the very first message: the greeting after it
+                   "onboarding.greet": onboarding.greet},
 )

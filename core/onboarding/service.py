@@ -9,6 +9,7 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.domain import ROLES
 from core.kernel.menu import main_menu
+from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.onboarding.payloads import ChosenRole, PickRole
 
@@ -96,16 +97,14 @@ async def choose_role(conv: Conversation, role: ChosenRole) -> list[Reply]:
         person = await tx.users.get_user(conv.person.vk_id)
     assert person is not None
     conv.person = person
-    from core.reminders.service import subscription_offer  # «Присылать напоминания и опросы?» (once)
-    from core.activation.staff import invite_offer  # staff who came by an invite link
-
-    offer = await invite_offer(conv) if role == "staff" else None
+    registry = deps.registry
+    # staff who came by an invite link: «Присоединиться» to that organisation (activation)
+    offer = await registry.continuation("activation.invite_offer")(conv) if role == "staff" else None
     return [*prefixed(deps.texts.render(f"start.role_saved_{role}"), [offer or main_menu(conv)]),
-            *subscription_offer(conv)]
+            # «Присылать напоминания и опросы?» (reminders; asked once)
+            *await registry.continuation("reminders.subscription_offer")(conv)]
 
 
 async def welcome_back(conv: Conversation) -> list[Reply]:
     """«Начать» pressed again by someone who already chose a role."""
-    from core.kernel.screens import current_screen
-
     return await current_screen(conv)

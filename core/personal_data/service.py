@@ -8,8 +8,13 @@ are shown its short summary ``v<N>.summary.md`` (who, what data, why, how to wit
 full text one press away («Полный текст»); what they agree to and what is recorded is the full
 text's version.
 
-States: "activation:consent" / "staff:consent" (asked, by the flow that needs it),
-"mydata:view" (what is stored is shown), "mydata:erase" (erasing asked, waits for «Да»).
+The flow that needs the consent asks it through the registry ("personal_data.ask_consent":
+``then`` names the flow, ``state`` is its own state while the question is shown, e.g.
+"activation:consent"); «Даю согласие» resumes that flow by its continuation "consent.<then>".
+This feature knows nothing of what follows the consent.
+
+States: the asking flow's (see above), "mydata:view" (what is stored is shown), "mydata:erase"
+(erasing asked, waits for «Да»).
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from typing import Any
 from jinja2 import Template, TemplateSyntaxError
 
 from core.kernel.clock import unix
+from core.kernel.display import format_phone, local_date, local_time
 from core.kernel.conversation import Conversation
+from core.kernel.domain import ROLES
 from core.kernel.menu import main_menu, menu_button
+from core.kernel.screens import current_screen
 from core.kernel.payloads import Start
 from core.kernel.texts import TextsError, content_root, make_environment
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
@@ -32,6 +40,7 @@ from core.personal_data.payloads import EraseAsk, EraseConfirm, FullConsent, Giv
 _VERSION_FILE = re.compile(r"^v(\d+)(\.summary)?\.md$")
 STATE_VIEW = "mydata:view"
 STATE_ERASE = "mydata:erase"
+ASKED = "consent_for"  # state_data: which flow's consent is being asked
 
 
 @dataclass(frozen=True)
@@ -91,8 +100,9 @@ def _book(conv: Conversation) -> ConsentBook:
     return conv.deps.services["consent"]
 
 
-def _consent_state(then: Then) -> str:
-    return "activation:consent" if then == "act" else "staff:consent"
+def _asked(conv: Conversation, then: Then) -> bool:
+    """The consent this button answers is the one being asked (not an old message's)."""
+    return conv.person.state.endswith(":consent") and conv.person.state_data.get(ASKED, then) == then
 
 
 def consent_screen(conv: Conversation, then: Then, full: bool = True,
@@ -120,31 +130,28 @@ def consent_screen(conv: Conversation, then: Then, full: bool = True,
 
 async def full_text(conv: Conversation, then: Then) -> list[Reply]:
     """«Полный текст»: the whole consent, then the same question."""
-    from core.kernel.screens import current_screen
-
-    if conv.person.state != _consent_state(then):
+    if not _asked(conv, then):
         return prefixed(_t(conv, "input.bad_button"), await current_screen(conv))
     return consent_screen(conv, then, document=True)
 
 
-async def ask_consent(conv: Conversation, then: Then,
+async def ask_consent(conv: Conversation, then: Then, state: str,
                       data: dict[str, Any] | None = None) -> list[Reply]:
-    """Ask; ``data`` stays in state_data for the flow to go on with after «Даю согласие»."""
+    """Ask for the flow ``then`` (the person is put in its ``state``, "<flow>:consent");
+    ``data`` stays in state_data for the flow to go on with after «Даю согласие»."""
     async with conv.deps.db.transaction() as tx:
-        await tx.users.update_state(conv.person.vk_id, _consent_state(then), data or {},
+        await tx.users.update_state(conv.person.vk_id, state, {**(data or {}), ASKED: then},
                                     unix(conv.deps.clock))
     return consent_screen(conv, then)
 
 
-async def has_consent(conv: Conversation) -> bool:
-    async with conv.deps.db.read() as tx:
-        return await tx.personal.get_consent(conv.person.vk_id) is not None
+async def question_screen(conv: Conversation, then: Then) -> list[Reply]:
+    """The question alone, shown again after a detour (the asking flow's screen)."""
+    return consent_screen(conv, then, full=False)
 
 
 async def answer_consent(conv: Conversation, agree: bool, then: Then) -> list[Reply]:
-    from core.kernel.screens import current_screen
-
-    if conv.person.state != _consent_state(then):
+    if not _asked(conv, then):
         return prefixed(_t(conv, "input.bad_button"), await current_screen(conv))
     async with conv.deps.db.transaction() as tx:
         now = unix(conv.deps.clock)
@@ -158,13 +165,8 @@ async def answer_consent(conv: Conversation, agree: bool, then: Then) -> list[Re
     if not agree:
         return [Reply(_t(conv, f"pd.declined_{then}"), template=f"pd.declined_{then}"),
                 main_menu(conv)]
-    if then == "act":
-        from core.activation.service import start_form
-
-        return prefixed(_t(conv, "pd.thanks"), await start_form(conv))
-    from core.activation.staff import after_consent
-
-    return prefixed(_t(conv, "pd.thanks"), await after_consent(conv))
+    resume = conv.deps.registry.continuation(f"consent.{then}")  # the flow that asked goes on
+    return prefixed(_t(conv, "pd.thanks"), await resume(conv))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -172,9 +174,11 @@ async def answer_consent(conv: Conversation, agree: bool, then: Then) -> list[Re
 # ------------------------------------------------------------------------------------------------
 
 
-async def _collect(conv: Conversation) -> dict[str, Any]:
-    from core.activation.service import kind_label, local_date, local_time
+def _zone(conv: Conversation) -> str:
+    return conv.deps.settings.region.timezone
 
+
+async def _collect(conv: Conversation) -> dict[str, Any]:
     vk_id = conv.person.vk_id
     async with conv.deps.db.read() as tx:
         person = await tx.users.get_user(vk_id)
@@ -195,16 +199,16 @@ async def _collect(conv: Conversation) -> dict[str, Any]:
         "org": org.name if org else "",
         "org_step": org.step if org else 0,
         "applications": [{
-            "id": a.id, "date": local_date(conv, a.created_at), "org": a.org_name,
-            "kind": kind_label(conv, a.org_kind), "municipality": a.municipality,
+            "id": a.id, "date": local_date(_zone(conv), a.created_at), "org": a.org_name,
+            "kind": conv.deps.texts.label(f"btn.kind_{a.org_kind}"), "municipality": a.municipality,
             "full_name": a.admin_full_name, "phone": a.admin_phone, "email": a.admin_email or "",
             "status": _t(conv, f"coord.status.{a.status}")} for a in apps if a is not None],
         "draft": bool(draft and len(draft) > 1),
-        "staff": {"joined": local_date(conv, staff.joined_at),
-                  "confirmed": local_date(conv, staff.confirmed_at),
-                  "app": local_date(conv, staff.app_at),
-                  "chat": local_date(conv, staff.chat_at)} if staff else None,
-        "consent": {"version": consent.version, "at": local_time(conv, consent.given_at)}
+        "staff": {"joined": local_date(_zone(conv), staff.joined_at),
+                  "confirmed": local_date(_zone(conv), staff.confirmed_at),
+                  "app": local_date(_zone(conv), staff.app_at),
+                  "chat": local_date(_zone(conv), staff.chat_at)} if staff else None,
+        "consent": {"version": consent.version, "at": local_time(_zone(conv), consent.given_at)}
         if consent else None,
         "ref": person.ref or "",
         "reminders": person.reminders_on,
@@ -225,16 +229,12 @@ ROW_MAX = 300  # characters of one stored row shown
 
 def _value(conv: Conversation, column: str, value: Any) -> str:
     if isinstance(value, int) and (column.endswith("_at") or column in ("at", "blocked_until")):
-        from core.activation.service import local_time
-
-        return local_time(conv, value)
-    if column == "role" and value in ("org_admin", "staff", "parent", "coordinator"):
+        return local_time(_zone(conv), value)
+    if column == "role" and value in ROLES:
         return _t(conv, f"pd.roles.{value}")
     if column == "sex" and value in (0, 1, 2):
         return _t(conv, f"pd.sex.{value}")
     if column == "admin_phone":
-        from core.kernel.display import format_phone
-
         return format_phone(value)
     return " ".join(str(value).split())
 

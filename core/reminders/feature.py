@@ -7,8 +7,12 @@ from core.reminders.payloads import RemindContinue, RemindOff, RemindOn, Reminde
 from core.kernel.conversation import Conversation
 from core.kernel.registry import Feature, MenuEntry
 from core.kernel.routes import Press, Route, Test
-from core.kernel.ui import Button
+from core.kernel.ui import Button, Reply
 from core.reminders import service as reminders
+
+
+async def _subscription_offer(conv: Conversation) -> list[Reply]:
+    return reminders.subscription_offer(conv)
 
 
 def _rows(conv: Conversation) -> list[list[Button]]:
@@ -30,4 +34,6 @@ FEATURE = Feature(
         Route(Test(reminders.typed_command, name="name"), reminders.command, name="typed"),
     ]},
     menu=[MenuEntry(30, _rows)],
+    # «Присылать напоминания и опросы?», asked once: after the role choice, after joining
+    continuations={"reminders.subscription_offer": _subscription_offer},
 )

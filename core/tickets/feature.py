@@ -14,6 +14,10 @@ BUTTON = COORDINATOR.refusing("screen")
 TYPED = COORDINATOR.refusing(None)
 
 
+async def _ask_button(conv: Conversation, src: str) -> Button:
+    return tickets.ask_button(conv, src)
+
+
 def screen(conv: Conversation) -> list[Reply]:
     if conv.person.state != "ticket:write" and not conv.access.coordinator:
         return [main_menu(conv)]  # no longer a coordinator: nothing of the question is shown
@@ -44,6 +48,9 @@ FEATURE = Feature(
     screens={"ticket": screen},
     privileged_states=("ticket:answer",),
     commands=[CommandInfo("questions", 90, TYPED, listed_only=True)],
-    # the FAQ keeps the last question asked, so «Спросить координатора» sends it as is
-    continuations={"tickets.remember_question": tickets.remember_question},
+    # the FAQ keeps the last question asked, so «Спросить координатора» sends it as is;
+    # «Не получается» on an activation step: the button, the question asked, a problem passed on
+    continuations={"tickets.remember_question": tickets.remember_question,
+                   "tickets.ask_button": _ask_button, "tickets.ask": tickets.ask,
+                   "tickets.open_ticket": tickets.open_ticket},
 )

@@ -1,4 +1,5 @@
-"""Coordinators' side of the activation: the application queue and its statuses (steps 1–3),
+"""Coordinators' side of the activation: the application queue and its statuses (steps 1–3, moved
+by ``steps.follow_application``),
 the CSV export for the federal coordinators and the stuck organisations. The panel's «Воронка»
 is core.admin's funnel (the typed «воронка» /funnel).
 
@@ -16,33 +17,30 @@ import io
 import logging
 from typing import Any
 
-from core.activation.service import (
-    APP_FLOW,
-    STEPS,
+from core.activation.common import kind_label, label, local_date, t, today, twins
+from core.activation.steps import APP_FLOW, STEPS, follow_application, step_title
+from core.activation.payloads import (
     ActOpen,
-    FormRestart,
-    kind_label,
-    label,
-    local_date,
-    step_title,
-    t,
-    today,
-    twins,
-)
-from core.coordination.payloads import (
     Applications,
     CancelReject,
     Export,
+    FormRestart,
     MarkSent,
     SetStatus,
     Stuck,
 )
+from core.admin.payloads import AuditView, FunnelView, SummaryView  # the panel's other buttons
+from core.broadcasts.payloads import ListBroadcasts, NewBroadcast
+from core.faq.payloads import FaqMisses, FaqReload
+from core.tickets.payloads import ListTickets
 from core.kernel.access import for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
-from core.kernel.menu import menu_button
+from core.kernel.menu import main_menu, menu_button
 from core.kernel.outgoing import Outgoing
-from core.kernel.ui import Button, Keyboard, Reply, prefixed
+from core.kernel.people import people
+from core.kernel.platform import PlatformError, platform_of
+from core.kernel.ui import Button, Keyboard, Reply
 from core.kernel.untrusted import relayed, spreadsheet_row
 from storage import Tx
 
@@ -81,11 +79,6 @@ async def _scope_name(conv: Conversation, tx: Tx) -> str:
 def panel_keyboard(conv: Conversation) -> Keyboard:
     """Everything a coordinator may do, by buttons (the typed commands work too); a bot
     admin also gets «Обновить справку». 6–7 rows of at most 2: within VK's keyboard limits."""
-    from core.admin.payloads import AuditView, FunnelView, SummaryView
-    from core.broadcasts.payloads import ListBroadcasts, NewBroadcast
-    from core.faq.payloads import FaqMisses, FaqReload
-    from core.tickets.payloads import ListTickets
-
     rows = [
         [Button(label(conv, "btn.crd_apps"), Applications().dump(), "primary"),
          Button(label(conv, "btn.crd_export"), Export().dump())],
@@ -118,8 +111,6 @@ async def screen(conv: Conversation) -> list[Reply]:
     if conv.person.state == STATE_REJECT and conv.access.coordinator:
         return [_reason_prompt(conv, int(conv.person.state_data.get("app", 0)))]
     if not conv.access.coordinator:
-        from core.kernel.menu import main_menu
-
         return [main_menu(conv)]
     return [Reply(t(conv, "coord.panel_short"), panel_keyboard(conv), template="coord.panel_short")]
 
@@ -236,8 +227,8 @@ async def _apply(conv: Conversation, app_ids: list[int], status: str,
                     tx.activation.update_application_status(app.id, app.status, status, reason, now):
                 answers.append(_already(conv, app))
                 continue
-            if app.org_step <= 3:  # steps 1..3 follow the application; later ones are the admin's
-                await tx.activation.update_step(app.org_id, APP_FLOW[status].org_step, now)
+            # steps 1..3 follow the application; later ones are the admin's
+            await follow_application(tx, app.org_id, app.org_step, status, now)
             await tx.audit.insert_entry(conv.person.vk_id, "activation.status",
                                         {"app": app.id, "from": app.status, "to": status,
                                          "municipality_id": app.municipality_id}, now)
@@ -285,8 +276,6 @@ def applications_csv(conv: Conversation, apps: list[Any]) -> bytes:
 
 @for_coordinators
 async def export(conv: Conversation) -> list[Reply]:
-    from core.kernel.platform import PlatformError, platform_of
-
     async with conv.deps.db.read() as tx:
         apps = await tx.activation.list_applications(("new",), _filter(conv))
     if not apps:
@@ -333,8 +322,6 @@ async def stuck(conv: Conversation) -> list[Reply]:
         found = await tx.activation.list_stuck(now - days * 86400, _filter(conv))
         scope = await _scope_name(conv, tx)
     await _audit(conv, "activation.stuck_viewed", {"count": len(found)})
-    from core.kernel.people import people
-
     admins = await people(conv.deps, {s.org.admin_vk_id for s in found if s.org.admin_vk_id})
     items = [{"org": s.org.name, "municipality": s.municipality, "step": s.org.step,
               "title": step_title(conv, s.org.step),
@@ -346,8 +333,3 @@ async def stuck(conv: Conversation) -> list[Reply]:
              for s in found]
     return [Reply(t(conv, "coord.stuck", items=items, days=days, scope=scope), template="coord.stuck")]
 
-
-async def not_allowed(conv: Conversation) -> list[Reply]:
-    from core.kernel.screens import current_screen
-
-    return prefixed(t(conv, "input.not_allowed"), await current_screen(conv))

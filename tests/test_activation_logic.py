@@ -216,6 +216,37 @@ def test_application_statuses_drive_steps_1_to_3() -> None:
         assert status.next <= set(flow)
 
 
+def test_moves_are_the_tables_and_move_is_the_only_writer_of_the_step() -> None:
+    # «Готово», «Назад» and (steps 1..3) the application's statuses; nothing else
+    assert steps.moves(1) == {1, 2, 3}
+    assert steps.moves(2) == {1, 2, 3}
+    assert steps.moves(4) == {3, 5}
+    assert steps.moves(8) == {7, domain.ACTIVATED}
+    assert steps.moves(domain.ACTIVATED) == set()
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[tuple[int, int, int]] = []
+
+        async def update_step(self, org_id: int, step: int, now: int) -> None:
+            self.calls.append((org_id, step, now))
+
+    class Tx:
+        activation = Recorder()
+
+    import asyncio
+
+    asyncio.run(steps.move(Tx(), 7, 4, 5, 100))  # type: ignore[arg-type]
+    asyncio.run(steps.follow_application(Tx(), 7, 5, "rejected", 101))  # type: ignore[arg-type]
+    assert Tx.activation.calls == [(7, 5, 100)]  # step 5 is the admin's: a status leaves it
+    with pytest.raises(ValueError):
+        asyncio.run(steps.move(Tx(), 7, 4, 8, 102))  # type: ignore[arg-type]
+    # the only code that writes organisations.step
+    writers = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "core").rglob("*.py")
+                     if "update_step(" in path.read_text(encoding="utf-8"))
+    assert writers == ["core/activation/steps.py"]
+
+
 def test_form_and_staff_tables() -> None:
     assert act.FORM[-1] == "confirm"
     assert set(checks.FIELD_PARSERS) <= set(act.FORM)

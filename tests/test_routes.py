@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 import sys
 import types
 import typing
@@ -187,7 +186,7 @@ def test_a_privileged_button_or_state_is_privileged_wherever_it_appears() -> Non
 
 def test_coordinator_only_features_and_commands_declare_the_need() -> None:
     by_name = {f.name: f for f in FEATURES}
-    for route in itertools.chain.from_iterable(by_name["coordination"].routes.values()):
+    for route in by_name["activation"].routes["coordinators"]:  # the coordinators' queue
         assert route.need.kind == "coordinator", _label(route)
     # what «помощь» lists a command for is what its route demands
     commands = {c.name: c for c in registry().commands}
@@ -550,7 +549,7 @@ async def test_each_service_refuses_a_teacher_by_itself(bot_inprocess: InProcess
     service raises NotAllowed before it reads anything; the database stays as it was."""
     from core.admin import service as admin
     from core.broadcasts import service as broadcasts
-    from core.coordination import service as coordination
+    from core.activation import queue as coordination
     from core.faq import dialog, learning
     from core.status import service as status
     from core.tickets import service as tickets

@@ -128,8 +128,7 @@ FEATURE = Feature(
     screens={"activation": act.screen, "staff": stf.screen, "coord": crd.screen},
     menu=[MenuEntry(10, act.menu_entries)],
     continuations={
-        "consent.act": act.start_form,       # «Даю согласие» asked by the admin's form
-        "consent.stf": stf.after_consent,    # … asked by joining an organisation as staff
+        "consent.given": act.consent_given,  # «Даю согласие»: the form or joining goes on
         "activation.invite_offer": stf.invite_offer,  # right after «Педагог или сотрудник»
     },
     privileged_states=("coord:",),

@@ -60,7 +60,7 @@ from core.activation.payloads import (
     PassProblem,
     StaffOpen,
 )
-from core.activation import steps
+from core.activation import staff, steps
 from core.activation.steps import (
     STEPS,
     Intent,
@@ -87,7 +87,7 @@ FORM: tuple[str, ...] = ("org_name", "kind", "municipality", "full_name", "phone
                          "confirm")
 REQUIRED = ("org_name", "kind", "municipality_id", "full_name", "phone")
 MUNICIPALITIES_PAGE = 8
-CONSENT = "act"  # what the admin's consent buttons carry; «Даю согласие» resumes "consent.act"
+CONSENT = "act"  # what the admin's consent buttons carry (``then``); «Даю согласие»: start_form
 
 
 def menu_entries(conv: Conversation) -> list[list[Button]]:
@@ -104,7 +104,7 @@ def menu_entries(conv: Conversation) -> list[list[Button]]:
 
 async def ask_consent(conv: Conversation, then: str, state: str,
                       data: dict[str, Any] | None = None) -> list[Reply]:
-    """The personal_data feature asks the consent; «Даю согласие» resumes "consent.<then>"."""
+    """The personal_data feature asks the consent; «Даю согласие» resumes ``consent_given``."""
     return await conv.deps.registry.continuation("personal_data.ask_consent")(
         conv, then, state, data)
 
@@ -139,8 +139,15 @@ async def open_flow(conv: Conversation) -> list[Reply]:
 
 
 async def start_form(conv: Conversation) -> list[Reply]:
-    """Right after the consent was given (the continuation "consent.act")."""
+    """Right after the consent was given for the form."""
     return await open_flow(conv)
+
+
+async def consent_given(conv: Conversation, then: str) -> list[Reply]:
+    """«Даю согласие» (the continuation "consent.given"): the flow that asked goes on — the
+    admin's form, or joining an organisation as staff."""
+    resume = {CONSENT: start_form, staff.CONSENT: staff.after_consent}[then]
+    return await resume(conv)
 
 
 async def screen(conv: Conversation) -> list[Reply]:

@@ -68,11 +68,11 @@ FIRST_ITEM = "reg"
 STATE_CONSENT = "staff:consent"
 STATE_CODE = "staff:code"
 STATE_STEP = "staff:step"
-CONSENT = "stf"  # what the staff member's consent buttons carry; «Даю согласие» resumes "consent.stf"
+CONSENT = "stf"  # what the staff member's consent buttons carry; «Даю согласие»: after_consent
 
 
 async def ask_consent(conv: Conversation, data: dict[str, Any] | None = None) -> list[Reply]:
-    """The personal_data feature asks the consent; «Даю согласие» resumes "consent.stf"."""
+    """The personal_data feature asks the consent; «Даю согласие» resumes after_consent."""
     return await conv.deps.registry.continuation("personal_data.ask_consent")(
         conv, CONSENT, STATE_CONSENT, data)
 

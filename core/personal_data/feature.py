@@ -31,7 +31,7 @@ FEATURE = Feature(
     screens={"mydata": pd.screen},
     menu=[MenuEntry(60, _rows)],
     # a flow that needs the consent asks it (and shows the question again after a detour);
-    # «Даю согласие» resumes that flow by its continuation "consent.<then>"
+    # «Даю согласие» resumes that flow (the continuation "consent.given", with ``then``)
     continuations={"personal_data.ask_consent": pd.ask_consent,
                    "personal_data.consent_screen": pd.question_screen},
 )

@@ -10,7 +10,8 @@ text's version.
 
 The flow that needs the consent asks it through the registry ("personal_data.ask_consent":
 ``then`` names the flow, ``state`` is its own state while the question is shown, e.g.
-"activation:consent"); «Даю согласие» resumes that flow by its continuation "consent.<then>".
+"activation:consent"); «Даю согласие» resumes that flow: the continuation "consent.given"
+with ``then``, registered by the feature whose flows ask.
 This feature knows nothing of what follows the consent.
 
 States: the asking flow's (see above), "mydata:view" (what is stored is shown), "mydata:erase"
@@ -41,6 +42,7 @@ _VERSION_FILE = re.compile(r"^v(\d+)(\.summary)?\.md$")
 STATE_VIEW = "mydata:view"
 STATE_ERASE = "mydata:erase"
 ASKED = "consent_for"  # state_data: which flow's consent is being asked
+CONSENT_GIVEN = "consent.given"  # the continuation «Даю согласие» resumes (with ``then``)
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,8 @@ async def answer_consent(conv: Conversation, agree: bool, then: Then) -> list[Re
     if not agree:
         return [Reply(_t(conv, f"pd.declined_{then}"), template=f"pd.declined_{then}"),
                 main_menu(conv)]
-    resume = conv.deps.registry.continuation(f"consent.{then}")  # the flow that asked goes on
-    return prefixed(_t(conv, "pd.thanks"), await resume(conv))
+    resume = conv.deps.registry.continuation(CONSENT_GIVEN)  # the flow that asked goes on
+    return prefixed(_t(conv, "pd.thanks"), await resume(conv, then))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -33,6 +33,13 @@ from bot.vk.callback import serve_callback
 from bot.operator_text import line
 from bot.vk.connect import FatalVkError, reach_vk
 from bot.vk.sender import VkSender
+from bot.vk.platform import VkPlatform
+from bot.max import MaxApi
+from bot.max.platform import MaxPlatform, Platforms
+from bot.max.sender import MaxSender
+from bot.max_app import MaxSide
+from bot.messengers import Messengers
+from bot.rights import PeopleRights
 from core.kernel.access import NotAllowed
 from core.kernel.clock import Clock, SystemClock, unix
 from core.kernel.conversation import Conversation
@@ -94,24 +101,27 @@ def error_handler(deps: Deps) -> ErrorHandler:
 
 
 class App:
-    """The running bot: storage, sender, vkbottle router and the long-poll loop."""
+    """The running bot: storage, delivery, and receiving from VK (vkbottle's router and long
+    poll or the callback server) and/or MAX (bot/max_app.py), one process for both."""
 
-    def __init__(self, settings: Settings, deps: Deps, sender: VkSender, vk_api: VkApi,
-                 bot: Bot) -> None:
+    def __init__(self, settings: Settings, deps: Deps, sender: Messengers,
+                 vk_api: VkApi | None, bot: Bot | None, max_side: MaxSide | None = None) -> None:
         self.settings = settings
         self.deps = deps
         self.sender = sender
         self.vk_api = vk_api
         self.bot = bot
+        self.max = max_side
         self.metrics: BotMetrics = deps.services["metrics"]
         self.dispatcher = Dispatcher(deps.db, deps.clock, self._route, self._acknowledge,
                                      self.metrics)
         self._polling: StatePolling | None = None
         self._callback_serving = False
         self._health: web.AppRunner | None = None
-        self._router = bot.router
+        self._router = bot.router if bot is not None else None
 
     async def _route(self, update: dict[str, Any]) -> None:
+        assert self._router is not None and self.bot is not None
         await self._router.route(update, self.bot.api)
 
     async def _acknowledge(self, update: dict[str, Any]) -> None:
@@ -126,6 +136,9 @@ class App:
     async def start(self) -> None:
         await self.deps.db.open()
         await seed_territory(self.deps)
+        rights = self.deps.settings.access
+        if isinstance(rights, PeopleRights):
+            await rights.load(self.deps.db)
         await self.sender.start()
         for service in self.deps.services.values():
             starter = getattr(service, "start", None)
@@ -139,17 +152,23 @@ class App:
             await self._health.cleanup()
             self._health = None
         await self.dispatcher.drain()
+        if self.max is not None:
+            await self.max.dispatcher.drain()
         for service in self.deps.services.values():
             stopper = getattr(service, "stop", None)
             if stopper is not None:
                 await stopper()
         await self.sender.stop()
-        await self.vk_api.close()
-        await self.bot.api.http_client.close()
+        if self.vk_api is not None and self.bot is not None:
+            await self.vk_api.close()
+            await self.bot.api.http_client.close()
+        if self.max is not None:
+            await self.max.stop()
         await self.deps.db.close()
 
     async def poll_forever(self) -> None:
         settings = self.settings
+        assert settings.vk is not None and self.bot is not None
         self._polling = StatePolling(
             self.bot.api, group_id=settings.vk.group_id, wait=settings.vk.long_poll_wait,
             skip_old_events=settings.vk.skip_old_events, db_path=Path(settings.storage.path))
@@ -172,11 +191,19 @@ class App:
         """Nothing is being handled, queued or in flight: every update fed so far is answered.
         Tests wait on this fact instead of a quiet window; an operator may wait on it (GET
         /idle) before stopping the bot."""
-        return (not self.dispatcher.busy and await self.sender.idle()
+        return (not self.dispatcher.busy
+                and not (self.max is not None and self.max.dispatcher.busy)
+                and await self.sender.idle()
                 and not any(getattr(s, "busy", False) for s in self.deps.services.values()))
 
     def receiving(self) -> str | None:
-        """None when VK's updates are being received; otherwise why not (for /healthz)."""
+        """None when updates are being received (from each messenger that is on); otherwise
+        why not (for /healthz)."""
+        if self.max is not None:
+            problem = self.max.receiving(HEALTH_MARGIN)
+            if problem is not None or self.settings.vk is None:
+                return problem
+        assert self.settings.vk is not None
         if self.settings.vk.transport == "callback":
             return None if self._callback_serving else "callback server is not serving"
         polling = self._polling
@@ -192,13 +219,15 @@ class App:
 
     async def _start_health(self) -> None:
         health = self.settings.health
-        if health.enabled and self.settings.vk.transport != "callback":
+        vk = self.settings.vk
+        if health.enabled and (vk is None or vk.transport != "callback"):
             self._health = await serve_health(health.host, health.port, self.metrics,
                                               self.deps.db, self.receiving, self.idle)
 
     async def listen(self) -> None:
         """The long poll. vkbottle retries a dropped poll itself, but not the request for a poll
         server: when that fails (VK gone again right after start), reach VK again and resume."""
+        assert self.vk_api is not None
         while True:
             try:
                 await self.poll_forever()
@@ -217,13 +246,35 @@ class App:
             await self.start()
             settle_memory()
             await self._start_health()
-            await reach_vk(self.settings, self.vk_api)
-            if self.settings.vk.transport == "callback":
-                await self.serve_callback_forever()
-            else:
-                await self.listen()
+            receivers = []
+            if self.settings.vk is not None:
+                receivers.append(self._receive_vk())
+            if self.max is not None:
+                receivers.append(self.max.run())
+            await _all_or_first_failure(receivers)
         finally:
             await self.stop()
+
+    async def _receive_vk(self) -> None:
+        assert self.settings.vk is not None and self.vk_api is not None
+        await reach_vk(self.settings, self.vk_api)
+        if self.settings.vk.transport == "callback":
+            await self.serve_callback_forever()
+        else:
+            await self.listen()
+
+
+async def _all_or_first_failure(coroutines: list[Any]) -> None:
+    """Run the messengers' receivers side by side; one failing (a refused token) stops all."""
+    tasks = [asyncio.create_task(c) for c in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def settle_memory() -> None:
@@ -256,23 +307,43 @@ def build_bot(settings: Settings, *, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     db = Database(settings.storage.path)
     texts = Texts.load(content_root(settings.content.dir) / "texts")
-    vk_api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
-
     zone = ZoneInfo(settings.region.timezone)
     metrics = BotMetrics(lambda: clock.now().astimezone(zone).date().isoformat(),
                          lambda: unix(clock))
-    sender = VkSender(vk_api, settings.sender, db, clock, metrics)
-    deps = Deps(settings=settings, db=db, texts=texts, clock=clock, messenger=sender,
+    engines: dict[str, VkSender] = {}
+    vk_api: VkApi | None = None
+    if settings.vk is not None:
+        vk_api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
+        engines["vk"] = VkSender(vk_api, settings.sender, db, clock, metrics)
+    max_api: MaxApi | None = None
+    if settings.max.enabled:
+        max_api = MaxApi(settings.max.token, settings.max.api_url,
+                         rate=settings.max.requests_per_second)
+        engines["max"] = MaxSender(max_api, settings.max.requests_per_second, db, clock, metrics)
+    messengers = Messengers(engines)
+    # Coordinators and bot admins of both messengers, as internal person ids (bot/rights.py).
+    rights = PeopleRights(settings.access.admins, settings.access.coordinators,
+                          settings.max.admins, settings.max.coordinators)
+    core_settings = settings.model_copy(update={"access": rights})
+    deps = Deps(settings=core_settings, db=db, texts=texts, clock=clock, messenger=messengers,
                 registry=registry())
     deps.services["metrics"] = metrics  # the bot admin's state screen reads it
     deps.services.update(build_services(deps))
 
-    api = API(settings.vk.token)
-    api.API_URL = settings.vk.api_url
-    api.API_VERSION = settings.vk.api_version
-    bot = Bot(api=api, error_handler=error_handler(deps))
-    load_labeler(bot, vk_handlers.labeler(deps))
-    return App(settings, deps, sender, vk_api, bot)
+    bot: Bot | None = None
+    if settings.vk is not None:
+        api = API(settings.vk.token)
+        api.API_URL = settings.vk.api_url
+        api.API_VERSION = settings.vk.api_version
+        bot = Bot(api=api, error_handler=error_handler(deps))
+        load_labeler(bot, vk_handlers.labeler(deps))
+    max_side: MaxSide | None = None
+    if max_api is not None:
+        max_side = MaxSide(settings.max, deps, max_api, engines["max"], metrics)  # type: ignore[arg-type]
+    deps.services["platform"] = Platforms(
+        VkPlatform(messengers) if settings.vk is not None else None,  # type: ignore[arg-type]
+        MaxPlatform(max_api, max_side.adapter.names) if max_side and max_api else None)
+    return App(settings, deps, messengers, vk_api, bot, max_side)
 
 
 async def run_bot(settings: Settings) -> None:

@@ -33,20 +33,51 @@ def _looks_like_placeholder(token: str) -> bool:
 
 def offline_warnings(settings: Settings) -> list[str]:
     warnings = []
-    if _looks_like_placeholder(settings.vk.token):
+    if settings.vk is not None and _looks_like_placeholder(settings.vk.token):
         warnings.append(line("check.placeholder_token"))
-    if not settings.access.coordinators:
+    if settings.max.enabled and _looks_like_placeholder(settings.max.token):
+        warnings.append(line("check.max_placeholder_token"))
+    if not (settings.access.coordinators or settings.max.coordinators):
         warnings.append(line("check.no_coordinators"))
-    if not settings.access.admins:
+    if not (settings.access.admins or settings.max.admins):
         warnings.append(line("check.no_admins"))
     if not settings.region.municipalities:
         warnings.append(line("check.no_municipalities"))
     return warnings
 
 
+def max_summary(settings: Settings) -> list[str]:
+    """What ``check`` says about the MAX section (offline): on or off, how updates arrive,
+    who has rights there; never the token."""
+    m = settings.max
+    if not m.enabled:
+        return [line("check.max_off")]
+    lines = [line("check.max_on", transport=m.transport, url=m.api_url,
+                  admins=len(m.admins), coordinators=len(m.coordinators))]
+    if m.transport == "webhook":
+        lines.append(line("check.max_webhook", url=m.webhook_url, path=m.webhook_path,
+                          host=m.webhook_host, port=m.webhook_port))
+    return lines
+
+
+async def max_online(settings: Settings) -> Finding:
+    """Ask MAX who the token belongs to (GET /me)."""
+    from bot.max import MaxApi, MaxError
+
+    api = MaxApi(settings.max.token, settings.max.api_url)
+    try:
+        me = await api.get_me()
+    except MaxError as exc:
+        return Finding(False, line("check.max_unreachable", error=type(exc).__name__))
+    finally:
+        await api.close()
+    return Finding(True, line("check.max_reached", name=str(me.get("username") or "?")))
+
+
 async def online_findings(settings: Settings, api: VkApi) -> list[Finding]:
     """Ask VK about the community and the people the bot must be able to write to."""
     found: list[Finding] = []
+    assert settings.vk is not None
     group_id = settings.vk.group_id
     try:
         groups = await api.call("groups.getById", {"group_id": group_id, "fields": "can_message"})
@@ -68,6 +99,7 @@ async def online_findings(settings: Settings, api: VkApi) -> list[Finding]:
 
 
 async def _long_poll(settings: Settings, api: VkApi) -> list[Finding]:
+    assert settings.vk is not None
     if settings.vk.transport == "callback":
         return []  # events come to the callback server; its settings are VK's Callback API
     try:

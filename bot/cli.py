@@ -7,6 +7,7 @@ import asyncio
 import gc
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, load_settings
 from bot.operator_text import line
@@ -25,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="keep the sandbox database here (default: a temporary one)")
     sandbox.add_argument("--config", type=Path, default=None,
                          help="settings to start from (vk and storage are replaced)")
-    sandbox.add_argument("--user", type=int, default=None, help="VK id to start as")
+    sandbox.add_argument("--user", type=int, default=None, help="VK (or MAX) id to start as")
+    sandbox.add_argument("--messenger", choices=("vk", "max"), default="vk",
+                         help="write as a VK user (default) or as a MAX user")
     sandbox.add_argument("--files", type=Path, default=None,
                          help="save charts and spreadsheets the bot sends here"
                               " (default: ./sandbox-files)")
@@ -51,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings(args.config)
             configure_logging(settings.log.level)
             asyncio.run(run_bot(settings))
+        elif args.command == "sandbox" and args.messenger == "max":
+            from bot.max_sandbox import run_max_sandbox
+
+            return asyncio.run(run_max_sandbox(args.db, args.config, args.user,
+                                               files=args.files))
         elif args.command == "sandbox":
             from bot.sandbox import run_sandbox
 
@@ -81,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _check(config: Path, online: bool) -> int:
     """Valid or not (exit 2 with the reason); then what is not ready yet, as warnings."""
     from bot.app import build_bot
-    from bot.checks import offline_warnings, online_findings
+    from bot.checks import max_online, max_summary, offline_warnings, online_findings
     from bot.vk.api import VkApi
 
     settings = load_settings(config)
@@ -89,15 +97,22 @@ async def _check(config: Path, online: bool) -> int:
     problems = offline_warnings(settings)
     for text in problems:
         print(line("check.warning", text=text))
+    for text in max_summary(settings):
+        print(line("check.ok", text=text))
     if online:
-        api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
-        try:
-            for finding in await online_findings(settings, api):
-                print(line("check.ok" if finding.ok else "check.problem", text=finding.text))
-                if not finding.ok:
-                    problems.append(finding.text)
-        finally:
-            await api.close()
+        findings: list[Any] = []
+        if settings.vk is not None:
+            api = VkApi(settings.vk.api_url, settings.vk.token, settings.vk.api_version)
+            try:
+                findings.extend(await online_findings(settings, api))
+            finally:
+                await api.close()
+        if settings.max.enabled:
+            findings.append(await max_online(settings))
+        for finding in findings:
+            print(line("check.ok" if finding.ok else "check.problem", text=finding.text))
+            if not finding.ok:
+                problems.append(finding.text)
     if problems:
         print(line("check.not_ready", count=len(problems)))
         return 1 if online else 0

@@ -8,10 +8,12 @@ one line naming it; the CLI prints that line instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.operator_text import catalog, line, pair
@@ -67,6 +69,52 @@ class VkSettings(_Section):
         if not value.startswith(("http://", "https://")):
             raise SettingProblem("url_scheme")
         return value if value.endswith("/") else value + "/"
+
+
+class MaxSettings(_Section):
+    """The MAX messenger (bot/max). Off unless ``enabled``; the token comes from SFERUM_MAX_TOKEN
+    rather than the file. ``admins``/``coordinators`` are MAX user ids (the ones in [access]
+    are VK ids): rights are per messenger."""
+
+    enabled: bool = False
+    token: str = ""
+    api_url: str = "https://platform-api2.max.ru"
+    # "polling" (GET /updates, the marker kept in the database) or "webhook" (MAX POSTs each
+    # update to webhook_url with webhook_secret in X-Max-Bot-Api-Secret; polling then gets none).
+    transport: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(default=30, ge=1, le=90)
+    webhook_url: str = ""      # the public https address (port 443) MAX is subscribed to
+    webhook_secret: str = ""   # 5–256 characters of A-Z a-z 0-9 _ -
+    webhook_path: str = "/max/webhook"
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8082, ge=1, le=65535)
+    # Requests per second to MAX: 30 is the documented ceiling (one request per message).
+    requests_per_second: int = Field(default=30, ge=1, le=30)
+    admins: list[int] = []
+    coordinators: list[int] = []
+
+    @field_validator("api_url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise SettingProblem("url_scheme")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> "MaxSettings":
+        if not self.enabled:
+            return self
+        if not self.token.strip():
+            raise SettingProblem("max_token")
+        if self.transport == "webhook":
+            # MAX pushes only to https (port 443); plain http is allowed to this machine only,
+            # for the emulator (tests, the sandbox).
+            local = self.webhook_url.startswith(("http://127.0.0.1", "http://localhost"))
+            if not (self.webhook_url.startswith("https://") or local):
+                raise SettingProblem("max_webhook_url")
+            if re.fullmatch(r"[A-Za-z0-9_-]{5,256}", self.webhook_secret) is None:
+                raise SettingProblem("max_webhook_secret")
+        return self
 
 
 # Without a secret anyone who learns the address can post events as any VK user (a coordinator or
@@ -198,7 +246,9 @@ class LogSettings(_Section):
 
 
 class Settings(_Section):
-    vk: VkSettings
+    # Either messenger or both: no [vk] section means the bot is not in VK.
+    vk: VkSettings | None = None
+    max: MaxSettings = MaxSettings()
     storage: StorageSettings = StorageSettings()
     access: AccessSettings = AccessSettings()
     region: RegionSettings
@@ -213,6 +263,10 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _callback_complete(self) -> "Settings":
+        if self.vk is None and not self.max.enabled:
+            raise SettingProblem("no_messenger")
+        if self.vk is None:
+            return self
         if self.vk.transport == "callback" and not self.callback.confirmation:
             raise SettingProblem("callback_confirmation")
         if self.vk.transport == "callback" and not self.callback.secret.strip():
@@ -228,6 +282,8 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]
     used: dict[tuple[str, str], str] = {}
     for section, model in Settings.model_fields.items():
         sub = model.annotation
+        if get_origin(sub) in (Union, UnionType):  # an optional section: VkSettings | None
+            sub = next((a for a in get_args(sub) if a is not type(None)), None)
         if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
             continue
         for key in sub.model_fields:

@@ -58,7 +58,14 @@ def callback_as_message(update: dict[str, Any], now: int) -> dict[str, Any]:
 
 class Dispatcher:
     def __init__(self, db: Database, clock: Clock, route: Route, acknowledge: Acknowledge,
-                 metrics: BotMetrics | None = None) -> None:
+                 metrics: BotMetrics | None = None, *,
+                 peer: Callable[[dict[str, Any]], int | None] = peer_of,
+                 acknowledged: tuple[str, ...] = ("message_event",)) -> None:
+        """``peer``: whose update it is (its chain); ``acknowledged``: update types answered at
+        once, before they wait in their person's chain (button presses). The MAX adapter
+        passes its own (handlers/max.py); event ids of both messengers share one table."""
+        self.peer = peer
+        self.acknowledged = acknowledged
         self.db = db
         self.metrics = metrics
         self.clock = clock
@@ -79,11 +86,12 @@ class Dispatcher:
                 if not await tx.events.claim_event(event_id, unix(self.clock)):
                     log.info("dropping replayed event %s", event_id)
                     return
-        peer = peer_of(update)
+        peer = self.peer(update)
         if peer is None:
             return
-        if update.get("type") == "message_event":
+        if update.get("type") in self.acknowledged:
             await self.acknowledge(update)
+        if update.get("type") == "message_event":
             update = callback_as_message(update, unix(self.clock))
         kind = str(update.get("type"))
         previous = self._chains.get(peer)

@@ -6,21 +6,18 @@ the rights are the routes' (``core.kernel.routes.dispatch``)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from vkbottle.bot import BotLabeler, Message
 from vkbottle.dispatch.middlewares import BaseMiddleware
 
 from bot.dispatch import current_event_id
-from core.kernel.access import access_of
-from core.kernel.clock import unix
+from handlers.common import conversation_for
 from core.kernel.conversation import Conversation, Incoming
 from core.kernel.payloads import BadPayload, parse_payload
 from core.kernel.platform import IncomingFile
 from core.kernel.refusals import refuse
 from core.kernel.routes import dispatch
-from core.kernel.screens import typed_button
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -70,20 +67,8 @@ def conversation_middleware(deps: "Deps") -> type[BaseMiddleware[Message]]:
             message = self.event
             if message.peer_id != message.from_id:
                 self.stop("group chats are not served")
-            incoming = incoming_of(message)
-            async with deps.db.transaction() as tx:
-                person = await tx.users.upsert_seen(
-                    message.from_id, unix(deps.clock), message.ref, message.ref_source)
-                access = await access_of(tx, deps.settings.access, message.from_id)
-                # Writing to the community allows its messages: notices that waited go now.
-                held = await tx.held.list_notices(message.from_id)
-            if held:
-                await deps.messenger.deliver_held(held)  # type: ignore[attr-defined]
-            conv = Conversation(deps, person, access, incoming)
-            # A button's label typed as text is that button's press, on every screen.
-            pressed = await typed_button(conv)
-            if pressed is not None:
-                conv.incoming = replace(incoming, payload=pressed)
+            conv = await conversation_for(deps, "vk", message.from_id, incoming_of(message),
+                                          message.ref_source)
             self.send({"conv": conv})
 
     return ConversationMiddleware

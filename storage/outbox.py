@@ -31,7 +31,7 @@ class OutboxText:
     key: str
     kind: str
     text: str
-    keyboard: str | None  # VK keyboard JSON, as it will be sent
+    keyboard: str | None  # the messenger's keyboard JSON (VK's or MAX's), as it will be sent
     attachments: tuple[str, ...]
     template: str
 
@@ -114,12 +114,16 @@ class OutboxRepo:
         return added
 
     # -- the sender's side -------------------------------------------------------------------
-    async def list_pending(self, after_id: int, limit: int) -> list[PendingRow]:
+    async def list_pending(self, after_id: int, limit: int, messenger: str = "vk",
+                           ) -> list[PendingRow]:
+        """Pending rows of one messenger's people: VK people's ids are positive, MAX people's
+        negative (storage/accounts.py), so each delivery engine reads only its own."""
+        people = "o.peer_id < 0" if messenger == "max" else "o.peer_id > 0"
         rows = await self.tx.fetchall(
             "SELECT o.id, o.job_id, o.peer_id, o.text_id,"
             " u.last_inbound_at, u.newsletter_ok, u.reachable"
             " FROM outbox o LEFT JOIN users u ON u.vk_id = o.peer_id"
-            " WHERE o.status = 'pending' AND o.id > ? ORDER BY o.id LIMIT ?",
+            f" WHERE o.status = 'pending' AND o.id > ? AND {people} ORDER BY o.id LIMIT ?",
             (after_id, limit))
         return [tuple(r) for r in rows]  # type: ignore[misc]
 

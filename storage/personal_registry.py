@@ -96,6 +96,9 @@ PLACES: tuple[Place, ...] = (
     Place("staff_digest", "staff_vk_id", ("admin_vk_id", "confirmed_at"), "delete"),
     Place("staff_digest", "admin_vk_id", ("staff_vk_id", "confirmed_at"), "delete"),
     Place("admin_digests", "admin_vk_id", ("last_sent_at",), "delete"),
+    # Which messenger the person writes from and their id there (MAX people's internal id is
+    # negative, storage/accounts.py): the link goes; writing again makes a new link.
+    Place("accounts", "person_id", ("messenger", "external_id"), "delete"),
     Place("consents", "vk_id", ("version", "given_at", "withdrawn_at"), "keep",
           why="proof of what was agreed to and when; marked withdrawn"),
     Place("coordinator_grants", "vk_id", ("municipality_id", "granted_at"), "keep",
@@ -132,7 +135,7 @@ NOT_PERSONAL_TEXT: frozenset[tuple[str, str]] = frozenset({
     ("schedule_runs", "job"), ("schedule_runs", "period"),
     ("broadcasts", "audience"), ("broadcasts", "attachments"), ("broadcasts", "status"),
     ("broadcasts", "job"), ("broadcasts", "cancel_reason"),
-    ("consents", "version"), ("schema_migrations", "name"), ("schema_migrations", "applied_at"),
+    ("consents", "version"), ("transport_state", "name"), ("schema_migrations", "name"), ("schema_migrations", "applied_at"),
 })
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from storage.accounts import AccountsRepo
 from storage.activation import ActivationRepo
 from storage.broadcasts import BroadcastsRepo
 from storage.bulk import BulkRepo
@@ -47,3 +48,4 @@ class Repositories:
         self.bulk = BulkRepo(tx)
         self.limits = LimitsRepo(tx)
         self.held = HeldNoticesRepo(tx)
+        self.accounts = AccountsRepo(tx)

@@ -8,6 +8,7 @@ a teacher would read it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ import pytest
 
 from bot.app import App, build_bot
 from bot.config import Settings, settings_from_dict
+from bot.maxemu import MaxEmulator, MaxUser
 from bot.vkemu import EmulatedUser, VKEmulator
 from core.kernel.clock import Clock, FixedClock, SystemClock
 
@@ -34,6 +36,7 @@ GROUP = 1
 COORDINATOR = 9001
 MUNICIPAL_COORDINATOR = 9002
 BOT_ADMIN = 9000
+MAX_TOKEN = "max-test-token"
 
 
 def base_config(api_url: str, db_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -52,6 +55,13 @@ def base_config(api_url: str, db_path: Path, **overrides: Any) -> dict[str, Any]
     for section, values in overrides.items():
         raw.setdefault(section, {}).update(values)
     return raw
+
+
+def max_section(api_url: str) -> dict[str, Any]:
+    """[max] of a bot that also serves MAX: the same people are its admin and coordinator
+    (as MAX user ids; rights are per messenger)."""
+    return {"enabled": True, "token": MAX_TOKEN, "api_url": api_url, "poll_timeout": 2,
+            "admins": [BOT_ADMIN], "coordinators": [COORDINATOR]}
 
 
 def toml_dump(raw: dict[str, Any]) -> str:
@@ -93,8 +103,11 @@ def bot_pythonpath() -> str:
 class BotProcess:
     """The real bot: `python -m bot run --config ...` in its own working directory."""
 
-    def __init__(self, emu: VKEmulator, workdir: Path, raw: dict[str, Any]) -> None:
+    def __init__(self, emu: VKEmulator, workdir: Path, raw: dict[str, Any],
+                 max_emu: MaxEmulator | None = None) -> None:
         self.emu = emu
+        self.max_emu = max_emu
+        self.max_webhook = (raw.get("max") or {}).get("transport") == "webhook"
         self.workdir = workdir
         self.config = workdir / "config.toml"
         self.config.write_text(toml_dump(raw), encoding="utf-8")
@@ -134,6 +147,11 @@ class BotProcess:
             await self.stop()
             raise RuntimeError("bot did not start:\n" + self.log.read_text(errors="replace"))
         await self.emu.wait_for_long_poll(timeout)
+        if self.max_emu is not None and self.max_webhook:
+            max_emu = self.max_emu
+            assert await max_emu.wait_until(lambda: bool(max_emu.subscriptions), timeout)
+        elif self.max_emu is not None:
+            await self.max_emu.wait_for_poll(timeout)
         self.emu.bot_idle = self.idle
 
     async def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -167,8 +185,10 @@ class BotProcess:
 class InProcessBot:
     """The same factory in this event loop, with a clock the test moves."""
 
-    def __init__(self, emu: VKEmulator, settings: Settings, clock: Clock) -> None:
+    def __init__(self, emu: VKEmulator, settings: Settings, clock: Clock,
+                 max_emu: MaxEmulator | None = None) -> None:
         self.emu = emu
+        self.max_emu = max_emu
         self.settings = settings
         self.clock = clock
         self.app: App | None = None
@@ -181,6 +201,8 @@ class InProcessBot:
         await self.emu.wait_until(
             lambda: len(self.emu.calls_of("groups.getLongPollServer")) > servers_before, 10)
         await self.emu.wait_for_long_poll(10)
+        if self.max_emu is not None:
+            await self.max_emu.wait_for_poll(10)
         self.emu.bot_idle = self.idle
 
     async def idle(self) -> bool:
@@ -207,15 +229,36 @@ async def emulator() -> AsyncIterator[VKEmulator]:
 
 
 @pytest.fixture
+def messenger() -> str:
+    """Which messenger the test's people write from; parametrise a test with
+    ``@pytest.mark.parametrize("messenger", ["vk", "max"])`` to run it on both. With "max" the
+    bot serves both messengers (VK stays on) and the people are MAX users."""
+    return "vk"
+
+
+@pytest.fixture
+async def max_emulator(messenger: str) -> AsyncIterator[MaxEmulator | None]:
+    if messenger != "max":
+        yield None
+        return
+    emu = MaxEmulator(token=MAX_TOKEN)
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
 def config_overrides() -> dict[str, Any]:
     """Override in a test module to change settings of the bot under test."""
     return {}
 
 
 @pytest.fixture
-async def bot(emulator: VKEmulator, tmp_path: Path,
-              config_overrides: dict[str, Any]) -> AsyncIterator[BotProcess]:
+async def bot(emulator: VKEmulator, tmp_path: Path, config_overrides: dict[str, Any],
+              max_emulator: MaxEmulator | None) -> AsyncIterator[BotProcess]:
     raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3", **config_overrides)
+    if max_emulator is not None:
+        raw["max"] = {**max_section(max_emulator.base_url), **raw.get("max", {})}
     # The real process runs on the real clock: its weekly tick would send reminders or surveys
     # to the test's people on some days and hours. Scheduler tests use the in-process bot.
     raw.setdefault("schedule", {}).setdefault("enabled", False)
@@ -223,7 +266,7 @@ async def bot(emulator: VKEmulator, tmp_path: Path,
     health = raw.setdefault("health", {})
     health.setdefault("enabled", True)
     health.setdefault("port", free_port())
-    process = BotProcess(emulator, tmp_path, raw)
+    process = BotProcess(emulator, tmp_path, raw, max_emulator)
     await process.start()
     yield process
     await process.stop()
@@ -241,9 +284,13 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def bot_inprocess(emulator: VKEmulator, tmp_path: Path, clock: FixedClock,
-                        config_overrides: dict[str, Any]) -> AsyncIterator[InProcessBot]:
+                        config_overrides: dict[str, Any],
+                        max_emulator: MaxEmulator | None) -> AsyncIterator[InProcessBot]:
     raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3", **config_overrides)
-    runner = InProcessBot(emulator, settings_from_dict(raw, "test", environ={}), clock)
+    if max_emulator is not None:
+        raw["max"] = {**max_section(max_emulator.base_url), **raw.get("max", {})}
+    runner = InProcessBot(emulator, settings_from_dict(raw, "test", environ={}), clock,
+                          max_emulator)
     await runner.start()
     yield runner
     await runner.stop()
@@ -264,15 +311,18 @@ class ErrorRecords(logging.Handler):
 
 
 @pytest.fixture
-async def bot_fast(emulator: VKEmulator, tmp_path: Path,
-                   config_overrides: dict[str, Any]) -> AsyncIterator[InProcessBot]:
+async def bot_fast(emulator: VKEmulator, tmp_path: Path, config_overrides: dict[str, Any],
+                   max_emulator: MaxEmulator | None) -> AsyncIterator[InProcessBot]:
     """The fast tier: the bot the `bot` fixture runs — same config, real clock, the weekly tick
     off, no ERROR in its log — built in this process instead of started as one (a process
     start costs seconds of imports). For conversations that need neither the process, its
     signals nor its log file."""
     raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3", **config_overrides)
     raw.setdefault("schedule", {}).setdefault("enabled", False)
-    runner = InProcessBot(emulator, settings_from_dict(raw, "test", environ={}), SystemClock())
+    if max_emulator is not None:
+        raw["max"] = {**max_section(max_emulator.base_url), **raw.get("max", {})}
+    runner = InProcessBot(emulator, settings_from_dict(raw, "test", environ={}), SystemClock(),
+                          max_emulator)
     errors = ErrorRecords()
     logging.getLogger().addHandler(errors)
     try:
@@ -284,17 +334,57 @@ async def bot_fast(emulator: VKEmulator, tmp_path: Path,
     assert not errors.lines, "the bot logged errors:\n" + "\n".join(errors.lines)[-4000:]
 
 
-class Users:
-    """Creates emulated users and saves their transcripts when the test ends."""
+class MaxPerson(MaxUser):
+    """A MAX user with the VK driver's test API, so one conversation test runs on both.
 
-    def __init__(self, emu: VKEmulator, name: str) -> None:
+    In MAX nobody can write to a bot before pressing «Начать» (bot_started), from the bot's
+    page or an invitation link ``?start=<code>``: a person's first ``send`` is that press, with
+    ``ref`` (VK's deep-link parameter) as the start payload; what they would have typed is not
+    sent, as the greeting is what both messengers answer first."""
+
+    def __init__(self, emu: MaxEmulator, uid: int, first_name: str | None = None,
+                 last_name: str | None = None) -> None:
+        super().__init__(emu, uid, first_name, last_name, auto_start=False)
+
+    async def send(self, text: str | None, attachments: list[dict[str, Any]] | None = None,
+                   ref: str | None = None, ref_source: str | None = None,
+                   payload: Any = None) -> dict[str, Any]:
+        if self.emu.user_status(self.user_id) != "active":
+            return await self.start(ref)
+        if payload is not None:
+            return await self.press_payload(payload)
+        return await super().send(text, attachments)
+
+    async def replies(self, count: int | None = None, timeout: float = 5.0,
+                      quiet: float = 0.3) -> list[Any]:
+        # MAX takes at most 2 messages a second into one dialog (the client keeps to it), so a
+        # bot's third message in a row comes up to a second later: a pause shorter than that
+        # is not the end of an answer.
+        return await super().replies(count, timeout, max(quiet, 1.1))
+
+    async def press_payload(self, payload: Any, label: str = "",  # type: ignore[override]
+                            message: Any = None) -> dict[str, Any]:
+        raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        return await super().press_payload(raw, message or self.latest_keyboard())
+
+
+class Users:
+    """Creates emulated users (of the test's messenger) and saves their transcripts."""
+
+    def __init__(self, emu: VKEmulator, name: str, max_emu: MaxEmulator | None = None) -> None:
         self.emu = emu
+        self.max_emu = max_emu
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-        self.made: list[EmulatedUser] = []
+        self.made: list[Any] = []
 
     def __call__(self, uid: int, first_name: str | None = None,
-                 last_name: str | None = None, sex: int | None = None) -> EmulatedUser:
-        user = EmulatedUser(self.emu, uid, first_name=first_name, last_name=last_name, sex=sex)
+                 last_name: str | None = None, sex: int | None = None) -> Any:
+        user: Any
+        if self.max_emu is not None:
+            user = MaxPerson(self.max_emu, uid, first_name, last_name)
+        else:
+            user = EmulatedUser(self.emu, uid, first_name=first_name, last_name=last_name,
+                                sex=sex)
         self.made.append(user)
         return user
 
@@ -308,7 +398,8 @@ class Users:
 
 
 @pytest.fixture
-def users(emulator: VKEmulator, request: pytest.FixtureRequest) -> Any:
-    made = Users(emulator, request.node.name)
+def users(emulator: VKEmulator, request: pytest.FixtureRequest,
+          max_emulator: MaxEmulator | None) -> Any:
+    made = Users(emulator, request.node.name, max_emulator)
     yield made
     made.save()

@@ -32,6 +32,7 @@ async def test_greeting_is_not_taken_for_a_question(bot_fast: InProcessBot, user
     assert "Кто Вы?" in (await person.next_reply()).text
 
 
+@pytest.mark.parametrize("messenger", ["vk", "max"])
 async def test_typos_and_no_punctuation(bot_fast: InProcessBot, users) -> None:
     parent = users(2003)
     await become(parent, "Родитель")
@@ -41,6 +42,7 @@ async def test_typos_and_no_punctuation(bot_fast: InProcessBot, users) -> None:
     assert "Спросить координатора" in answer.buttons
 
 
+@pytest.mark.parametrize("messenger", ["vk", "max"])
 async def test_related_question_button_opens_its_answer(bot_fast: InProcessBot, users) -> None:
     parent = users(2004)
     await become(parent, "Родитель")
@@ -52,7 +54,8 @@ async def test_related_question_button_opens_its_answer(bot_fast: InProcessBot, 
     assert "10 000" in (await parent.next_reply()).text
 
 
-async def test_menu_topics_questions_answer(bot_fast: InProcessBot, users) -> None:
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_menu_topics_questions_answer(bot_fast: InProcessBot, users, messenger: str) -> None:
     teacher = users(2005)
     await become(teacher, "Педагог или сотрудник")
     await teacher.press("Вопросы и ответы")
@@ -60,7 +63,8 @@ async def test_menu_topics_questions_answer(bot_fast: InProcessBot, users) -> No
     assert "Выберите тему" in topics.text
     await teacher.press("Звонки и трансляции")
     page = await teacher.next_reply()
-    assert len(page.buttons) <= 10
+    if messenger == "vk":  # MAX puts the menu's rows under them (it has no persistent one)
+        assert len(page.buttons) <= 10
     assert "Ещё вопросы" in page.buttons  # the calls topic has more than one page
     await teacher.press("Ещё вопросы")
     second = await teacher.next_reply()
@@ -72,6 +76,7 @@ async def test_menu_topics_questions_answer(bot_fast: InProcessBot, users) -> No
     assert len(brief.text.split("\n\n")[0]) <= 300
 
 
+@pytest.mark.parametrize("messenger", ["vk", "max"])
 async def test_unknown_question_goes_to_a_coordinator_and_back(bot_fast: InProcessBot, users) -> None:
     coordinator = users(COORDINATOR)
     await become(coordinator, "Координатор")

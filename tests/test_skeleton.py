@@ -20,6 +20,7 @@ from tests.dsl import become
 ROLE_BUTTONS = ["Администратор школы", "Педагог или сотрудник", "Родитель"]
 
 
+@pytest.mark.parametrize("messenger", ["vk", "max"])
 async def test_first_conversation_and_role_choice(bot: BotProcess, users) -> None:
     teacher = users(1001)
     await teacher.send("Здравствуйте")
@@ -34,6 +35,7 @@ async def test_first_conversation_and_role_choice(bot: BotProcess, users) -> Non
     assert "Сменить роль" in teacher.buttons()
 
 
+@pytest.mark.parametrize("messenger", ["vk", "max"])
 async def test_coordinator_is_offered_the_coordinator_role(bot: BotProcess, users) -> None:
     coordinator = users(COORDINATOR)
     await coordinator.send("Начать")
@@ -43,6 +45,7 @@ async def test_coordinator_is_offered_the_coordinator_role(bot: BotProcess, user
     assert "координатор" in (await coordinator.next_reply()).text
 
 
+@pytest.mark.parametrize("messenger", ["vk", "max"])
 async def test_forged_coordinator_role_is_refused(bot: BotProcess, users) -> None:
     parent = users(1002)
     await parent.send("привет")
@@ -66,7 +69,10 @@ async def test_role_survives_restart(bot: BotProcess, users) -> None:
     assert "Сменить роль" in parent.buttons()
 
 
-async def test_deep_link_ref_is_kept(bot: BotProcess, users, tmp_path: Path) -> None:
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_deep_link_ref_is_kept(bot: BotProcess, users, tmp_path: Path,
+                                     messenger: str) -> None:
+    """VK's ?ref= and MAX's ?start= (the bot_started payload) are the same invitation code."""
     teacher = users(1004)
     await teacher.send("Начать", ref="SCH-7F3K", ref_source="club1")
     reply = await teacher.next_reply()
@@ -75,7 +81,10 @@ async def test_deep_link_ref_is_kept(bot: BotProcess, users, tmp_path: Path) -> 
     import sqlite3
 
     with sqlite3.connect(tmp_path / "data" / "bot.sqlite3") as db:
-        assert db.execute("SELECT ref FROM users WHERE vk_id = 1004").fetchone() == ("SCH-7F3K",)
+        assert db.execute(
+            "SELECT u.ref FROM users u JOIN accounts a ON a.person_id = u.vk_id"
+            " WHERE a.messenger = ? AND a.external_id = 1004", (messenger,)
+        ).fetchone() == ("SCH-7F3K",)
     await bot.start()
 
 

@@ -33,7 +33,7 @@ from bot.vk.api import VkApi, VkApiError, VkTransportError
 from bot.vk.keyboards import keyboard_json
 from core.kernel.clock import Clock, unix
 from core.kernel.outgoing import BulkMessages, Delivery, Multicast, Outgoing, random_id_for
-from core.kernel.ui import KeyboardError, Reply
+from core.kernel.ui import Keyboard, KeyboardError, Reply
 from storage import Database
 from storage.held import HeldNotice
 from storage.outbox import OutboxText
@@ -342,6 +342,12 @@ class _Outcome:
 
 
 class VkSender:
+    # What differs per messenger (bot/max/sender.py overrides them): whose outbox rows this
+    # engine reads, the longest text, and whether VK's 24-hour rule applies.
+    messenger = "vk"
+    text_limit = TEXT_LIMIT
+    day_window = True
+
     def __init__(self, api: VkApi, settings: SenderSettings, db: Database, clock: Clock,
                  metrics: BotMetrics | None = None) -> None:
         self.api = api
@@ -392,7 +398,7 @@ class VkSender:
         book = await self.contacts(sorted(set(need))) if need else {}
         items: list[tuple[Any, bool]] = []
         for message in messages:
-            allowed, intent = choose_intent(message.kind, book.get(message.peer_id), now)
+            allowed, intent = self._choose_intent(message.kind, book.get(message.peer_id), now)
             items.extend((item, allowed) for item in self._items(message, intent))
         deliveries = await self._deliver(items)
         received_at = current_received_at.get()
@@ -484,15 +490,16 @@ class VkSender:
             keyboard = reply.keyboard
             if id(keyboard) not in keyboards:
                 try:
-                    keyboards[id(keyboard)] = (keyboard_json(keyboard) if keyboard is not None
-                                               else None)
+                    keyboards[id(keyboard)] = (self._keyboard_json(keyboard)
+                                               if keyboard is not None else None)
                 except KeyboardError as exc:
                     log.error("keyboard of %s is invalid, job %s not queued: %s",
                               reply.template, job, exc)
                     raise
             kb = keyboards[id(keyboard)]
             attachments = ",".join(reply.attachments)
-            parts = split_text(reply.text) if len(reply.text) > TEXT_LIMIT else [reply.text]
+            parts = (split_text(reply.text, self.text_limit) if len(reply.text) > self.text_limit
+                     else [reply.text])
             contents = []
             for n, text in enumerate(parts):
                 last = n == len(parts) - 1
@@ -546,7 +553,7 @@ class VkSender:
         params: dict[str, Any] = {"peer_id": peer_id, "message_id": message_id,
                                   "message": reply.text[:TEXT_LIMIT]}
         if reply.keyboard is not None:
-            params["keyboard"] = keyboard_json(reply.keyboard)
+            params["keyboard"] = self._keyboard_json(reply.keyboard)
         try:
             return bool(await self.call("messages.edit", params))
         except (VkApiError, VkTransportError) as exc:
@@ -584,15 +591,23 @@ class VkSender:
             for peer in peer_ids:
                 await tx.users.update_flags(peer, reachable=False)
 
+    # -- what differs per messenger ------------------------------------------------------------
+    def _keyboard_json(self, keyboard: Keyboard) -> str | None:
+        return keyboard_json(keyboard)
+
+    def _choose_intent(self, kind: str, contact: Contact | None, now: int,
+                       ) -> tuple[bool, str | None]:
+        return choose_intent(kind, contact, now)
+
     # -- building items ---------------------------------------------------------------------
     def _items(self, message: Outgoing, intent: str | None) -> list[Any]:
         reply = message.reply
         try:
-            kb = keyboard_json(reply.keyboard) if reply.keyboard is not None else None
+            kb = self._keyboard_json(reply.keyboard) if reply.keyboard is not None else None
         except KeyboardError as exc:
             log.error("BUG: keyboard of template %s is invalid: %s", reply.template, exc)
             return [Delivery(message.peer_id, message.key, "failed", error=f"keyboard: {exc}")]
-        parts = split_text(reply.text) if reply.text else [""]
+        parts = split_text(reply.text, self.text_limit) if reply.text else [""]
         items = []
         for n, text in enumerate(parts):
             last = n == len(parts) - 1
@@ -624,7 +639,8 @@ class VkSender:
 
     async def _refill_bulk(self) -> None:
         async with self.db.read() as tx:
-            rows = await tx.outbox.list_pending(self._bulk_cursor, self._bulk_limit)
+            rows = await tx.outbox.list_pending(self._bulk_cursor, self._bulk_limit,
+                                                self.messenger)
             if not rows:
                 self._bulk_exhausted = True
                 self._bulk_limit = BULK_CHUNK
@@ -649,7 +665,7 @@ class VkSender:
             # VK's 24-hour rule (choose_intent, inlined: this loop runs per recipient).
             if reachable == 0:
                 intent: str | None = _REFUSED
-            elif last is not None and last > recent:
+            elif not self.day_window or (last is not None and last > recent):
                 intent = None
             elif text.kind == "notice":
                 intent = "customer_support"

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from core.broadcasts.payloads import (BroadcastsOff, BroadcastsOn, CancelBroadcast, DifficultyPage,
                                       EditText, Later, NewBroadcast, PickKind, PickValue,
                                       QuitDraft, SendAt, SendNow)
+from storage.accounts import BEFORE_EVERYONE
 from core.kernel import dates
 from core.kernel import fill_in
 from core.kernel.access import Scope, access_of, for_coordinators, territory
@@ -831,7 +832,7 @@ class _Stream:
         audience, scope = broadcast.audience, broadcast.scope_municipality_id
         same = None if self.personal else recipient_reply(
             deps, self.template, broadcast, Recipient(vk_id=0))
-        after = 0
+        after = BEFORE_EVERYONE  # MAX people's ids are negative
         while True:
             async with deps.db.read() as tx:
                 if same is not None:

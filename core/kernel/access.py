@@ -21,7 +21,11 @@ from storage import Tx
 
 
 class Rights(Protocol):
-    """Who the operator made bot admins and regional coordinators (config ``[access]``)."""
+    """Who the operator made bot admins and regional coordinators, as internal person ids.
+
+    The config names them per messenger ([access] VK ids, [max] MAX ids); the bot resolves
+    each list through the person's own messenger account (bot/rights.py), so a MAX id can
+    never give rights to the VK person who happens to have the same number, nor the reverse."""
 
     admins: Container[int]
     coordinators: Container[int]

@@ -27,6 +27,9 @@ class Incoming:
     files: tuple[IncomingFile, ...] = ()  # photos and documents, with where to fetch them
     ref: str | None = None
     length: int = 0  # of the text as written, before the bot cut it to what it reads
+    # The messenger it came from ("vk" or "max"); ``peer_id`` is the internal person id either
+    # way (storage/accounts.py), so features never see a messenger's own ids.
+    messenger: str = "vk"
 
 
 @dataclass

@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from storage.accounts import BEFORE_EVERYONE
 from core.kernel.calendar import JOBS, Job, due_week, zones
 from core.kernel.outgoing import Multicast, Outgoing
 from core.kernel.ui import Button, Keyboard, Reply
@@ -76,7 +77,7 @@ class SurveyStream:
         return f"survey:{self.week}"
 
     async def messages(self) -> AsyncIterator[Multicast]:
-        after = 0
+        after = BEFORE_EVERYONE  # MAX people's ids are negative
         while True:
             async with self.deps.db.read() as tx:
                 page = await tx.schedule.list_survey_page(self.roles, self.week, after,

@@ -58,7 +58,8 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
 def _callees(fn: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
     """Functions ``fn`` may call: globals it names, attributes it names of modules it names
     (``crd.set_status`` in a lambda, ``from core.faq.learning import offer`` inside a
-    function) and functions in its closure."""
+    function), functions in its closure and the registry's continuations it asks for by key
+    (how features call each other)."""
     if isinstance(fn, functools.partial):
         yield fn.func
         return
@@ -66,8 +67,14 @@ def _callees(fn: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
     code = getattr(fn, "__code__", None)
     if code is None:
         return
-    names = {n for c in _code_objects(code) for n in c.co_names}
+    codes = list(_code_objects(code))
+    names = {n for c in codes for n in c.co_names}
     namespace = getattr(fn, "__globals__", {})
+    if "continuation" in names:  # ``conv.deps.registry.continuation(KEY)(conv, ...)``
+        continuations = registry().continuations
+        keys = {k for c in codes for k in c.co_consts if isinstance(k, str)} \
+            | {namespace[n] for n in names if isinstance(namespace.get(n), str)}
+        yield from (continuations[k] for k in keys if k in continuations)
     modules = [m for n in names
                if isinstance(m := namespace.get(n) or sys.modules.get(n), types.ModuleType)]
     for name in names:

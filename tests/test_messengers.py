@@ -282,3 +282,38 @@ def test_sandbox_as_a_max_user(tmp_path: Path) -> None:
     out = session.say(number_of(out, "Вопросы и ответы"))
     assert "Выберите тему" in out
     save(session.quit(), "sandbox_max.txt")
+
+
+@pytest.mark.parametrize("messenger", ["max"])
+async def test_chart_and_spreadsheet_reach_a_coordinator_in_max(
+        bot_inprocess: InProcessBot, max_emulator: MaxEmulator, users: Any) -> None:
+    """PNG and CSV through MAX's upload flow (POST /uploads → bytes → token); a file is a
+    message of its own (MAX wants a file to be the only attachment), after the text and its
+    button."""
+    assert bot_inprocess.app is not None
+    deps = bot_inprocess.app.deps
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await say(coordinator, "Начать")
+    await press(coordinator, "Координатор")
+    async with deps.db.transaction() as tx:
+        now = unix(deps.clock)
+        [place, *_] = await tx.territory.list_municipalities()
+        org = await tx.activation.upsert_org(None, "МБОУ «СОШ № 5»", "school", place.id, 101, 2,
+                                             now)
+        await tx.activation.insert_application(org.id, 101, "Иванова Ольга Петровна",
+                                               "+79131234567", None, now)
+
+    await coordinator.send("выгрузка")
+    said_now = await coordinator.replies(count=2)
+    assert "Новые заявки для федеральных координаторов: 1" in said_now[0].text
+    assert "Отметить 1 как переданные" in said_now[0].buttons
+    [file] = said_now[1].attachments
+    assert file["type"] == "file" and not said_now[1].keyboard
+    kind, name, data = max_emulator.upload_of(file["payload"]["token"])
+    assert kind == "file" and name.endswith(".csv") and "МБОУ «СОШ № 5»" in data.decode("utf-8-sig")
+
+    await coordinator.send("воронка график")
+    [chart] = await coordinator.replies(count=1)
+    [image] = [a for a in chart.attachments if a["type"] == "image"]
+    kind, name, data = max_emulator.upload_of(image["payload"]["token"])
+    assert kind == "image" and data.startswith(b"\x89PNG")

@@ -46,7 +46,7 @@ from bot.max.errors import (
 from bot.max.keyboards import KeyboardLimitError, from_keyboard
 from bot.max.text import TEXT_MAX
 from bot.metrics import BotMetrics
-from bot.vk.sender import Call, Contact, VkSender, _Group
+from bot.vk.sender import Call, Contact, VkSender, _Group, _Item
 from core.kernel.clock import Clock
 from core.kernel.outgoing import Outgoing
 from core.kernel.ui import Keyboard, KeyboardError, Reply
@@ -59,6 +59,7 @@ MIDS_KEPT = 10_000
 MENU_ROWS_MAX = 16  # an inline keyboard with the menu under it stays readable on a phone
 # Attachment strings made by bot/max/platform.py: "max:image:<token>", "max:file:<token>".
 ATTACHMENT_PREFIX = "max:"
+FILE_PREFIX = "max:file:"
 
 
 def attachment_of(value: str) -> dict[str, Any] | None:
@@ -143,9 +144,22 @@ class MaxSender(VkSender):
                                          if not {b.label for b in r} & labels)
             if len(rows) <= MENU_ROWS_MAX:
                 keyboard = _WithMenu(rows, inline=True)
-        if keyboard is not reply.keyboard:
-            message = replace(message, reply=replace(reply, keyboard=keyboard))
-        return super()._items(message, intent)
+        files = tuple(a for a in reply.attachments if a.startswith(FILE_PREFIX))
+        if keyboard is not reply.keyboard or files:
+            message = replace(message, reply=replace(
+                reply, keyboard=keyboard,
+                attachments=tuple(a for a in reply.attachments if a not in files)))
+        rest = message.reply
+        items = (super()._items(message, intent)
+                 if rest.text or rest.attachments or (rest.keyboard and rest.keyboard.rows)
+                 else [])
+        # A file (a spreadsheet) must be a message's only attachment in MAX [S]: it follows
+        # the text, keyboard and pictures as a message of its own.
+        for n, file in enumerate(files):
+            items.append(_Item(peer_id=peer, key=f"{message.key}#file{n}", kind=message.kind,
+                               text="", keyboard=None, attachments=(file,),
+                               template=reply.template, intent=intent, about=message.about))
+        return items
 
     def forget(self, peer_id: int) -> None:
         super().forget(peer_id)

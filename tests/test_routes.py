@@ -463,11 +463,9 @@ async def test_text_typed_in_a_coordinators_dialog_without_the_right(
     assert len(states) >= 3, states
     data = {"app": 1, "ticket": 1, "id": 2}  # a rejected application, a question, a draft
     cases = 0
-    for uid, role in ((TEACHER, "staff"), (PARENT, "parent")):
-        person = users(uid, "Анна", "Проверкина")
-        async with app.deps.db.transaction() as tx:
-            await tx.users.upsert_seen(uid, unix(app.deps.clock))
-            await tx.users.update_role(uid, role, unix(app.deps.clock))
+    for uid, role_label in ((TEACHER, dsl.TEACHER), (PARENT, dsl.PARENT)):
+        person = await start_as(users, uid, role_label, "Анна", "Проверкина")
+        person.pending()
         for state in states:
             for typed in ("Дубль заявки, отклоняю", "Ответ: ссылка в письме", "1", "photo"):
                 async with app.deps.db.transaction() as tx:

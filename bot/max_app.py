@@ -78,6 +78,8 @@ class MaxSide:
     async def run(self) -> None:
         me = await self.api.get_me()
         log.info("MAX bot reached (%s)", "@" + str(me.get("username") or "?"))
+        if me.get("username"):  # invitations name the bot's MAX link (core/activation/checks.py)
+            self.deps.services["max_username"] = str(me["username"])
         if self.settings.transport == "webhook":
             await self._serve_webhook()
         else:

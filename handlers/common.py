@@ -15,6 +15,7 @@ from core.kernel.access import access_of
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation, Incoming
 from core.kernel.screens import typed_button
+from core.kernel.texts import speaking_in
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -24,6 +25,7 @@ async def conversation_for(deps: "Deps", messenger: str, external_id: int, incom
                            ref_source: str | None = None) -> Conversation:
     """The Conversation for ``incoming`` from ``external_id`` in ``messenger``; its
     ``peer_id`` is replaced by the internal person id."""
+    speaking_in(messenger)  # texts about the messenger itself are this messenger's
     async with deps.db.transaction() as tx:
         now = unix(deps.clock)
         person_id = await tx.accounts.upsert_person(messenger, external_id, now)  # type: ignore[arg-type]

@@ -147,3 +147,26 @@ def test_a_messenger_variant_replaces_the_text_only_in_that_messenger(tmp_path: 
     (tmp_path / "max" / "b.toml").write_text('[app]\nnew = "нет в каталоге"\n', encoding="utf-8")
     with pytest.raises(TextsError, match="app.new"):
         Texts.load(tmp_path)
+
+
+def test_the_invitation_names_the_link_of_each_messenger() -> None:
+    texts = catalog()
+    import asyncio
+
+    from core.kernel.texts import speaking_in
+
+    values = {"org": "МБОУ «СОШ № 17»", "deadline": "10.12.2026", "code": "KX7M4TP",
+              "link": "https://vk.me/club1?ref=KX7M4TP"}
+    max_link = "https://max.ru/sferum_help_bot?start=KX7M4TP"
+
+    async def render(messenger: str, **more: str) -> str:
+        speaking_in(messenger)
+        return texts.render("activation.invite_text", **values, **more)
+
+    vk_only = asyncio.run(render("vk", max_link=""))
+    assert values["link"] in vk_only and "MAX" not in vk_only and "сообществу" in vk_only
+    both_from_vk = asyncio.run(render("vk", max_link=max_link))
+    assert both_from_vk.index(values["link"]) < both_from_vk.index(max_link)
+    both_from_max = asyncio.run(render("max", max_link=max_link))
+    assert both_from_max.index(max_link) < both_from_max.index(values["link"])
+    assert "напишите боту" in both_from_max and "сообществу" not in both_from_max

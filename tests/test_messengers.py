@@ -25,6 +25,7 @@ from tests.test_activation import press, said, say
 BOTH = pytest.mark.parametrize("messenger", ["vk", "max"])
 CODE = "KX7M4TP"
 LINK = "https://sferum.ru/?invite=7f3k9q"
+REGISTERED = "Я зарегистрировался(ась)"
 QUESTION = "Квазизяблик не пускает в личный кабинет, что делать с ним"
 
 
@@ -65,6 +66,15 @@ async def test_staff_join_by_the_organisations_invitation_link(
     text = await press(anna, "Даю согласие")
     assert "Вы присоединились к организации «МБОУ «СОШ № 17»»" in text and LINK in text
     assert "Шаг 1 из 3" in text
+    # The step about the messenger itself says what is true in the messenger they write from.
+    text = await press(anna, REGISTERED)
+    assert "Шаг 2 из 3" in text
+    if messenger == "max":
+        assert "мессенджер MAX" in text and "VK Мессенджер" not in text
+        assert "не подтверждён" in text  # the education-profile login in MAX is not confirmed
+        assert "Открыть web.vk.me" not in anna.buttons()
+    else:
+        assert "VK Мессенджер" in text and "Открыть web.vk.me" in anna.buttons()
 
     person = person_of(tmp_path / "data" / "bot.sqlite3", messenger, 201)
     assert person is not None and (person < 0) == (messenger == "max")

@@ -188,6 +188,15 @@ def invite_link(group_id: int, code: str) -> str:
     return f"https://vk.me/club{group_id}?ref={code}"
 
 
+def max_invite_link(deps: Any, code: str | None) -> str:
+    """The same invitation in MAX: ``https://max.ru/<bot>?start=<code>`` (the start payload is
+    the code, as ``ref`` is in VK). Empty when MAX is off or the bot's name is not known yet
+    (the MAX transport learns it from ``GET /me`` when it starts)."""
+    settings = getattr(deps.settings, "max", None)
+    name = deps.services.get("max_username") if settings is not None and settings.enabled else None
+    return f"https://max.ru/{name}?start={code}" if name and code else ""
+
+
 def has_phrase(text: str, phrases: list[str]) -> bool:
     padded = f" {normalise_words(text)} "
     return any(f" {p} " in padded for p in phrases if p)

@@ -236,8 +236,8 @@ async def _step_screen(conv: Conversation, tx: Tx, staff: Any) -> list[Reply]:
         spec = STAFF_STEPS[item]
         if item == "reg" and len(org.links) == 1:
             rows.append([Button(label(conv, "btn.stf_link"), link=org.links[0])])
-        if item == "app":
-            rows.append([Button(label(conv, "btn.act_web"), link="https://web.vk.me/")])
+        if item == "app" and (url := t(conv, "activation.web_url")):
+            rows.append([Button(label(conv, "btn.act_web"), link=url)])
         rows.append([Button(label(conv, spec.done), StaffDone(item=item).dump(), "positive")])  # type: ignore[arg-type]
         rows.append([Button(label(conv, "btn.act_problem"), StaffHelp(item=item).dump()),  # type: ignore[arg-type]
                      Button(label(conv, "btn.act_where"), StaffWhere().dump())])

@@ -19,6 +19,7 @@ from core.activation.checks import (
     find_links,
     has_phrase,
     invite_link,
+    max_invite_link,
     looks_like_date,
     means_only,
     new_invite_code,
@@ -139,6 +140,7 @@ async def _staff(conv: Conversation, tx: Tx, org: Any) -> dict[str, Any]:
     return {"deadline": show_date(org.staff_deadline), "code": org.invite_code or "",
             "link": invite_link(conv.deps.settings.vk.group_id, org.invite_code)
             if org.invite_code else "",
+            "max_link": max_invite_link(conv.deps, org.invite_code),
             **date_examples(conv),
             "joined": len(staff), "confirmed": sum(1 for s in staff if s.confirmed_at)}
 
@@ -171,7 +173,8 @@ def _platform_row(conv: Conversation, org: Any) -> list[list[Button]]:
 
 
 def _web_row(conv: Conversation, org: Any) -> list[list[Button]]:
-    return [[Button(label(conv, "btn.act_web"), link="https://web.vk.me/")]]
+    url = t(conv, "activation.web_url")  # the messenger's web version; none: no button
+    return [[Button(label(conv, "btn.act_web"), link=url)]] if url else []
 
 
 def _rejected_keyboard(conv: Conversation, org: Any) -> Keyboard:
@@ -232,7 +235,8 @@ async def save_links(conv: Conversation, text: str) -> list[Reply]:
 def invite_reply(conv: Conversation, org: Any) -> Reply:
     return reply(conv, "activation.invite_text", org=org.name,
                  deadline=show_date(org.staff_deadline), code=org.invite_code,
-                 link=invite_link(conv.deps.settings.vk.group_id, org.invite_code))
+                 link=invite_link(conv.deps.settings.vk.group_id, org.invite_code),
+                 max_link=max_invite_link(conv.deps, org.invite_code))
 
 
 @answers_stale

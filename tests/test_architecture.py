@@ -21,29 +21,6 @@ CORE = ROOT / "core"
 FEATURE_NAMES = sorted(p.name for p in CORE.iterdir()
                        if p.is_dir() and (p / "__init__.py").exists() and p.name != "kernel")
 
-# Imports of another feature's non-payload module that are still to be replaced by payloads and
-# continuations (issue 10, the activation cluster: activation, coordination, personal_data,
-# onboarding). (importing module, imported module); the test fails when one is gone, so the
-# list only shrinks.
-NOT_YET: set[tuple[str, str]] = {
-    ("core.activation.service", "core.coordination.service"),
-    ("core.activation.service", "core.personal_data.service"),
-    ("core.activation.service", "core.tickets.service"),
-    ("core.activation.staff", "core.onboarding.service"),
-    ("core.activation.staff", "core.personal_data.service"),
-    ("core.activation.staff", "core.reminders.service"),
-    ("core.activation.staff", "core.tickets.service"),
-    ("core.coordination.service", "core.activation.service"),
-    ("core.menu.feature", "core.onboarding.service"),
-    ("core.onboarding.feature", "core.activation.staff"),
-    ("core.onboarding.service", "core.activation.staff"),
-    ("core.onboarding.service", "core.reminders.service"),
-    ("core.personal_data.service", "core.activation.service"),
-    ("core.personal_data.service", "core.activation.staff"),
-    ("core.reminders.service", "core.activation.service"),
-    ("core.reminders.service", "core.activation.staff"),
-}
-
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
@@ -124,12 +101,11 @@ def test_features_form_no_import_cycle() -> None:
 
 
 def test_a_feature_imports_from_another_only_its_payloads() -> None:
-    offenders = {(module, imported) for module, _, imported, _ in feature_imports()
-                 if not is_payloads(imported)}
-    for module, imported in sorted(offenders - NOT_YET):
+    offenders = sorted({(module, imported) for module, _, imported, _ in feature_imports()
+                        if not is_payloads(imported)})
+    for module, imported in offenders:
         print(f"{module} imports {imported}")
-    assert offenders <= NOT_YET, "use the other feature's payloads or a registry continuation"
-    assert not NOT_YET - offenders, f"no longer imported, drop from NOT_YET: {NOT_YET - offenders}"
+    assert not offenders, "use the other feature's payloads or a registry continuation"
 
 
 TRANSPORTS = ("vkbottle", "aiohttp", "bot")

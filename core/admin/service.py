@@ -40,6 +40,7 @@ from core.kernel.display import moment_words, zone_phrase
 from core.kernel.commands import commands_for
 from core.kernel.normalise import command_text as normalise
 from core.kernel.normalise import command_words
+from core.kernel.people import people, who
 from core.kernel.platform import PlatformError
 from core.kernel.privacy import mask_contacts
 from core.kernel.ui import Button, Keyboard, Reply
@@ -487,8 +488,6 @@ async def grant(conv: Conversation, args: str) -> list[Reply]:
     place = municipality.name if municipality else conv.deps.settings.region.name
     service = conv.deps.services["broadcasts"]
     withheld = await service.withhold_unauthorised(vk_id, told=conv.person.vk_id)
-    from core.kernel.people import who
-
     person = (await who(conv.deps, vk_id)).values(conv.deps.texts)
     return [_say(conv, "admin.granted", place=place, regional=municipality is None,
                  withheld=len(withheld), **person),
@@ -513,8 +512,6 @@ async def revoke(conv: Conversation, args: str) -> list[Reply]:
                 "municipality_id": old.municipality_id if old else None, "vk_id": vk_id}, now)
     service = conv.deps.services["broadcasts"]
     withheld = await service.withhold_unauthorised(vk_id, told=conv.person.vk_id)
-    from core.kernel.people import who
-
     person = (await who(conv.deps, vk_id)).values(conv.deps.texts)
     return [_say(conv, "admin.revoked" if removed else "admin.revoke_none",
                  withheld=len(withheld), **person),
@@ -536,8 +533,6 @@ async def audit_log(conv: Conversation) -> list[Reply]:
         org_ids = {int(e.details["org"]) for e in entries if isinstance(e.details.get("org"), int)}
         orgs = {i: o.name for i in org_ids
                 if (o := await tx.summaries.get_organisation(i, scope)) is not None}
-    from core.kernel.people import people
-
     mentioned = {e.actor_id for e in entries} | {
         int(e.details["vk_id"]) for e in entries if isinstance(e.details.get("vk_id"), int)}
     names = await people(conv.deps, mentioned)

@@ -46,9 +46,12 @@ from core.kernel.domain import ACTIVATED
 from core.kernel.domain import AUDIENCE_ROLES as ROLES
 from core.kernel.display import moment_words, zone_phrase
 from core.kernel.fill_in import FillIn, TemplateProblem
+from core.kernel.menu import main_menu, open_menu
 from core.kernel.outgoing import Multicast, Outgoing
 from core.kernel.payloads import Payload
+from core.kernel.people import people
 from core.kernel.platform import IncomingFile, Platform, PlatformError
+from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed, unlinked
 from core.kernel.weeks import week_label
@@ -282,8 +285,6 @@ async def _go(conv: Conversation, state: str, draft: Broadcast, **extra: Any) ->
 
 
 async def _to_menu(conv: Conversation, *before: Reply) -> list[Reply]:
-    from core.kernel.menu import main_menu, open_menu
-
     replies = await open_menu(conv)
     if not before:
         return replies
@@ -720,8 +721,6 @@ async def _checked(conv: Conversation, model: type[Payload]) -> Broadcast | list
 
 
 async def _outdated(conv: Conversation) -> list[Reply]:
-    from core.kernel.screens import current_screen
-
     return prefixed(conv.deps.texts.render("input.bad_button"), await current_screen(conv))
 
 
@@ -982,8 +981,6 @@ class BroadcastService:
         return withheld
 
     async def withheld_notice(self, withheld: list[Broadcast]) -> Reply:
-        from core.kernel.people import people
-
         deps = self.deps
         tz = timezone_name(deps, None)
         now = deps.clock.now()

@@ -28,12 +28,15 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
+from core.activation.payloads import ActOpen, StaffOpen
 from core.kernel.calendar import person_week
 from core.kernel.conversation import Conversation
 from core.kernel.domain import STEP_NAMES, TOTAL_STEPS, WAITING_STEPS, WEEKLY_ROLES
+from core.kernel.menu import open_menu
 from core.kernel.normalise import command_text as _normal
+from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply
-from core.reminders.payloads import RemindContinue, RemindOff, RemindOn, Subscribe
+from core.reminders.payloads import RemindOff, RemindOn, Subscribe
 from core.surveys.payloads import SurveyOpen
 from storage import Tx
 from storage.schedule import ALL_PEOPLE, PeopleRange
@@ -116,18 +119,9 @@ def step_texts(deps: "Deps", step: int) -> tuple[str, str]:
 
 
 def continue_payload(kind: str) -> dict[str, object]:
-    """The activation feature's own entry (the admin's steps, the staff member's registration);
-    the generic «continue where you were» when that feature does not offer one."""
-    try:
-        if kind in ("stuck", "staff"):
-            from core.activation.payloads import ActOpen
-
-            return ActOpen().dump()
-        from core.activation.payloads import StaffOpen
-
-        return StaffOpen().dump()
-    except ImportError:
-        return RemindContinue().dump()
+    """«Продолжить» opens the activation feature's own entry: the admin's steps (stuck, staff to
+    confirm), the staff member's registration (unconfirmed)."""
+    return (ActOpen() if kind in ("stuck", "staff") else StaffOpen()).dump()
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,9 +224,6 @@ async def resume_button(conv: Conversation) -> Button | None:
 async def continue_flow(conv: Conversation) -> list[Reply]:
     """«Продолжить» under a reminder: back to the flow the person was in (its screen is
     registered in core.screens), or the main menu, which leads to every flow."""
-    from core.kernel.menu import open_menu
-    from core.kernel.screens import current_screen
-
     prefix = conv.person.state.split(":", 1)[0]
     if prefix in ("", "menu", "start", "survey"):
         return await open_menu(conv)

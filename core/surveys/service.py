@@ -38,7 +38,7 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.surveys.payloads import SurveyLater, SurveyNext, SurveyOpen, SurveyPick, SurveySkip
 from core.kernel.calendar import iso_week, zone
-from core.kernel.menu import ASK_ROLE
+from core.kernel.menu import ASK_ROLE, main_menu
 from core.kernel.refusals import not_understood
 from core.kernel.screens import current_screen
 from core.kernel.ui import LABEL_MAX, Button, Keyboard, Reply, prefixed
@@ -474,8 +474,6 @@ async def _advance(conv: Conversation, q: SurveyQuestion, ctx: _Ctx, fields: dic
 
 async def _back_screen(conv: Conversation) -> list[Reply]:
     if conv.person.state in ("", "menu"):
-        from core.kernel.menu import main_menu
-
         return [main_menu(conv)]
     return await current_screen(conv)
 

@@ -15,6 +15,7 @@ from core.kernel.access import for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.outgoing import Outgoing
+from core.kernel.people import who
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed
@@ -92,8 +93,6 @@ async def open_ticket(conv: Conversation, source: str, question: str) -> list[Re
             place = found.name if found else ""
     coordinators |= set(deps.settings.access.coordinators) | set(deps.settings.access.admins)
     coordinators.discard(conv.person.vk_id)
-    from core.kernel.people import who
-
     author = await who(deps, conv.person.vk_id)
     notice = Reply(
         deps.texts.render("tickets.to_coordinator", id=ticket.id, question=relayed(question),

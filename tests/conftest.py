@@ -8,6 +8,7 @@ a teacher would read it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,61 @@ class InProcessBot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+
+def _files_state(*folders: Path | None) -> tuple[Any, ...]:
+    """Every file a loader reads, by path and content digest: the same state, the same result.
+    A missing or empty folder (a bot's own «faq_learned» before anyone taught it) reads as
+    nothing, wherever it is."""
+    state: list[Any] = []
+    for folder in folders:
+        files = [p for p in sorted(Path(folder).rglob("*")) if p.is_file()] if folder else []
+        state.append((str(folder), tuple(
+            (str(p), hashlib.blake2b(p.read_bytes(), digest_size=16).digest()) for p in files))
+            if files else None)
+    return tuple(state)
+
+
+def _by_files(load: Callable[..., Any], cache: dict[Any, Any]) -> Callable[..., Any]:
+    """``load(folder, [learned])``, reused while the files it reads are unchanged."""
+    def cached(*folders: Any) -> Any:
+        key = (load, *_files_state(*folders))
+        if key not in cache:
+            cache[key] = load(*folders)
+        return cache[key]
+    return cached
+
+
+@pytest.fixture(scope="session", autouse=True)
+def content_loaded_once() -> Iterator[None]:
+    """Every bot a test builds reads the same texts and FAQ files (about 0.35 s a bot): load them
+    once per state of the files. What is loaded is never changed afterwards (a FAQ reload builds
+    new objects), and a test that edits a file gets a fresh load. If the loaders move, this only
+    stops saving time."""
+    import core.faq.dialog as faq_dialog
+    from core.kernel.texts import Texts
+
+    cache: dict[Any, Any] = {}
+    indexes: dict[int, Any] = {}
+    patch = pytest.MonkeyPatch()
+    texts_load = Texts.__dict__.get("load")
+    if isinstance(texts_load, classmethod):
+        plain = _by_files(lambda folder: texts_load.__func__(Texts, folder), cache)
+        patch.setattr(Texts, "load", classmethod(lambda cls, folder: plain(folder)))
+    for name in ("load_faq", "load_smalltalk"):
+        if callable(getattr(faq_dialog, name, None)):
+            patch.setattr(faq_dialog, name, _by_files(getattr(faq_dialog, name), cache))
+    index_type = getattr(faq_dialog, "FaqIndex", None)
+    build = getattr(index_type, "build", None)
+    if build is not None:
+        def build_once(book: Any) -> Any:  # the same (cached) book, the same index
+            if id(book) not in indexes:
+                indexes[id(book)] = (book, build(book))
+            return indexes[id(book)][1]
+        patch.setattr(faq_dialog, "FaqIndex", type(index_type.__name__, (index_type,), {
+            "build": staticmethod(build_once)}))
+    yield
+    patch.undo()
 
 
 @pytest.fixture

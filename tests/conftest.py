@@ -16,7 +16,7 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,13 @@ def max_section(api_url: str) -> dict[str, Any]:
     (as MAX user ids; rights are per messenger)."""
     return {"enabled": True, "token": MAX_TOKEN, "api_url": api_url, "poll_timeout": 2,
             "admins": [BOT_ADMIN], "coordinators": [COORDINATOR]}
+
+
+def max_caught_up(max_emu: MaxEmulator | None) -> bool:
+    """The bot has taken every MAX update: none is left uncommitted, and the poller commits a
+    batch (polls with the next marker) only after it has handed every update of it on. Webhook
+    pushes have no such fact: with a subscription this is never true."""
+    return max_emu is None or (not max_emu.subscriptions and max_emu.pending_updates == 0)
 
 
 def toml_dump(raw: dict[str, Any]) -> str:
@@ -123,7 +130,8 @@ class BotProcess:
     async def idle(self) -> bool:
         """Every event taken (checked first, so none is taken unseen), then nothing handled,
         queued or in flight in the bot."""
-        if self.proc is None or self.idle_url is None or not self.emu.long_poll_caught_up:
+        if (self.proc is None or self.idle_url is None or not self.emu.long_poll_caught_up
+                or not max_caught_up(self.max_emu)):
             return False
         if self._http is None:
             self._http = aiohttp.ClientSession()
@@ -208,7 +216,8 @@ class InProcessBot:
 
     async def idle(self) -> bool:
         return (self.app is not None and self.task is not None
-                and self.emu.long_poll_caught_up and await self.app.idle())
+                and self.emu.long_poll_caught_up and max_caught_up(self.max_emu)
+                and await self.app.idle())
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -399,8 +408,10 @@ class MaxPerson(MaxUser):
     sent, as the greeting is what both messengers answer first."""
 
     def __init__(self, emu: MaxEmulator, uid: int, first_name: str | None = None,
-                 last_name: str | None = None) -> None:
+                 last_name: str | None = None,
+                 settle: Callable[[float], Awaitable[None]] | None = None) -> None:
         super().__init__(emu, uid, first_name, last_name, auto_start=False)
+        self.settle = settle
 
     async def send(self, text: str | None, attachments: list[dict[str, Any]] | None = None,
                    ref: str | None = None, ref_source: str | None = None,
@@ -411,12 +422,17 @@ class MaxPerson(MaxUser):
             return await self.press_payload(payload)
         return await super().send(text, attachments)
 
-    async def replies(self, count: int | None = None, timeout: float = 5.0,
+    async def replies(self, count: int | None = None, timeout: float = 10.0,
                       quiet: float = 0.3) -> list[Any]:
-        # MAX takes at most 2 messages a second into one dialog (the client keeps to it), so a
-        # bot's third message in a row comes up to a second later: a pause shorter than that
-        # is not the end of an answer.
-        return await super().replies(count, timeout, max(quiet, 1.1))
+        """Everything the bot answers to what was sent so far, once it is idle (the VK
+        emulator's settle: both messengers' updates taken, nothing handled, queued or in
+        flight — MAX's 2 messages a second into one dialog included)."""
+        if count is not None or self.emu.subscriptions or self.settle is None:
+            # By webhook no fact says the bot has every update: a pause longer than MAX's
+            # per-dialog pace (a third message in a row comes up to a second later).
+            return await super().replies(count, timeout, max(quiet, 1.1))
+        await self.settle(timeout)
+        return self.pending()
 
     async def press_payload(self, payload: Any, label: str = "",  # type: ignore[override]
                             message: Any = None) -> dict[str, Any]:
@@ -437,7 +453,7 @@ class Users:
                  last_name: str | None = None, sex: int | None = None) -> Any:
         user: Any
         if self.max_emu is not None:
-            user = MaxPerson(self.max_emu, uid, first_name, last_name)
+            user = MaxPerson(self.max_emu, uid, first_name, last_name, self.emu.settle)
         else:
             user = EmulatedUser(self.emu, uid, first_name=first_name, last_name=last_name,
                                 sex=sex)

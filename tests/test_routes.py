@@ -228,6 +228,9 @@ OWN_BOOKKEEPING = {
     "processed_events": "every row",
     # «last seen»: every incoming message refreshes it (reachability, reminders' windows)
     "users": "last_inbound_at, updated_at of the sender's own row",
+    # where the bot is in the messenger's stream of updates (MAX's poll marker): moves with
+    # every update, whoever sent it
+    "transport_state": "every row",
 }
 # Typed words that are a command only for coordinators (``refusal=None``) are, from anyone else,
 # a question for the FAQ, handled as every question they type is: also their own.
@@ -374,6 +377,7 @@ def _without_own_bookkeeping(shot: dict[str, Any], sender: int, question: bool,
     sender change."""
     rows = dict(shot["rows"])
     rows.pop("processed_events", None)
+    rows.pop("transport_state", None)
     columns = shot["columns"]["users"]
     own = ["last_inbound_at", "updated_at"] + (["state_data"] if question else []) \
         + (["state", "state_data"] if left_dialog else [])
@@ -544,6 +548,51 @@ async def test_a_municipal_coordinator_forging_buttons_stays_in_their_municipali
     learned = "\n".join(p.read_text(encoding="utf-8") for p in real["learned"].rglob("*.md"))
     assert not [s for s in NSK_SECRETS if s in learned]
     assert cases > 150
+
+
+@pytest.mark.parametrize("messenger", ["max"])  # the bot serves VK and MAX at once
+async def test_forged_presses_from_max_are_refused_the_same_way(
+        bot_inprocess: InProcessBot, users: Any) -> None:
+    """The MAX adapter hands events to the same routes: a teacher writing from MAX presses one
+    forged button of each privileged model and types each privileged command (its first form):
+    refused, nobody's data, nothing changed but their own bookkeeping."""
+    app = bot_inprocess.app
+    max_emu = bot_inprocess.max_emu
+    assert max_emu is not None
+    real = await _seed(app)
+    now = unix(app.deps.clock)
+    texts = app.deps.texts
+    refusals = {"screen": texts.render("input.not_allowed").strip(),
+                "command": texts.render("admin.refused").strip()}
+    teacher = await start_as(users, TEACHER, dsl.TEACHER, "Анна", "Проверкина")
+    teacher.pending()
+    async with app.deps.db.read() as tx:
+        person = await tx.accounts.get_person("max", TEACHER)
+    assert person is not None and person != TEACHER  # MAX people have ids of their own
+    first_forms: dict[str, tuple[Route, str]] = {}
+    for route, word in typed_commands(app):
+        first_forms.setdefault(route.name, (route, word))
+    cases = [*((route, forged_payloads(model, real, now)[0]) for route in registry().routes
+               if route.need.privileged for model in route.payloads), *first_forms.values()]
+    for route, forged in cases:
+        before = await snapshot(app, real["learned"])
+        seen = max_emu.inbox_size(TEACHER)
+        if isinstance(forged, Payload):
+            await teacher.press_payload(forged.dump())
+        else:
+            await teacher.send(forged)
+        # a fact: the answer came (MAX's updates are not the VK emulator's), then the bot is idle
+        assert await max_emu.wait_for_user(TEACHER, lambda: max_emu.inbox_size(TEACHER) > seen,
+                                           10), (route.name, forged)
+        await bot_inprocess.emu.settle()
+        shown = "\n".join(m.text for m in teacher.pending())
+        assert not [s for s in SECRETS if s in shown], (route.name, forged, shown)
+        if isinstance(forged, Payload) or route.need.refusal is not None:
+            assert refusals[route.need.refusal] in shown, (route.name, forged, shown)
+        question = not isinstance(forged, Payload) and route.need.refusal is None
+        changes = _changes(before, await snapshot(app, real["learned"]), person, question)
+        assert not changes, (route.name, forged, changes)
+    assert len(cases) > 50
 
 
 # -- defence in depth: the services by themselves -----------------------------------------------

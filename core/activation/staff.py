@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,9 @@ from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from storage import Tx
 
 
+Rows = Callable[[Conversation, Any], list[list[Button]]]
+
+
 @dataclass(frozen=True)
 class StaffStep:
     """One item of a staff member's own path. Texts: staff.items.<item>.{title,text,help}.
@@ -56,11 +60,26 @@ class StaffStep:
     number: int          # its place on the staff member's path
     done: str            # label of its «Готово»
     next: str | None
+    rows: tuple[Rows, ...] = ()  # its own button rows (of the organisation), above «Готово»
+    tells_admin: bool = False    # its «Готово» goes into the admin's digest («подтвердили …»)
+
+
+def _link_row(conv: Conversation, org: Any) -> list[list[Button]]:
+    """The organisation's direct registration link, when it has exactly one."""
+    if len(org.links) != 1:
+        return []
+    return [[Button(label(conv, "btn.stf_link"), link=org.links[0])]]
+
+
+def _web_row(conv: Conversation, org: Any) -> list[list[Button]]:
+    url = t(conv, "activation.web_url")  # the messenger's web version; none: no button
+    return [[Button(label(conv, "btn.act_web"), link=url)]] if url else []
 
 
 STAFF_STEPS: dict[str, StaffStep] = {
-    "reg": StaffStep("reg", "confirmed_at", 1, "btn.act_registered", next="app"),
-    "app": StaffStep("app", "app_at", 2, "btn.stf_app", next="chat"),
+    "reg": StaffStep("reg", "confirmed_at", 1, "btn.act_registered", next="app",
+                     rows=(_link_row,), tells_admin=True),
+    "app": StaffStep("app", "app_at", 2, "btn.stf_app", next="chat", rows=(_web_row,)),
     "chat": StaffStep("chat", "chat_at", 3, "btn.stf_chat", next=None),
 }
 STAFF_TOTAL = len(STAFF_STEPS)
@@ -234,10 +253,7 @@ async def _step_screen(conv: Conversation, tx: Tx, staff: Any) -> list[Reply]:
     else:
         key = f"staff.items.{item}.text"
         spec = STAFF_STEPS[item]
-        if item == "reg" and len(org.links) == 1:
-            rows.append([Button(label(conv, "btn.stf_link"), link=org.links[0])])
-        if item == "app" and (url := t(conv, "activation.web_url")):
-            rows.append([Button(label(conv, "btn.act_web"), link=url)])
+        rows += [row for rows_of in spec.rows for row in rows_of(conv, org)]
         rows.append([Button(label(conv, spec.done), StaffDone(item=item).dump(), "positive")])  # type: ignore[arg-type]
         rows.append([Button(label(conv, "btn.act_problem"), StaffHelp(item=item).dump()),  # type: ignore[arg-type]
                      Button(label(conv, "btn.act_where"), StaffWhere().dump())])
@@ -280,7 +296,7 @@ async def done(conv: Conversation, item: str) -> list[Reply]:
         staff = await tx.activation.get_staff(conv.person.vk_id)
         org = await tx.activation.get_org(staff.org_id)
         screen_ = await _step_screen(conv, tx, staff)
-    if item == "reg" and org is not None and org.admin_vk_id:
+    if STAFF_STEPS[item].tells_admin and org is not None and org.admin_vk_id:
         # The admin hears in a digest (at most one per limits.staff_digest_minutes), not once
         # per person: the first confirmation after a quiet spell goes at once.
         async with deps.db.transaction() as tx:

@@ -74,11 +74,21 @@ class Dispatcher:
         self._chains: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._feeding = 0  # updates inside feed() now
         self.handled = 0
         self.received = 0  # updates fed in, replays included (the sandbox waits on it)
 
     async def feed(self, update: dict[str, Any]) -> None:
         self.received += 1
+        # Busy from the moment an update arrives: claiming it awaits the database before its
+        # task exists, and "received and not busy" must not read as "handled".
+        self._feeding += 1
+        try:
+            await self._feed(update)
+        finally:
+            self._feeding -= 1
+
+    async def _feed(self, update: dict[str, Any]) -> None:
         received_at = time.monotonic()
         event_id = str(update.get("event_id") or "")
         if event_id:
@@ -123,7 +133,7 @@ class Dispatcher:
 
     @property
     def busy(self) -> bool:
-        return bool(self._tasks)
+        return bool(self._tasks) or self._feeding > 0
 
     async def drain(self) -> None:
         while self._tasks:

@@ -19,7 +19,9 @@ from aiohttp import web
 
 from bot.config import MaxSettings
 from bot.dispatch import Dispatcher
-from bot.max import MaxApi, MaxPoller, MaxWebhook
+from bot.max import MaxApi, MaxError, MaxPoller, MaxTokenError, MaxWebhook
+from bot.operator_text import line
+from bot.vk.connect import FatalVkError, pause_after
 from bot.max.sender import MaxSender
 from handlers.max import HANDLED, MaxAdapter, event_of, peer_of
 
@@ -76,14 +78,32 @@ class MaxSide:
         await self.dispatcher.drain()  # 200 only when it was handled
 
     async def run(self) -> None:
-        me = await self.api.get_me()
-        log.info("MAX bot reached (%s)", "@" + str(me.get("username") or "?"))
+        me = await self._reach()
         if me.get("username"):  # invitations name the bot's MAX link (core/activation/checks.py)
             self.deps.services["max_username"] = str(me["username"])
         if self.settings.transport == "webhook":
             await self._serve_webhook()
         else:
             await self._poll()
+
+    async def _reach(self, sleep: Any = asyncio.sleep) -> dict[str, Any]:
+        """GET /me until MAX answers (the network may come up after the bot); a refused
+        token cannot get better by waiting: one line saying what to fix, and the bot stops."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                me = await self.api.get_me()
+            except MaxTokenError as exc:
+                raise FatalVkError(line("connect.max_token_refused", code=exc.code)) from None
+            except MaxError as exc:
+                pause = pause_after(attempt)
+                log.warning(line("connect.max_retry", url=self.settings.api_url,
+                                 problem=type(exc).__name__, attempt=attempt, pause=pause))
+                await sleep(pause)
+                continue
+            log.info("MAX bot reached")
+            return me
 
     async def _poll(self) -> None:
         # Polling and webhooks are exclusive in MAX: a subscription left from webhook mode
@@ -97,7 +117,10 @@ class MaxSide:
                                 self._save_marker, timeout=self.settings.poll_timeout,
                                 types=HANDLED)
         self.answered_at = time.monotonic()
-        await self.poller.run()
+        try:
+            await self.poller.run()
+        except MaxTokenError as exc:  # revoked while running
+            raise FatalVkError(line("connect.max_token_refused", code=exc.code)) from None
 
     async def _serve_webhook(self) -> None:
         s = self.settings

@@ -327,3 +327,34 @@ async def test_chart_and_spreadsheet_reach_a_coordinator_in_max(
     [image] = [a for a in chart.attachments if a["type"] == "image"]
     kind, name, data = max_emulator.upload_of(image["payload"]["token"])
     assert kind == "image" and data.startswith(b"\x89PNG")
+
+
+async def test_a_refused_max_token_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    """MAX-only configuration (no [vk]); MAX answers 401 verify.token: the bot says what to fix
+    in one line and exits non-zero, no traceback."""
+    import asyncio
+    import os
+    import sys
+
+    from tests.conftest import ROOT, toml_dump
+
+    emu = MaxEmulator(token="the-right-token")
+    await emu.start()
+    try:
+        config = tmp_path / "config.toml"
+        config.write_text(toml_dump({
+            "max": {"enabled": True, "token": "a-wrong-token", "api_url": emu.base_url},
+            "storage": {"path": str(tmp_path / "bot.sqlite3")},
+            "region": {"name": "Тестовая область"}}), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SFERUM_")}
+        env["PYTHONPATH"] = str(ROOT)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--config", str(config), cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        await emu.stop()
+    text = err.decode()
+    assert proc.returncode == 3, text
+    assert "MAX refused the bot token (verify.token)" in text and "SFERUM_MAX_TOKEN" in text
+    assert "Traceback" not in text

@@ -378,6 +378,9 @@ def _without_own_bookkeeping(shot: dict[str, Any], sender: int, question: bool,
     rows = dict(shot["rows"])
     rows.pop("processed_events", None)
     rows.pop("transport_state", None)
+    if "accounts" in rows:  # the sender's messenger account, made by their first message
+        owner = shot["columns"]["accounts"].index("person_id")
+        rows["accounts"] = [r for r in rows["accounts"] if r[owner] != sender]
     columns = shot["columns"]["users"]
     own = ["last_inbound_at", "updated_at"] + (["state_data"] if question else []) \
         + (["state", "state_data"] if left_dialog else [])

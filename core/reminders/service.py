@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from core.activation.payloads import ActOpen, StaffOpen
@@ -42,8 +42,8 @@ from storage import Tx
 from storage.schedule import ALL_PEOPLE, PeopleRange
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from core.kernel.deps import Deps
+# ``settings`` below is deps.settings (typed Any as in Deps: core/ never imports the config).
 
 DAY = 24 * 3600
 COMMANDS = ("off", "on", "open")  # texts: reminders.cmd.<name>, forms separated by «|»
@@ -65,7 +65,7 @@ class Item:
 ORDER = {"stuck": 0, "staff": 1, "unconfirmed": 2}
 
 
-async def collect(tx: Tx, settings: "Settings", now: int,
+async def collect(tx: Tx, settings: Any, now: int,
                   people: PeopleRange = ALL_PEOPLE) -> dict[int, list[Item]]:
     """Everyone (with an id in ``people``) with something left to do, and what:
     person -> items (in a stable order)."""
@@ -127,7 +127,7 @@ def continue_payload(kind: str) -> dict[str, object]:
 # --------------------------------------------------------------------------------------------
 # The switch, the consent, the screen
 # --------------------------------------------------------------------------------------------
-def weekly_roles(settings: "Settings") -> tuple[str, ...]:
+def weekly_roles(settings: Any) -> tuple[str, ...]:
     return WEEKLY_ROLES + (("parent",) if settings.schedule.survey_parents else ())
 
 

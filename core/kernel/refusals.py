@@ -18,7 +18,9 @@ from core.kernel.ui import Reply, prefixed
 
 async def refuse(conv: Conversation, kind: Refusal) -> list[Reply]:
     texts = conv.deps.texts
-    if kind == "command":
+    # «напишите вопрос своими словами» answers typed words, not a pressed button: a button is
+    # refused with the screen the person is on, whatever the route's refusal
+    if kind == "command" and conv.incoming.payload is None:
         return [Reply(texts.render("admin.refused"), template="admin.refused")]
     return prefixed(texts.render("input.not_allowed"), await current_screen(conv))
 

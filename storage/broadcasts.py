@@ -17,18 +17,21 @@ if TYPE_CHECKING:
 
 BroadcastStatus = Literal["draft", "scheduled", "running", "done", "cancelled"]
 AudienceKind = Literal["all", "role", "municipality", "org", "step", "difficulty"]
+Messenger = Literal["vk", "max"]
 
 
 class Audience(BaseModel):
     """Whom a broadcast is for. ``value`` depends on the kind: a role, a municipality id, an
     organisation id, an activation step (1..9), a survey difficulty option id; ``week`` is the
-    survey week a difficulty audience refers to."""
+    survey week a difficulty audience refers to; ``messenger`` narrows it to the people of one
+    messenger (None: both, or the only one the bot serves)."""
 
     model_config = ConfigDict(frozen=True)
 
     kind: AudienceKind = "all"
     value: str | int | None = None
     week: str | None = None
+    messenger: Messenger | None = None
 
 
 class Broadcast(BaseModel):
@@ -43,6 +46,7 @@ class Broadcast(BaseModel):
     status: BroadcastStatus
     send_at: int | None
     recipients: int
+    recipients_max: int = 0   # of ``recipients``, people in MAX (the rest are in VK)
     status_peer_id: int | None
     status_message_id: int | None
     created_at: int
@@ -110,6 +114,8 @@ def _audience_filter(audience: Audience, scope: int | None) -> tuple[str, list[A
     if scope is not None:
         sql += " AND o.municipality_id = ?"
         params.append(scope)
+    if audience.messenger is not None:  # MAX people's ids are negative (storage/accounts.py)
+        sql += " AND u.vk_id < 0" if audience.messenger == "max" else " AND u.vk_id > 0"
     kind, value = audience.kind, audience.value
     if kind == "role":
         sql += " AND u.role = ?"
@@ -178,10 +184,11 @@ class BroadcastsRepo:
             (now, job_of(broadcast_id), now, broadcast_id))
         return cur.rowcount == 1
 
-    async def update_recipients(self, broadcast_id: int, recipients: int, now: int) -> None:
+    async def update_recipients(self, broadcast_id: int, recipients: int, now: int,
+                                in_max: int = 0) -> None:
         await self.tx.execute(
-            "UPDATE broadcasts SET recipients = ?, updated_at = ? WHERE id = ?",
-            (recipients, now, broadcast_id))
+            "UPDATE broadcasts SET recipients = ?, recipients_max = ?, updated_at = ? WHERE id = ?",
+            (recipients, in_max, now, broadcast_id))
 
     async def update_status_message(self, broadcast_id: int, peer_id: int,
                                     message_id: int | None) -> None:
@@ -278,6 +285,15 @@ class BroadcastsRepo:
         """How many people the audience reaches, counted in SQL (a region has 300 000)."""
         where, params = _audience_filter(audience, scope)
         return int(await self.tx.scalar(_from(audience, scope, "COUNT(*)") + where, params))
+
+    async def count_audience_by_messenger(self, audience: Audience,
+                                          scope: int | None) -> dict[Messenger, int]:
+        """{"vk": n, "max": m}: the audience counted per messenger in one query."""
+        where, params = _audience_filter(audience, scope)
+        rows = await self.tx.fetchall(
+            _from(audience, scope, "u.vk_id < 0, COUNT(*)") + where + " GROUP BY 1", params)
+        found = {"max" if r[0] else "vk": int(r[1]) for r in rows}
+        return {"vk": found.get("vk", 0), "max": found.get("max", 0)}
 
     async def get_longest_recipient(self, audience: Audience, scope: int | None,
                                     weights: dict[str, int], cap: int) -> Recipient | None:

@@ -191,6 +191,18 @@ class OutboxRepo:
             return JobCounts()
         return JobCounts(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
+    async def get_job_counts_by_messenger(self, name: str) -> dict[str, JobCounts]:
+        """{"vk": counts, "max": counts} of a job read from its recipient rows (MAX people's
+        ids are negative): for a job that reaches both messengers, while its rows are kept."""
+        rows = await self.tx.fetchall(
+            "SELECT o.peer_id < 0, o.status, COUNT(*) FROM outbox o"
+            " JOIN outbox_jobs j ON j.id = o.job_id WHERE j.name = ? GROUP BY 1, 2", (name,))
+        counts: dict[str, dict[str, int]] = {"vk": {}, "max": {}}
+        for in_max, status, n in rows:
+            counts["max" if in_max else "vk"][status] = int(n)
+        return {m: JobCounts(**{s: c.get(s, 0) for s in STATUSES}, complete=True)
+                for m, c in counts.items()}
+
     async def count_pending_by_kind(self) -> dict[str, int]:
         rows = await self.tx.fetchall(
             "SELECT t.kind, COUNT(*) FROM outbox o JOIN outbox_texts t ON t.id = o.text_id"

@@ -138,7 +138,13 @@ async def test_one_bot_both_messengers_one_broadcast_one_report(
         await say(parent, "Начать")
         await press(parent, "Родитель")
     vk_before = len(in_vk.inbox)
-    await broadcast_to_all(coordinator, "Вебинар для родителей в четверг в 18:00.")
+    # The dialog offers VK, MAX or both, and counts each messenger's people.
+    await say(coordinator, "рассылка")
+    text = await press(coordinator, "Всем")
+    assert "Получателей сейчас: 3 — VK: 1, MAX: 2" in text, text
+    assert {"Только в VK", "Только в MAX"} <= set(coordinator.buttons())
+    await say(coordinator, "Вебинар для родителей в четверг в 18:00.")
+    await coordinator.press("Отправить сейчас")
     assert await max_emulator.wait_until(
         lambda: any("Рассылка №1 завершена" in m.text
                     for m in max_emulator.inbox(COORDINATOR)), 30), \
@@ -149,10 +155,50 @@ async def test_one_bot_both_messengers_one_broadcast_one_report(
     assert any(m.text == "Вебинар для родителей в четверг в 18:00."
                for m in in_vk.inbox[vk_before:])
     # one report counts everyone: both parents and the coordinator (in «Всем» too)
-    assert "Получателей: 3" in report and "Доставлено: 3" in report
+    assert "Получателей: 3 (VK: 1, MAX: 2)" in report, report
+    assert "Доставлено: 3 (VK: 1, MAX: 2)" in report, report
+    assert "Не удалось доставить: 0 (VK: 0, MAX: 0)" in report, report
     db_path = tmp_path / "data" / "bot.sqlite3"
     delivered = rows(db_path, "SELECT peer_id < 0, status FROM outbox")
     assert sorted(delivered) == [(0, "delivered"), (1, "delivered"), (1, "delivered")]
+
+
+@pytest.mark.parametrize("messenger", ["max"])  # the bot serves VK and MAX at once
+async def test_a_broadcast_only_to_max_people(
+        bot_inprocess: InProcessBot, emulator: VKEmulator, max_emulator: MaxEmulator,
+        users: Any) -> None:
+    """A coordinator (here in MAX) narrows a broadcast to one messenger: the count, the preview's
+    figures and the history say so, and VK people get nothing."""
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await say(coordinator, "Начать")
+    await press(coordinator, "Координатор")
+    in_max = users(7001, "Мария", "Иванова")
+    in_vk = EmulatedUser(emulator, 7002, first_name="Ольга", last_name="Сидорова")
+    users.made.append(in_vk)
+    for parent in (in_max, in_vk):
+        await say(parent, "Начать")
+        await press(parent, "Родитель")
+    await say(coordinator, "рассылка")
+    await press(coordinator, "По роли")
+    text = await press(coordinator, "Родителям")
+    assert "Получателей сейчас: 2 — VK: 1, MAX: 1 (родители)" in text, text
+    text = await press(coordinator, "Только в MAX")
+    assert "Получателей сейчас: 1 (родители, только в MAX)" in text, text
+    assert {"В VK и в MAX", "Только в VK"} <= set(coordinator.buttons())
+    text = await say(coordinator, "Собрание в MAX в пятницу.")
+    assert "Получателей: 1 (родители, только в MAX)" in text, text
+    vk_before = len(in_vk.inbox)
+    await coordinator.press("Отправить сейчас")
+    assert await max_emulator.wait_until(
+        lambda: any("Рассылка №1 завершена" in m.text
+                    for m in max_emulator.inbox(COORDINATOR)), 30), \
+        coordinator.format_transcript()
+    report = next(m.text for m in max_emulator.inbox(COORDINATOR)
+                  if "Рассылка №1 завершена" in m.text)
+    assert "Получателей: 1\n" in report and "VK:" not in report, report
+    assert any(m.text == "Собрание в MAX в пятницу." for m in in_max.inbox)
+    assert not any("Собрание" in m.text for m in in_vk.inbox[vk_before:])
+    assert "родители, только в MAX" in await say(coordinator, "рассылки")
 
 
 async def test_migration_makes_every_user_a_vk_account(tmp_path: Path) -> None:

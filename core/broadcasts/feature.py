@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.broadcasts import service as broadcasts
 from core.broadcasts.payloads import (BroadcastsOff, BroadcastsOn, CancelBroadcast, DifficultyPage,
                                       EditText, Later, ListBroadcasts, NewBroadcast, PickKind,
-                                      PickValue, QuitDraft, SendAt, SendNow)
+                                      PickMessenger, PickValue, QuitDraft, SendAt, SendNow)
 from core.kernel.commands import Said
 from core.kernel.registry import CommandInfo, Feature
 from core.kernel.routes import COORDINATOR, InState, Press, Route, Typed
@@ -32,6 +32,9 @@ ROUTES = [
     Route(Press(PickValue),
           lambda conv, payload: broadcasts.pick_value(conv, payload.v), COORDINATOR,
           name="pick"),
+    Route(Press(PickMessenger),
+          lambda conv, payload: broadcasts.pick_messenger(conv, payload.m), COORDINATOR,
+          name="messenger"),
     Route(Press(DifficultyPage),
           lambda conv, payload: broadcasts.difficulty_page(conv, payload.p), COORDINATOR,
           name="difficulty_page"),

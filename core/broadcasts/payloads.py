@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.kernel.payloads import Payload
-from storage.broadcasts import AudienceKind
+from storage.broadcasts import AudienceKind, Messenger
 
 
 class NewBroadcast(Payload):
@@ -18,6 +18,12 @@ class PickKind(Payload):
 class PickValue(Payload):
     cmd: str = "bc.pick"
     v: str
+
+
+class PickMessenger(Payload):
+    """Only VK, only MAX, or both (None); offered when the bot serves both messengers."""
+    cmd: str = "bc.msgr"
+    m: Messenger | None = None
 
 
 class DifficultyPage(Payload):

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from core.broadcasts.payloads import (BroadcastsOff, BroadcastsOn, CancelBroadcast, DifficultyPage,
-                                      EditText, Later, NewBroadcast, PickKind, PickValue,
-                                      QuitDraft, SendAt, SendNow)
+                                      EditText, Later, NewBroadcast, PickKind, PickMessenger,
+                                      PickValue, QuitDraft, SendAt, SendNow)
 from storage.accounts import BEFORE_EVERYONE
 from core.kernel import dates
 from core.kernel import fill_in
@@ -55,7 +55,8 @@ from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed, unlinked
 from core.kernel.weeks import week_label
-from storage.broadcasts import Audience, AudienceKind, Broadcast, Recipient, job_of
+from storage.broadcasts import (Audience, AudienceKind, Broadcast, Messenger, Recipient,
+                                job_of)
 
 if TYPE_CHECKING:
     from core.kernel.deps import Deps
@@ -85,6 +86,7 @@ KIND_STATE: dict[str, str] = {"all": TEXT, "role": ROLE, "municipality": MUNICIP
 PAYLOAD_STATES: dict[type[Payload], tuple[str, ...]] = {
     PickKind: (AUDIENCE,),
     PickValue: (ROLE, MUNICIPALITY, STEP, DIFFICULTY),
+    PickMessenger: (TEXT, CONFIRM),
     DifficultyPage: (DIFFICULTY,),
     SendNow: (CONFIRM,),
     Later: (CONFIRM,),
@@ -224,7 +226,64 @@ def _week_shown(deps: "Deps", week: str) -> str:
     return week_label(deps.texts, week, today)
 
 
+# -- VK, MAX or both ---------------------------------------------------------------------------
+def serves_both(deps: "Deps") -> bool:
+    """The bot serves VK and MAX at once: only then is the messenger a choice and are figures
+    shown per messenger (a bot of one messenger talks exactly as before)."""
+    return deps.settings.vk is not None and deps.settings.max.enabled
+
+
+def split_shown(deps: "Deps", audience: Audience) -> bool:
+    """Figures per messenger: for a broadcast that reaches both."""
+    return serves_both(deps) and audience.messenger is None
+
+
+def by_messenger(deps: "Deps", vk: int, in_max: int) -> str:
+    """«VK: 1200, MAX: 300»."""
+    return deps.texts.render("broadcasts.by_messenger", vk=vk, max=in_max)
+
+
+async def split_count(deps: "Deps", audience: Audience, scope: int | None) -> str:
+    """The audience per messenger in words, or "" when it reaches one messenger only."""
+    if not split_shown(deps, audience):
+        return ""
+    async with deps.db.read() as tx:
+        counted = await tx.broadcasts.count_audience_by_messenger(audience, scope)
+    return by_messenger(deps, counted["vk"], counted["max"])
+
+
+def _messenger_row(conv: Conversation, draft: Broadcast) -> list[list[Button]]:
+    """The other choices of VK / MAX / both than the draft's (none for a one-messenger bot)."""
+    if not serves_both(conv.deps):
+        return []
+    current = draft.audience.messenger
+    choices: list[tuple[str, Messenger | None]] = [
+        ("btn.bc_in_both", None), ("btn.bc_in_vk", "vk"), ("btn.bc_in_max", "max")]
+    return [[_btn(conv, key, PickMessenger(m=m)) for key, m in choices if m != current]]
+
+
+@for_coordinators
+async def pick_messenger(conv: Conversation, messenger: Messenger | None) -> list[Reply]:
+    draft = await _checked(conv, PickMessenger)
+    if isinstance(draft, list):
+        return draft
+    if not serves_both(conv.deps):
+        return await _outdated(conv)
+    audience = draft.audience.model_copy(update={"messenger": messenger})
+    async with conv.deps.db.transaction() as tx:
+        await tx.broadcasts.update_audience(draft.id, audience, unix(conv.deps.clock))
+    return await _go(conv, conv.person.state, draft)
+
+
 async def describe_audience(deps: "Deps", audience: Audience, scope: int | None) -> str:
+    described = await _describe(deps, audience, scope)
+    if audience.messenger is None:
+        return described
+    return deps.texts.render("broadcasts.aud_only", audience=described,
+                             messenger=deps.texts.render(f"broadcasts.in_{audience.messenger}"))
+
+
+async def _describe(deps: "Deps", audience: Audience, scope: int | None) -> str:
     texts = deps.texts
     kind, value = audience.kind, audience.value
     if kind == "role":
@@ -475,8 +534,10 @@ async def _text_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
     scope = _scope(conv)
     count = await _count(conv.deps, draft.audience, scope)
     audience = await describe_audience(conv.deps, draft.audience, scope)
-    return [_say(conv, "broadcasts.write", Keyboard.of(_quit_row(conv), inline=True),
-                 count=count, audience=audience)]
+    split = await split_count(conv.deps, draft.audience, scope)
+    return [_say(conv, "broadcasts.write",
+                 Keyboard.of(*_messenger_row(conv, draft), _quit_row(conv), inline=True),
+                 count=count, audience=audience, split=split)]
 
 
 async def _text_typed(conv: Conversation, draft: Broadcast, text: str,
@@ -560,11 +621,13 @@ async def _confirm_screen(conv: Conversation, draft: Broadcast) -> list[Reply]:
     count = await _count(conv.deps, draft.audience, scope)
     audience = await describe_audience(conv.deps, draft.audience, scope)
     length, who = await longest(conv.deps, fill, draft.audience, scope)
+    split = await split_count(conv.deps, draft.audience, scope)
     keyboard = Keyboard.of(
         [_btn(conv, "btn.bc_now", SendNow(), "positive"), _btn(conv, "btn.bc_later", Later())],
+        *_messenger_row(conv, draft),
         [_btn(conv, "btn.bc_edit", EditText()), *_quit_row(conv)], inline=True)
     return [_say(conv, "broadcasts.preview_intro"), preview,
-            _say(conv, "broadcasts.confirm", keyboard, count=count, audience=audience,
+            _say(conv, "broadcasts.confirm", keyboard, count=count, audience=audience, split=split,
                  personal=bool(fill.fields), longest=length, limit=TEXT_MAX, **_who(who))]
 
 
@@ -682,10 +745,11 @@ async def _schedule(conv: Conversation, draft: Broadcast, at: int) -> list[Reply
                                      "send_at": at,
                                      "audience": draft.audience.model_dump(exclude_none=True)}, now)
     count = await _count(conv.deps, draft.audience, _scope(conv))
+    split = await split_count(conv.deps, draft.audience, _scope(conv))
     keyboard = Keyboard.of([_btn(conv, "btn.bc_cancel", CancelBroadcast(id=draft.id), "negative",
                                  id=draft.id)], inline=True)
     done = _say(conv, "broadcasts.scheduled", keyboard, id=draft.id, when=_moment(conv, at, tz),
-                tz=_zone(conv, tz), count=count)
+                tz=_zone(conv, tz), count=count, split=split)
     async with conv.deps.db.transaction() as tx:
         await tx.users.update_state(conv.person.vk_id, "menu", {}, now)
     conv.person = conv.person.model_copy(update={"state": "menu", "state_data": {}})
@@ -824,6 +888,7 @@ class _Stream:
         self.template = template
         self.personal = bool(template.fields)
         self.count = 0
+        self.count_max = 0  # of them, people in MAX (negative ids)
 
     async def messages(self) -> AsyncIterator[Outgoing | Multicast]:
         deps, broadcast = self.deps, self.broadcast
@@ -845,6 +910,7 @@ class _Stream:
                 return
             after = ids[-1]
             self.count += len(ids)
+            self.count_max += sum(1 for i in ids if i < 0)
             if same is not None:
                 yield Multicast(ids, same, "broadcast", job)
                 continue
@@ -1010,16 +1076,22 @@ class BroadcastService:
         job = job_of(broadcast.id)
         scope = broadcast.scope_municipality_id
         async with deps.db.read() as tx:
-            total = await tx.broadcasts.count_audience(broadcast.audience, scope)
+            if deps.settings.max.enabled:
+                counted = await tx.broadcasts.count_audience_by_messenger(broadcast.audience,
+                                                                          scope)
+                total, in_max = counted["vk"] + counted["max"], counted["max"]
+            else:
+                total, in_max = await tx.broadcasts.count_audience(broadcast.audience, scope), 0
         try:
             template = compile_text(broadcast.text, variable_names(deps.texts))
         except TemplateProblem as problem:  # validated at preview; only an edited DB gets here
             log.error("broadcast %s: template failed: %s", broadcast.id, problem.key)
-            template, total = None, 0
+            template, total, in_max = None, 0, 0
         now = unix(deps.clock)
         async with deps.db.transaction() as tx:
-            await tx.broadcasts.update_recipients(broadcast.id, total, now)
-        status = self._progress_reply(broadcast.id, 0, total)
+            await tx.broadcasts.update_recipients(broadcast.id, total, now, in_max)
+        split = self._split_progress(broadcast.audience, {}, total, in_max)
+        status = self._progress_reply(broadcast.id, 0, total, split)
         sent = await deps.messenger.send([Outgoing(broadcast.author_vk_id, status, "notice",
                                                    f"broadcast-status:{broadcast.id}")])
         async with deps.db.transaction() as tx:
@@ -1029,17 +1101,37 @@ class BroadcastService:
         stream = _Stream(deps, broadcast, template) if template is not None and total else None
         # Queued even when empty: the job is then complete at once and the report follows.
         await deps.messenger.enqueue_bulk(job, stream.messages() if stream else [])
-        if stream is not None and stream.count != total:
+        if stream is not None and (stream.count, stream.count_max) != (total, in_max):
             async with deps.db.transaction() as tx:  # people joined or left meanwhile
-                await tx.broadcasts.update_recipients(broadcast.id, stream.count, unix(deps.clock))
+                await tx.broadcasts.update_recipients(broadcast.id, stream.count,
+                                                      unix(deps.clock), stream.count_max)
 
-    def _progress_reply(self, broadcast_id: int, done: int, total: int) -> Reply:
+    def _split_progress(self, audience: Audience, done: dict[str, int], total: int,
+                        in_max: int) -> str:
+        """«VK: 400 из 1200, MAX: 100 из 300» for a broadcast to both messengers, else ""."""
+        if not split_shown(self.deps, audience):
+            return ""
+        return self.deps.texts.render("broadcasts.by_messenger_of", vk=done.get("vk", 0),
+                                      vk_total=total - in_max, max=done.get("max", 0),
+                                      max_total=in_max)
+
+    async def _done_by_messenger(self, broadcast: Broadcast) -> tuple[dict[str, Any], str]:
+        """Per messenger: the job's counts and how many are done; ({}, "") for one messenger."""
+        if not split_shown(self.deps, broadcast.audience):
+            return {}, ""
+        async with self.deps.db.read() as tx:
+            per = await tx.outbox.get_job_counts_by_messenger(job_of(broadcast.id))
+        done = {m: c.delivered + c.not_allowed + c.failed for m, c in per.items()}
+        return per, self._split_progress(broadcast.audience, done, broadcast.recipients,
+                                         broadcast.recipients_max)
+
+    def _progress_reply(self, broadcast_id: int, done: int, total: int, split: str = "") -> Reply:
         texts = self.deps.texts
         keyboard = Keyboard.of([Button(texts.label("btn.bc_cancel", id=broadcast_id),
                                        CancelBroadcast(id=broadcast_id).dump(), "negative")],
                                inline=True)
-        return Reply(texts.render("broadcasts.progress", id=broadcast_id, done=done, total=total),
-                     keyboard, template="broadcasts.progress")
+        return Reply(texts.render("broadcasts.progress", id=broadcast_id, done=done, total=total,
+                                  split=split), keyboard, template="broadcasts.progress")
 
     # progress
     async def on_progress(self, jobs: set[str]) -> None:
@@ -1079,9 +1171,10 @@ class BroadcastService:
                 return
             self._edited_at[broadcast_id] = monotonic()
             if broadcast.status_peer_id and broadcast.status_message_id:
+                _, split = await self._done_by_messenger(broadcast)
                 await self.deps.messenger.edit(
                     broadcast.status_peer_id, broadcast.status_message_id,
-                    self._progress_reply(broadcast_id, done, broadcast.recipients))
+                    self._progress_reply(broadcast_id, done, broadcast.recipients, split))
 
     async def _finish(self, broadcast: Broadcast, counts: Any) -> None:
         async with self.deps.db.transaction() as tx:
@@ -1090,17 +1183,25 @@ class BroadcastService:
                 unix(self.deps.clock))
         if not finished:
             return
-        report = self._report("broadcasts.report", broadcast, counts)
+        report = await self._report("broadcasts.report", broadcast, counts)
         await self._close_status(broadcast, counts, cancelled=False)
         await self.deps.messenger.send([Outgoing(broadcast.author_vk_id, report, "notice",
                                                  f"broadcast-report:{broadcast.id}")])
         self._forget(broadcast.id)
 
-    def _report(self, key: str, broadcast: Broadcast, counts: Any) -> Reply:
+    async def _report(self, key: str, broadcast: Broadcast, counts: Any) -> Reply:
+        per, _ = await self._done_by_messenger(broadcast)
+        split: dict[str, str] = {}
+        if per:  # each figure per messenger: «Доставлено: 1450 (VK: 1170, MAX: 280)»
+            vk, mx = per["vk"], per["max"]
+            split = {"total": by_messenger(self.deps, broadcast.recipients
+                                           - broadcast.recipients_max, broadcast.recipients_max)}
+            for figure in ("delivered", "not_allowed", "failed", "cancelled"):
+                split[figure] = by_messenger(self.deps, getattr(vk, figure), getattr(mx, figure))
         return Reply(self.deps.texts.render(
             key, id=broadcast.id, total=broadcast.recipients, delivered=counts.delivered,
-            not_allowed=counts.not_allowed, failed=counts.failed, cancelled=counts.cancelled),
-            template=key)
+            not_allowed=counts.not_allowed, failed=counts.failed, cancelled=counts.cancelled,
+            split=split), template=key)
 
     async def _close_status(self, broadcast: Broadcast, counts: Any, cancelled: bool) -> None:
         """The status message ends as a last progress line without the cancel button; the
@@ -1108,9 +1209,10 @@ class BroadcastService:
         if not (broadcast.status_peer_id and broadcast.status_message_id):
             return
         done = counts.delivered + counts.not_allowed + counts.failed
+        _, split = await self._done_by_messenger(broadcast)
         final = Reply(self.deps.texts.render("broadcasts.progress_final", id=broadcast.id,
                                              done=done, total=broadcast.recipients,
-                                             cancelled=cancelled),
+                                             cancelled=cancelled, split=split),
                       template="broadcasts.progress_final")
         await self.deps.messenger.edit(broadcast.status_peer_id, broadcast.status_message_id,
                                        final)
@@ -1138,7 +1240,7 @@ class BroadcastService:
         if broadcast.status == "scheduled":
             return Reply(self.deps.texts.render("broadcasts.cancelled_scheduled", id=broadcast.id),
                          template="broadcasts.cancelled_scheduled")
-        report = self._report("broadcasts.report_cancelled", fresh, counts)
+        report = await self._report("broadcasts.report_cancelled", fresh, counts)
         await self._close_status(fresh, counts, cancelled=True)
         self._forget(broadcast.id)
         return report

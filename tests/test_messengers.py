@@ -19,9 +19,10 @@ from bot.vkemu import EmulatedUser, VKEmulator
 from core.kernel.clock import unix
 from storage import Database
 from storage.db import migration_files
-from tests.conftest import COORDINATOR, BotProcess, InProcessBot, MaxPerson
+from tests.conftest import COORDINATOR, OUTPUT, BotProcess, InProcessBot, MaxPerson
 from tests.test_activation import press, said, say
 
+OUTPUT_DIR = OUTPUT / "transcripts"
 BOTH = pytest.mark.parametrize("messenger", ["vk", "max"])
 CODE = "KX7M4TP"
 LINK = "https://sferum.ru/?invite=7f3k9q"
@@ -199,6 +200,51 @@ async def test_a_broadcast_only_to_max_people(
     assert any(m.text == "Собрание в MAX в пятницу." for m in in_max.inbox)
     assert not any("Собрание" in m.text for m in in_vk.inbox[vk_before:])
     assert "родители, только в MAX" in await say(coordinator, "рассылки")
+
+
+async def test_step_6_in_a_max_only_bot(emulator: VKEmulator, tmp_path: Path,
+                                       clock: Any) -> None:
+    """A bot without [vk]: step 6 gives the MAX invitation alone (no VK link, nothing empty),
+    and a teacher who follows it joins the organisation."""
+    from tests.conftest import MAX_TOKEN, base_config, max_section, settings_from_dict
+    from tests.test_week_conversation import school_at_step_6
+
+    max_emu = MaxEmulator(token=MAX_TOKEN)
+    await max_emu.start()
+    raw = base_config(emulator.api_url, tmp_path / "data" / "bot.sqlite3")
+    del raw["vk"]
+    raw["max"] = max_section(max_emu.base_url)
+    runner = InProcessBot(emulator, settings_from_dict(raw, "test", environ={}), clock, max_emu)
+    await runner.start()
+    made: list[MaxPerson] = []
+    try:
+        assert runner.app is not None
+        admin = MaxPerson(max_emu, 101, "Ольга", "Иванова", emulator.settle)
+        made.append(admin)
+        await say(admin, "Начать")
+        await press(admin, "Администратор школы")
+        person = person_of(tmp_path / "data" / "bot.sqlite3", "max", 101)
+        assert person is not None and person < 0
+        await school_at_step_6(runner, person, deadline=None)
+        text = await say(admin, "где я")
+        assert "Вы на шаге 6 из 8" in text, text
+        text = await say(admin, "до 15 декабря")
+        bot_name = runner.app.deps.services["max_username"]
+        link = rows(tmp_path / "data" / "bot.sqlite3", "SELECT invite_code FROM organisations")
+        code = link[0][0]
+        assert f"https://max.ru/{bot_name}?start={code}" in text, text
+        assert "vk.me" not in text and "VK Мессенджер" not in text, text
+        assert "ссылка ." not in text and "каждый шаг.\n2. Или напишите боту код" in text, text
+
+        teacher = MaxPerson(max_emu, 301, "Анна", "Смирнова", emulator.settle)
+        made.append(teacher)
+        assert "по приглашению организации" in await say(teacher, "Начать", ref=code)
+    finally:
+        (OUTPUT_DIR / "test_step_6_in_a_max_only_bot.txt").write_text(
+            "\n\n".join(f"=== user {u.uid}\n{u.format_transcript()}" for u in made) + "\n",
+            encoding="utf-8")
+        await runner.stop()
+        await max_emu.stop()
 
 
 async def test_migration_makes_every_user_a_vk_account(tmp_path: Path) -> None:

@@ -138,8 +138,7 @@ async def _structure(conv: Conversation, tx: Tx, org: Any) -> dict[str, Any]:
 async def _staff(conv: Conversation, tx: Tx, org: Any) -> dict[str, Any]:
     staff = await tx.activation.list_staff(org.id)
     return {"deadline": show_date(org.staff_deadline), "code": org.invite_code or "",
-            "link": invite_link(conv.deps.settings.vk.group_id, org.invite_code)
-            if org.invite_code else "",
+            "link": vk_invite_link(conv, org.invite_code),
             "max_link": max_invite_link(conv.deps, org.invite_code),
             **date_examples(conv),
             "joined": len(staff), "confirmed": sum(1 for s in staff if s.confirmed_at)}
@@ -222,7 +221,8 @@ async def choose_structure(conv: Conversation, structure: str) -> list[Reply]:
 async def save_links(conv: Conversation, text: str) -> list[Reply]:
     async with conv.deps.db.transaction() as tx:
         org = await admin_org(conv, tx, 5)
-        links, error = parse_links(text, conv.deps.settings.vk.group_id)
+        vk = conv.deps.settings.vk
+        links, error = parse_links(text, vk.group_id if vk is not None else None)
         if error:
             key = f"activation.errors.{error}"
             return _short(conv, org, t(conv, key), key)
@@ -232,10 +232,16 @@ async def save_links(conv: Conversation, text: str) -> list[Reply]:
                       + _step5_next(conv, org), "activation.links_saved")
 
 
+def vk_invite_link(conv: Conversation, code: str | None) -> str:
+    """The invitation in VK; empty for a bot without VK (then only MAX's link is given)."""
+    vk = conv.deps.settings.vk
+    return invite_link(vk.group_id, code) if vk is not None and code else ""
+
+
 def invite_reply(conv: Conversation, org: Any) -> Reply:
     return reply(conv, "activation.invite_text", org=org.name,
                  deadline=show_date(org.staff_deadline), code=org.invite_code,
-                 link=invite_link(conv.deps.settings.vk.group_id, org.invite_code),
+                 link=vk_invite_link(conv, org.invite_code),
                  max_link=max_invite_link(conv.deps, org.invite_code))
 
 

@@ -636,7 +636,7 @@ async def test_each_service_refuses_a_teacher_by_itself(bot_inprocess: InProcess
         call(admin.funnel, ""), call(admin.funnel_chart, admin.FunnelChart(m=1)),
         call(admin.audit_log), call(admin.grant, str(TEACHER)),
         call(admin.revoke, str(MUNICIPAL_COORDINATOR)),
-        call(broadcasts.start), call(broadcasts.pick_kind, "all"),
+        call(broadcasts.start), call(broadcasts.pick_messenger, "max"), call(broadcasts.pick_kind, "all"),
         call(broadcasts.pick_value, "staff"), call(broadcasts.difficulty_page, 1),
         call(broadcasts.edit_text), call(broadcasts.send_now), call(broadcasts.later),
         call(broadcasts.send_at, later), call(broadcasts.quit_draft), call(broadcasts.typed, ()),

@@ -97,15 +97,29 @@ async def test_my_data_shows_the_account_and_erasure_removes_it(
     text = await say(parent, QUESTION)
     assert "Спросить координатора" in parent.buttons(), text
     assert "Передал Ваш вопрос координатору" in await press(parent, "Спросить координатора")
-    assert "Квазизяблик" in (await coordinator.next_reply()).text  # across to the coordinator
+    notice = (await coordinator.next_reply()).text
+    assert "Квазизяблик" in notice  # across to the coordinator
+    # who asks: a VK person by their page; a MAX person has no page by id, so «in MAX»
+    if messenger == "max":
+        assert "Снежана Уникальнова, родитель — пользователь MAX" in notice, notice
+    else:
+        assert "Снежана Уникальнова, родитель — vk.com/id6001" in notice, notice
 
     stored = await say(parent, "мои данные")
     assert QUESTION in stored and "Мессенджер, из которого Вы пишете боту" in stored
     assert messenger in stored  # the account's messenger is shown
+    # What is stored is said in the person's messenger's words: no VK page for a MAX person.
+    if messenger == "max":
+        assert "Учётная запись MAX: номер 6001 (Снежана Уникальнова; имя — из профиля MAX" \
+            in stored and "vk" not in stored.lower().replace("(vk или max)", ""), stored
+    else:
+        assert "Страница VK: vk.com/id6001 (Снежана Уникальнова" in stored, stored
 
     person = person_of(db_path, messenger, 6001)
     assert person is not None
-    await press(parent, "Отозвать согласие и удалить")
+    confirm = await press(parent, "Отозвать согласие и удалить")
+    assert ("имя из профиля MAX" in confirm) == (messenger == "max"), confirm
+    assert ("имя VK" in confirm) == (messenger == "vk"), confirm
     assert "согласие отозвано" in await press(parent, "Да, удалить мои данные")
     assert person_of(db_path, messenger, 6001) is None
     assert rows(db_path, "SELECT question FROM tickets WHERE vk_id = ?", (person,)) == [("",)]

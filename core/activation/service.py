@@ -77,6 +77,7 @@ from core.kernel.domain import ACTIVATED, TOTAL_STEPS
 from core.kernel.menu import main_menu, menu_button
 from core.kernel.outgoing import Outgoing
 from core.kernel.people import people as remember_people
+from core.kernel.people import profile_link
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import relayed
 from storage import Tx
@@ -407,7 +408,7 @@ async def _notify_coordinators(conv: Conversation, coordinators: list[int], app_
         return
     notice = Reply(t(conv, "coord.new_application", id=app_id, org=relayed(org_name),
                      municipality=municipality, full_name=full_name, phone=phone,
-                     link=f"vk.com/id{conv.person.vk_id}",
+                     link=profile_link(conv.deps.texts, conv.person.vk_id),
                      twins=[{"id": o.id, "name": o.name} for o in duplicates or []]),
                    Keyboard.of([Button(label(conv, "btn.crd_apps"), Applications().dump())],
                                inline=True),
@@ -493,7 +494,8 @@ async def staff_list(conv: Conversation) -> list[Reply]:
         await remember_people(conv.deps, nameless)
         async with conv.deps.db.read() as tx:
             staff = await tx.activation.list_staff(org.id)
-    people = [{"name": f"{s.first_name} {s.last_name}".strip() or f"vk.com/id{s.vk_id}",
+    people = [{"name": f"{s.first_name} {s.last_name}".strip()
+               or profile_link(conv.deps.texts, s.vk_id),
                "sex": s.sex or 0, "confirmed": local_date(conv, s.confirmed_at), "app": bool(s.app_at),
                "chat": bool(s.chat_at), "joined": local_date(conv, s.joined_at)} for s in staff]
     return [reply(conv, "activation.staff_list", org=org.name, people=people,

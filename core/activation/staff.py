@@ -41,7 +41,7 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation
 from core.kernel.menu import main_menu, menu_button, menu_keyboard
 from core.kernel.outgoing import Outgoing
-from core.kernel.people import people
+from core.kernel.people import people, profile_link
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from storage import Tx
@@ -325,7 +325,7 @@ async def deliver_digests(deps: Any, admin_vk_id: int | None = None) -> int:
                 continue
             await tx.limits.delete_digest_items(admin, [i.staff_vk_id for i in items], now)
         found = await people(deps, [i.staff_vk_id for i in items])  # names and sex from VK
-        named = [{"name": found[i.staff_vk_id].name or f"vk.com/id{i.staff_vk_id}",
+        named = [{"name": found[i.staff_vk_id].name or profile_link(deps.texts, i.staff_vk_id),
                   "sex": found[i.staff_vk_id].sex, "org": i.org_name} for i in items]
         notice = Reply(
             deps.texts.render("activation.staff_digest", people=named[:DIGEST_NAMES],

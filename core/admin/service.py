@@ -40,7 +40,7 @@ from core.kernel.display import moment_words, zone_phrase
 from core.kernel.commands import commands_for
 from core.kernel.normalise import command_text as normalise
 from core.kernel.normalise import command_words
-from core.kernel.people import people, who
+from core.kernel.people import people, profile_link, who
 from core.kernel.platform import PlatformError
 from core.kernel.privacy import mask_contacts
 from core.kernel.ui import Button, Keyboard, Reply
@@ -544,7 +544,8 @@ async def audit_log(conv: Conversation) -> list[Reply]:
         actor = names.get(e.actor_id)
         lines.append({"when": moment_words(texts, e.at, tz, now),
                       "actor": texts.render("people.short", **actor.values(texts)) if actor
-                      else texts.render("people.short", name="", link=f"vk.com/id{e.actor_id}"),
+                      else texts.render("people.short", name="",
+                                                link=profile_link(texts, e.actor_id)),
                       "text": await _entry_text(conv, e.action, e.details, tz, municipalities,
                                                 orgs, names)})
     return [_say(conv, "admin.audit", lines=lines, tz=zone_phrase(texts, tz, now))]

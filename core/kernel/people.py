@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def profile_link(texts: Any, person_id: int) -> str:
+    """Where to find a person: their VK page; a MAX person (negative internal id) has no page
+    by id (MAX has no user lookup, MAX_PROTOCOL.md §7), so the words say they are in MAX."""
+    return f"vk.com/id{person_id}" if person_id > 0 else texts.render("people.in_max")
+
+
 @dataclass(frozen=True)
 class Who:
     vk_id: int
@@ -41,7 +47,7 @@ class Who:
         return {"name": relayed(self.name, 120), "sex": self.sex, "vk_id": self.vk_id,
                 "role": texts.render(f"people.role.{self.role}") if self.role else "",
                 "org": relayed(self.org, 200), "municipality": self.municipality,
-                "link": f"vk.com/id{self.vk_id}"}
+                "link": profile_link(texts, self.vk_id)}
 
 
 async def people(deps: "Deps", vk_ids: list[int] | set[int]) -> dict[int, Who]:

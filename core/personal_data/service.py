@@ -192,9 +192,12 @@ async def _collect(conv: Conversation) -> dict[str, Any]:
         draft = await tx.activation.get_draft(vk_id)
         surveys = await tx.personal.count_survey_answers(vk_id)
         tickets = await tx.personal.count_tickets(vk_id)
+        account = await tx.accounts.get_external(vk_id)
     assert person is not None
     return {
         "vk_id": vk_id,
+        # the number in their messenger (a MAX person's internal id is not their MAX id)
+        "external_id": account[1] if account else vk_id,
         "name": f"{person.first_name} {person.last_name}".strip(),
         "sex": person.sex or 0,  # from the VK profile, for texts about them («сообщила»)
         "role": _t(conv, f"pd.roles.{person.role}") if person.role else "",

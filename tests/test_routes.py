@@ -638,7 +638,6 @@ async def test_each_service_refuses_a_teacher_by_itself(bot_inprocess: InProcess
         call(admin.revoke, str(MUNICIPAL_COORDINATOR)),
         call(broadcasts.start), call(broadcasts.pick_messenger, "max"), call(broadcasts.pick_kind, "all"),
         call(broadcasts.pick_value, "staff"), call(broadcasts.difficulty_page, 1),
-        call(broadcasts.pick_messenger, "max"),
         call(broadcasts.edit_text), call(broadcasts.send_now), call(broadcasts.later),
         call(broadcasts.send_at, later), call(broadcasts.quit_draft), call(broadcasts.typed, ()),
         call(broadcasts.cancel, 1), call(broadcasts.cancel_typed, "1"), call(broadcasts.history),

@@ -130,6 +130,71 @@ async def test_my_data_shows_the_account_and_erasure_removes_it(
     assert "Кто Вы?" in await say(parent, "Начать")
 
 
+@BOTH
+async def test_all_eight_steps_with_a_coordinator(
+        bot_inprocess: InProcessBot, users: Any, messenger: str, tmp_path: Path) -> None:
+    """The whole activation, shorter than tests/test_activation.py's, on either messenger: the
+    admin's application, the coordinator's steps 2–3, steps 3–8 with a teacher joining by the
+    invitation of their messenger, and the coordinator's funnel counting the organisation."""
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await say(coordinator, "Начать")
+    await press(coordinator, "Координатор")
+    admin = users(101, "Ольга", "Иванова")
+    await say(admin, "Начать")
+    await press(admin, "Администратор школы")
+    assert "Согласие на обработку" in await press(admin, "Активация профиля")
+    assert "Вопрос 1 из 6" in await press(admin, "Даю согласие")
+    await say(admin, "МБОУ «СОШ № 17»")
+    await press(admin, "Школа (общее образование)")
+    await press(admin, "г. Новосибирск")
+    await say(admin, "Иванова Ольга Петровна")
+    await say(admin, "8 (913) 123-45-67")
+    assert "Проверьте заявку" in await say(admin, "olga@school17.ru")
+    assert "Шаг 2 из 8" in await press(admin, "Отправить заявку")
+    assert "Новая заявка №1" in (await coordinator.next_reply()).text
+
+    text = await say(coordinator, "выгрузка")
+    assert "Новые заявки для федеральных координаторов: 1" in text
+    assert "Отмечено как переданные" in await press(coordinator, "Отметить 1 как переданные")
+    assert "передана федеральным координаторам" in (await admin.next_reply()).text
+    assert "Заявка №1" in await say(coordinator, "/applications")
+    assert "статус «профиль создан»" in await press(coordinator, "Профиль создан")
+    assert "в «Сферуме» создан" in (await admin.next_reply()).text
+
+    assert "Шаг 3 из 8" in await press(admin, "Продолжить активацию")
+    assert "Шаг 4 из 8" in await press(admin, "Готово")
+    assert "Шаг 5 из 8" in await say(admin, "я уже зарегистрировался")
+    await press(admin, "Один класс «Сотрудники»")
+    assert "Всё на месте" in await say(admin, f"Вот ссылка: {LINK}")
+    assert "Назначьте срок" in await press(admin, "Готово")
+    text = await say(admin, "до 15 декабря")
+    code = rows(db_path, "SELECT invite_code FROM organisations")[0][0]
+    # VK only: its link; serving both: both links, the admin's own messenger's first
+    in_vk, in_max = f"https://vk.me/club1?ref={code}", f"?start={code}"
+    if messenger == "max":
+        assert in_max in text and in_vk in text and text.index(in_max) < text.index(in_vk), text
+    else:
+        assert in_vk in text and in_max not in text, text
+
+    teacher = users(201, "Анна", "Смирнова")
+    assert "по приглашению организации" in await say(teacher, "Начать", ref=code)
+    await press(teacher, "Педагог или сотрудник")
+    await press(teacher, "Присоединиться")
+    assert "Вы присоединились" in await press(teacher, "Даю согласие")
+    assert "Шаг 2 из 3" in await press(teacher, REGISTERED)
+    assert "Анна Смирнова" in (await admin.next_reply()).text
+
+    assert "Шаг 7 из 8" in await press(admin, "Готово")
+    text = await press(admin, "Готово")
+    assert "Шаг 8 из 8" in text, text
+    assert "Все 8 шагов пройдены" in await press(admin, "Готово")
+    assert rows(db_path, "SELECT step FROM organisations") == [(9,)]
+
+    text = await say(coordinator, "воронка")
+    assert "Всего организаций: 1, активированы: 1" in text, text
+
+
 async def broadcast_to_all(coordinator: Any, text: str) -> None:
     await say(coordinator, "рассылка")
     await press(coordinator, "Всем")

@@ -195,6 +195,86 @@ async def test_all_eight_steps_with_a_coordinator(
     assert "Всего организаций: 1, активированы: 1" in text, text
 
 
+@BOTH
+async def test_a_reminder_and_the_survey_by_the_clock_and_the_summary_counts_it(
+        bot_inprocess: InProcessBot, users: Any, messenger: str) -> None:
+    """With the controllable clock: a teacher who joined by the invitation gets the Friday
+    survey, answers it with buttons and gets Monday's reminder; the coordinator's summary counts
+    the teacher's answer together with four others (the minimum group is 5)."""
+    import asyncio
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    deps = bot_inprocess.app.deps
+    clock = bot_inprocess.clock
+    schedule = deps.services["schedule"]
+
+    def at(day: int, hour: int) -> datetime:  # a day of November 2026, local Novosibirsk time
+        return datetime(2026, 11, day, hour, tzinfo=ZoneInfo("Asia/Novosibirsk"))
+
+    async def tick(moment: datetime) -> dict[str, int]:
+        clock._now = moment
+        report = await schedule.tick()
+        for _ in range(500):  # until the outbox is empty and nothing is in flight (a fact)
+            async with deps.db.read() as tx:
+                pending = await tx.outbox.count_pending()
+            if pending == 0 and await bot_inprocess.app.idle():
+                break
+            await asyncio.sleep(0.02)
+        await bot_inprocess.emu.settle()
+        return report.queued
+
+    await tick(clock.now())  # the catch-up tick of the start: nobody yet
+    async with deps.db.transaction() as tx:
+        now = unix(deps.clock)
+        [place, *_] = await tx.territory.list_municipalities()
+        org = await tx.activation.upsert_org(None, "МБОУ «СОШ № 17»", "school", place.id, None,
+                                             9, now)
+        await tx.activation.update_links(org.id, [LINK])
+        assert await tx.activation.update_invite_code(org.id, CODE)
+        for n in range(4):  # four other answers this week: none of them about chats
+            await tx.execute(
+                "INSERT INTO survey_answers (week, vk_id, org_id, municipality_id, role,"
+                " difficulties, confidence, messages, completed, started_at, updated_at)"
+                " VALUES ('2026-W48', ?, ?, ?, 'staff', 'none', 4, '1-9', 1, ?, ?)",
+                (90_001 + n, org.id, place.id, now, now))
+    coordinator = users(COORDINATOR, "Галина", "Петрова")
+    await say(coordinator, "Начать")
+    await press(coordinator, "Координатор")
+    teacher = users(201, "Анна", "Смирнова")
+    await say(teacher, "Начать", ref=CODE)
+    await press(teacher, "Педагог или сотрудник")
+    await press(teacher, "Присоединиться")
+    text = await press(teacher, "Даю согласие")
+    assert "Вы присоединились" in text and "Присылать Вам напоминания" in text, text
+    assert "Спасибо! Буду присылать" in await press(teacher, "Да")
+    if messenger == "vk":  # VK: outside 24 hours only with the newsletter subscription
+        bot_inprocess.emu.subscribe(201, 1)
+
+    # Friday 12:00: the survey, and this week's reminder made up (the teacher joined after
+    # Monday's slot and has not marked the registration since).
+    assert await tick(at(27, 12)) == {"survey": 1, "reminders": 1}
+    got = teacher.pending()
+    assert any("Пройти опрос" in m.buttons for m in got), teacher.format_transcript()
+    assert any("ещё не отметили регистрацию" in m.text for m in got), teacher.format_transcript()
+    assert "Вопрос 1 из 4." in await press(teacher, "Пройти опрос")
+    await press(teacher, "Чаты")
+    assert "Вопрос 2 из 4." in await press(teacher, "Дальше")
+    assert "Вопрос 3 из 4." in await press(teacher, "3")
+    assert "Вопрос 4 из 4." in await press(teacher, "10 и больше")
+    assert "Спасибо! Ответы сохранены." in await press(teacher, "Пропустить")
+
+    # Monday 10:00: the teacher joined a week ago and has not marked the registration.
+    assert await tick(at(30, 10)) == {"reminders": 1}
+    reminder = teacher.pending()[-1]
+    assert "ещё не отметили регистрацию" in reminder.text and "Продолжить" in reminder.buttons
+    assert "Шаг 1 из 3" in await press(teacher, "Продолжить")
+
+    text = await say(coordinator, "сводка 2026-W48")
+    assert "Ответили: 5" in text, text
+    assert "• Чаты: 1 — 20 %" in text, text
+
+
 async def broadcast_to_all(coordinator: Any, text: str) -> None:
     await say(coordinator, "рассылка")
     await press(coordinator, "Всем")

@@ -67,3 +67,17 @@ class AccountsRepo:
         await self.tx.execute(
             "INSERT INTO transport_state (name, value) VALUES (?, ?)"
             " ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+
+    # -- the menu a MAX person has (MAX shows it only with a message) ----------------------------
+    async def upsert_menu(self, person_id: int, keyboard: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO max_menus (person_id, keyboard) VALUES (?, ?)"
+            " ON CONFLICT(person_id) DO UPDATE SET keyboard = excluded.keyboard",
+            (person_id, keyboard))
+
+    async def delete_menu(self, person_id: int) -> None:
+        await self.tx.execute("DELETE FROM max_menus WHERE person_id = ?", (person_id,))
+
+    async def list_menus(self) -> list[tuple[int, str]]:
+        rows = await self.tx.fetchall("SELECT person_id, keyboard FROM max_menus")
+        return [(int(r[0]), str(r[1])) for r in rows]

@@ -99,6 +99,8 @@ PLACES: tuple[Place, ...] = (
     # Which messenger the person writes from and their id there (MAX people's internal id is
     # negative, storage/accounts.py): the link goes; writing again makes a new link.
     Place("accounts", "person_id", ("messenger", "external_id"), "delete"),
+    # The menu buttons a MAX person's messages carry (bot/max/sender.py): labels, no data.
+    Place("max_menus", "person_id", ("keyboard",), "delete"),
     Place("consents", "vk_id", ("version", "given_at", "withdrawn_at"), "keep",
           why="proof of what was agreed to and when; marked withdrawn"),
     Place("coordinator_grants", "vk_id", ("municipality_id", "granted_at"), "keep",

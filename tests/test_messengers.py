@@ -15,6 +15,7 @@ import aiosqlite
 import pytest
 
 from bot.maxemu import MaxEmulator
+from bot.maxemu.keyboard import button_labels
 from bot.vkemu import EmulatedUser, VKEmulator
 from core.kernel.clock import unix
 from storage import Database
@@ -404,6 +405,27 @@ async def test_step_6_in_a_max_only_bot(emulator: VKEmulator, tmp_path: Path,
             encoding="utf-8")
         await runner.stop()
         await max_emu.stop()
+
+
+@pytest.mark.parametrize("messenger", ["max"])
+async def test_the_max_menu_survives_a_restart(bot_inprocess: InProcessBot, users: Any,
+                                               tmp_path: Path) -> None:
+    """MAX shows the menu only with a message: which menu a person has is kept in SQLite, so
+    after a restart a message without buttons of its own still carries it."""
+    parent = users(7001, "Мария", "Иванова")
+    await say(parent, "Начать")
+    await press(parent, "Родитель")
+    menu = parent.buttons()
+    assert "Мои данные" in menu and "Сменить роль" in menu
+    assert rows(tmp_path / "data" / "bot.sqlite3", "SELECT COUNT(*) FROM max_menus") == [(1,)]
+    await bot_inprocess.restart()
+    await say(parent, "мои данные")
+    stored, summary = parent.inbox[-2:]
+    # what is stored about them, a message without buttons of its own: the menu under it
+    assert "Кнопки меню, которые я прикрепляю к сообщениям в MAX" in stored.text, stored.text
+    assert "кнопки: Вопросы и ответы, " in stored.text, stored.text
+    assert button_labels(stored.keyboard) == menu, parent.format_transcript()
+    assert "Отозвать согласие и удалить" in button_labels(summary.keyboard)
 
 
 async def test_migration_makes_every_user_a_vk_account(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ The engine's error classes are VK's codes (901 not allowed, 6 too many requests,
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import replace
 import json
@@ -49,7 +50,7 @@ from bot.metrics import BotMetrics
 from bot.vk.sender import Call, Contact, VkSender, _Group, _Item
 from core.kernel.clock import Clock
 from core.kernel.outgoing import Outgoing
-from core.kernel.ui import Keyboard, KeyboardError, Reply
+from core.kernel.ui import Button, Keyboard, KeyboardError, Reply
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,20 @@ class _WithMenu(Keyboard):
         pass
 
 
+def menu_json(menu: Keyboard) -> str:
+    """A menu as kept in max_menus: the core's keyboard, button by button."""
+    return json.dumps({"one_time": menu.one_time, "rows": [
+        [{"label": b.label, "payload": b.payload, "color": b.color, "link": b.link} for b in row]
+        for row in menu.rows]}, ensure_ascii=False, separators=(",", ":"))
+
+
+def menu_from_json(text: str) -> Keyboard:
+    data = json.loads(text)
+    return Keyboard(tuple(tuple(Button(b["label"], b["payload"], b["color"], b.get("link"))
+                                for b in row) for row in data["rows"]),
+                    one_time=bool(data.get("one_time")))
+
+
 class MaxSender(VkSender):
     messenger = "max"
     text_limit = TEXT_MAX
@@ -106,6 +121,52 @@ class MaxSender(VkSender):
         # The keyboard VK would keep under the input field for each person (the last
         # persistent one sent), which MAX can only show with a message.
         self._menus: dict[int, Keyboard] = {}
+        # Kept in SQLite too (max_menus), so a restart does not strip the menu from messages:
+        # changes are written by a background task (sending never waits on them), and the
+        # table is read once at start.
+        self._menu_changes: dict[int, Keyboard | None] = {}
+        self._menu_writer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async with self.db.read() as tx:
+            rows = await tx.accounts.list_menus()
+        shared: dict[str, Keyboard] = {}  # a few menus (one per role), shared by everyone
+        for person, text in rows:
+            if text not in shared:
+                shared[text] = menu_from_json(text)
+            self._menus.setdefault(person, shared[text])
+        await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._menu_writer is not None:
+            await asyncio.gather(self._menu_writer, return_exceptions=True)
+        await self._write_menus()  # what changed last
+
+    def _set_menu(self, peer: int, menu: Keyboard | None) -> None:
+        if self._menus.get(peer) == menu:
+            return
+        if menu is None:
+            self._menus.pop(peer, None)
+        else:
+            self._menus[peer] = menu
+        self._menu_changes[peer] = menu
+        if self._menu_writer is None or self._menu_writer.done():
+            self._menu_writer = asyncio.get_running_loop().create_task(self._write_menus())
+
+    async def _write_menus(self) -> None:
+        while self._menu_changes:
+            changes, self._menu_changes = self._menu_changes, {}
+            try:
+                async with self.db.transaction() as tx:
+                    for peer, menu in changes.items():
+                        if menu is None:
+                            await tx.accounts.delete_menu(peer)
+                        else:
+                            await tx.accounts.upsert_menu(peer, menu_json(menu))
+            except Exception as exc:  # the menu is shown anyway; only a restart would lose it
+                log.warning("could not keep MAX menus: %s", type(exc).__name__)
+                return
 
     # -- what differs from VK -------------------------------------------------------------------
     def _keyboard_json(self, keyboard: Keyboard) -> str | None:
@@ -131,10 +192,7 @@ class MaxSender(VkSender):
         except KeyboardError:
             return super()._items(message, intent)  # reported as the bug it is
         if keyboard is not None and not keyboard.inline:
-            if keyboard.rows:
-                self._menus[peer] = keyboard
-            else:
-                self._menus.pop(peer, None)
+            self._set_menu(peer, keyboard if keyboard.rows else None)
         menu = self._menus.get(peer)
         if menu is not None and keyboard is None:
             keyboard = menu
@@ -163,7 +221,7 @@ class MaxSender(VkSender):
 
     def forget(self, peer_id: int) -> None:
         super().forget(peer_id)
-        self._menus.pop(peer_id, None)
+        self._set_menu(peer_id, None)
 
     def _choose_intent(self, kind: str, contact: Contact | None, now: int,
                        ) -> tuple[bool, str | None]:

@@ -20,6 +20,7 @@ States: the asking flow's (see above), "mydata:view" (what is stored is shown), 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +242,17 @@ def _value(conv: Conversation, column: str, value: Any) -> str:
         return _t(conv, f"pd.sex.{value}")
     if column == "admin_phone":
         return format_phone(value)
+    if column == "keyboard":  # a MAX menu (max_menus): its buttons' labels, not its JSON
+        return ", ".join(_labels(value))
     return " ".join(str(value).split())
+
+
+def _labels(keyboard: Any) -> list[str]:
+    try:
+        rows = json.loads(keyboard)["rows"]
+        return [str(b["label"]) for row in rows for b in row]
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def _field(conv: Conversation, column: str, value: Any) -> str:

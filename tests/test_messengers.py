@@ -319,6 +319,12 @@ async def test_one_bot_both_messengers_one_broadcast_one_report(
     assert "Получателей: 3 (VK: 1, MAX: 2)" in report, report
     assert "Доставлено: 3 (VK: 1, MAX: 2)" in report, report
     assert "Не удалось доставить: 0 (VK: 0, MAX: 0)" in report, report
+    # the status line: each messenger's progress, from the first version to the last
+    status = next(m for m in max_emulator.inbox(COORDINATOR)
+                  if m.text.startswith("Рассылка №1:"))
+    assert "отправлено 3 из 3 (VK: 1 из 1, MAX: 2 из 2). Итоги" in status.text, status.text
+    assert status.edits and "отправлено 0 из 3 (VK: 0 из 1, MAX: 0 из 2)…" in status.edits[0], \
+        status.edits
     db_path = tmp_path / "data" / "bot.sqlite3"
     delivered = rows(db_path, "SELECT peer_id < 0, status FROM outbox")
     assert sorted(delivered) == [(0, "delivered"), (1, "delivered"), (1, "delivered")]

@@ -65,6 +65,13 @@ async def test_staff_join_by_the_organisations_invitation_link(
     assert "Присоединиться" in anna.buttons() and "Мои данные" in anna.buttons()
     text = await press(anna, "Присоединиться")
     assert "Согласие на обработку" in text
+    # what is stored is what the messenger gives: no VK page or sex for a MAX person
+    if messenger == "max":
+        assert "имя из профиля MAX, организация" in text and "VK" not in text, text
+        full = await press(anna, "Полный текст")
+        assert "имя из профиля MAX и номер учётной записи MAX;" in full and "VK" not in full
+    else:
+        assert "имя и пол из профиля VK" in text and "имя VK" in text, text
     text = await press(anna, "Даю согласие")
     assert "Вы присоединились к организации «МБОУ «СОШ № 17»»" in text and LINK in text
     assert "Шаг 1 из 3" in text

@@ -52,12 +52,15 @@ class ConsentBook:
     current: str
     summaries: dict[str, Template]
 
-    def render(self, region: str, version: str | None = None) -> str:
-        return self.versions[version or self.current].render(region=region).strip()
+    def render(self, region: str, version: str | None = None, messenger: str = "vk") -> str:
+        """The document; ``messenger`` is where the person writes from: the data a messenger
+        gives (VK: name, sex, page id; MAX: profile name, account number) differ."""
+        return self.versions[version or self.current].render(
+            region=region, messenger=messenger).strip()
 
-    def summary(self, region: str) -> str:
+    def summary(self, region: str, messenger: str = "vk") -> str:
         """The short form of the version in force."""
-        return self.summaries[self.current].render(region=region).strip()
+        return self.summaries[self.current].render(region=region, messenger=messenger).strip()
 
 
 def consent_folder(override: Path | None) -> Path:
@@ -90,8 +93,9 @@ def load_consents(folder: Path) -> ConsentBook:
     book = ConsentBook(versions, max(numbers, key=numbers.__getitem__), summaries)
     if book.current not in summaries:
         raise TextsError(f"{folder}: no short form of the consent in force ({book.current}.summary.md)")
-    book.render("-")  # a missing variable is an error at start, not in front of a person
-    book.summary("-")
+    for messenger in ("vk", "max"):  # a missing variable: an error at start, not in front of a person
+        book.render("-", messenger=messenger)
+        book.summary("-", messenger)
     return book
 
 
@@ -124,10 +128,11 @@ def consent_screen(conv: Conversation, then: Then, full: bool = True,
     key = f"pd.ask_{then}"
     question = _t(conv, key, full_shown=document)
     if document:
-        return [Reply(book.render(region), template=f"consent.{book.current}"),
+        return [Reply(book.render(region, messenger=conv.incoming.messenger),
+                      template=f"consent.{book.current}"),
                 Reply(question, Keyboard.of(*rows), template=key)]
     if full:
-        question = book.summary(region) + "\n\n" + question
+        question = book.summary(region, conv.incoming.messenger) + "\n\n" + question
     return [Reply(question, Keyboard.of(*rows), template=key)]
 
 

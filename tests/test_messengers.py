@@ -201,6 +201,9 @@ async def test_all_eight_steps_with_a_coordinator(
 
     text = await say(coordinator, "воронка")
     assert "Всего организаций: 1, активированы: 1" in text, text
+    # step 7 is the messenger step: in MAX its name in the funnel is not VK's
+    assert ("Шаг 7. Мессенджер для «Сферума»" in text) == (messenger == "max"), text
+    assert ("Шаг 7. VK Мессенджер" in text) == (messenger == "vk"), text
 
 
 @BOTH

@@ -329,6 +329,7 @@ async def test_one_bot_both_messengers_one_broadcast_one_report(
     assert "Получателей: 3 (VK: 1, MAX: 2)" in report, report
     assert "Доставлено: 3 (VK: 1, MAX: 2)" in report, report
     assert "Не удалось доставить: 0 (VK: 0, MAX: 0)" in report, report
+    assert "в MAX остановили бота): 0 (VK: 0, MAX: 0)\n" in report, report
     # the status line: each messenger's progress, from the first version to the last
     status = next(m for m in max_emulator.inbox(COORDINATOR)
                   if m.text.startswith("Рассылка №1:"))
@@ -373,6 +374,7 @@ async def test_a_broadcast_only_to_max_people(
     report = next(m.text for m in max_emulator.inbox(COORDINATOR)
                   if "Рассылка №1 завершена" in m.text)
     assert "Получателей: 1\n" in report and "VK:" not in report, report
+    assert "Остановили бота в MAX: 0\n" in report, report
     assert any(m.text == "Собрание в MAX в пятницу." for m in in_max.inbox)
     assert not any("Собрание" in m.text for m in in_vk.inbox[vk_before:])
     assert "родители, только в MAX" in await say(coordinator, "рассылки")

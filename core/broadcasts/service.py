@@ -1201,7 +1201,14 @@ class BroadcastService:
         return Reply(self.deps.texts.render(
             key, id=broadcast.id, total=broadcast.recipients, delivered=counts.delivered,
             not_allowed=counts.not_allowed, failed=counts.failed, cancelled=counts.cancelled,
-            split=split), template=key)
+            split=split, reach=self._reach(broadcast)), template=key)
+
+    def _reach(self, broadcast: Broadcast) -> str:
+        """Whom it went to: "both" messengers, "max" or "vk" only (what «not allowed» means)."""
+        if split_shown(self.deps, broadcast.audience):
+            return "both"
+        only_max = broadcast.audience.messenger == "max" or self.deps.settings.vk is None
+        return "max" if only_max else "vk"
 
     async def _close_status(self, broadcast: Broadcast, counts: Any, cancelled: bool) -> None:
         """The status message ends as a last progress line without the cancel button; the

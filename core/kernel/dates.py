@@ -46,6 +46,7 @@ class Words:
     year: frozenset[str]
     filler: frozenset[str]
     month_names: tuple[str, ...]  # genitive, for showing dates
+    token: re.Pattern[str]        # a date phrase's tokens (ordinal endings from the catalog)
 
 
 def _list(texts: "Texts", key: str) -> list[str]:
@@ -67,7 +68,8 @@ def words_of(texts: "Texts") -> Words:
     return Words(months, weekdays, group("today"), group("tomorrow"), group("after_tomorrow"),
                  group("after"), tuple(_list(texts, "dates.words.next")), group("day"),
                  group("week"), group("month"), numbers, group("hours"), group("evening"),
-                 group("year"), group("filler"), names)
+                 group("year"), group("filler"), names,
+                 _tokens(_list(texts, "dates.words.ordinal_endings")))
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,13 @@ class Phrase:
     rolled: bool = False     # day and month without a year that had passed: next year
 
 
-_TOKEN = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?|\d{1,2}:\d{2}"
-                    r"|\d+(?:-?(?:го|е|ого))?|[^\W\d_]+")
+def _tokens(endings: list[str]) -> re.Pattern[str]:
+    """ISO and numeric dates, times, numbers with an ordinal ending, words."""
+    ordinal = "|".join(sorted((re.escape(e) for e in endings), key=len, reverse=True))
+    return re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?|\d{1,2}:\d{2}"
+                      rf"|\d+(?:-?(?:{ordinal}))?|[^\W\d_]+")
+
+
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[./-](\d{1,2})(?:[./-](\d{2}|\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
@@ -114,7 +121,7 @@ def _number(token: str, words: Words) -> int | None:
 
 def parse(text: str, today: date, words: Words) -> Phrase | None:
     """The date (and time) the whole message names, or None if it is not a date phrase."""
-    tokens = _TOKEN.findall(text.lower().replace("ё", "е"))
+    tokens = words.token.findall(text.lower().replace("ё", "е"))
     if not tokens:
         return None
     day: date | None = None

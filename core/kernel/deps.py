@@ -3,14 +3,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from core.kernel.clock import Clock
 from core.kernel.outgoing import Messenger
-from core.kernel.registry import Registry
 from core.kernel.texts import Texts
 from storage import Database
+
+
+class Features(Protocol):
+    """What the kernel reads of the features' registry (``core.kernel.registry.Registry``).
+    Named by what it offers rather than imported: the registry holds routes, routes take
+    Conversations, and a Conversation holds these Deps — a protocol keeps that circle out of
+    the imports."""
+
+    routes: Sequence[Any]
+    screens: Mapping[str, Any]
+    menu: Sequence[Any]
+    commands: Sequence[Any]
+    privileged_states: tuple[str, ...]
+
+    def continuation(self, key: str) -> Callable[..., Awaitable[Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,6 @@ class Deps:
     clock: Clock
     messenger: Messenger
     # The features' routes, screens, menu rows, commands and continuations (core/features.py).
-    registry: Registry = field(default_factory=Registry)
+    registry: Features
     # Feature services that are built once at start (e.g. the FAQ index), by name.
     services: dict[str, Any] = field(default_factory=dict)

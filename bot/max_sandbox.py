@@ -25,7 +25,7 @@ from bot.config import Settings, settings_from_dict
 from bot.maxemu import MaxEmulator, MaxUser, ReceivedMessage
 from bot.sandbox import (
     CLOCK_STEP, CONTENT, INDENT, SANDBOX_GROUP, SANDBOX_TOKEN, SANDBOX_USER, SETTLE_TIMEOUT,
-    STEP_SECONDS, SandboxClock, _texts,
+    STEP_SECONDS, SandboxClock, _texts, converse,
 )
 from bot.vkemu import VKEmulator
 
@@ -228,24 +228,9 @@ async def run_max_sandbox(db: Path | None, config: Path | None, user_id: int | N
     await emu.wait_for_poll(30)
     sandbox = MaxSandbox(app, emu, clock, stdout, texts, files)
     sandbox.current = sandbox.user(user_id or SANDBOX_USER)
-    echo = not stdin.isatty()
     stdout.write(texts["intro_max"].format(files=files) + "\n")
-    loop = asyncio.get_running_loop()
     try:
-        while True:
-            stdout.write(texts["prompt"].format(uid=sandbox.me.uid))
-            stdout.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
-            line = line.rstrip("\n")
-            if echo:
-                stdout.write(line + "\n")
-            if bot_task.done():
-                stdout.write(texts["stopped"] + "\n")
-                break
-            if not await sandbox.handle(line):
-                break
+        await converse(sandbox, bot_task, stdin, stdout, texts)
     finally:
         bot_task.cancel()
         await asyncio.gather(bot_task, return_exceptions=True)

@@ -330,6 +330,28 @@ def load_state(path: Path | None) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
+async def converse(sandbox: Any, bot_task: "asyncio.Task[Any]", stdin: Any, stdout: Any,
+                   texts: dict[str, str]) -> None:
+    """Read lines as the person types them and hand each to the sandbox, until end of input,
+    /quit or the bot stopping. A piped transcript shows what the person "typed"."""
+    echo = not stdin.isatty()
+    loop = asyncio.get_running_loop()
+    while True:
+        stdout.write(texts["prompt"].format(uid=sandbox.me.uid))
+        stdout.flush()
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            return
+        line = line.rstrip("\n")
+        if echo:
+            stdout.write(line + "\n")
+        if bot_task.done():
+            stdout.write(texts["stopped"] + "\n")
+            return
+        if not await sandbox.handle(line):
+            return
+
+
 async def run_sandbox(db: Path | None, config: Path | None, user_id: int | None,
                       stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
                       files: Path | None = None) -> int:
@@ -351,24 +373,9 @@ async def run_sandbox(db: Path | None, config: Path | None, user_id: int | None,
     screen = Screen(emulator, stdout, texts, files)
     sandbox = Sandbox(app, emulator, clock, screen, texts, state_file)
     sandbox.current = sandbox.user(user_id or SANDBOX_USER)
-    echo = not stdin.isatty()  # a piped transcript shows what the person "typed"
     stdout.write(texts["intro"].format(files=files) + "\n")
-    loop = asyncio.get_running_loop()
     try:
-        while True:
-            stdout.write(texts["prompt"].format(uid=sandbox.me.uid))
-            stdout.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
-            line = line.rstrip("\n")
-            if echo:
-                stdout.write(line + "\n")
-            if bot_task.done():
-                stdout.write(texts["stopped"] + "\n")
-                break
-            if not await sandbox.handle(line):
-                break
+        await converse(sandbox, bot_task, stdin, stdout, texts)
     finally:
         sandbox.save_state()
         bot_task.cancel()

@@ -11,14 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-
+from bot.download import download
 from bot.max.api import MaxApi
 from bot.max.errors import MaxError
 from core.kernel.platform import PlatformError, Profile
 
-DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
-MAX_DOWNLOAD = 50 * 1024 * 1024
 
 
 class MaxPlatform:
@@ -46,17 +43,8 @@ class MaxPlatform:
             raise PlatformError(f"MAX image upload failed: {type(exc).__name__}") from exc
 
     async def fetch(self, url: str) -> bytes:
-        try:
-            async with aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as http:
-                async with http.get(url) as resp:
-                    if resp.status != 200:
-                        raise PlatformError(f"download: HTTP {resp.status}")
-                    data = await resp.content.read(MAX_DOWNLOAD + 1)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise PlatformError(f"download failed: {type(exc).__name__}") from exc
-        if len(data) > MAX_DOWNLOAD:
-            raise PlatformError("download: file too large")
-        return data
+        """Download an attachment a person sent (the message gives its URL)."""
+        return await download(url)
 
 
 class Platforms:

@@ -9,12 +9,12 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from bot.download import download
 from bot.vk.api import VkApiError, VkTransportError
 from core.kernel.platform import PlatformError, Profile
 
 USERS_GET_BATCH = 1000
 UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
-MAX_DOWNLOAD = 50 * 1024 * 1024  # an attachment a coordinator sends for a broadcast
 
 
 class Caller(Protocol):
@@ -87,15 +87,5 @@ class VkPlatform:
             raise PlatformError(f"photo upload failed: {type(exc).__name__}: {exc}") from exc
 
     async def fetch(self, url: str) -> bytes:
-        """Download an attachment a person sent (VK gives its URL in the message)."""
-        try:
-            async with aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as http:
-                async with http.get(url) as resp:
-                    if resp.status != 200:
-                        raise PlatformError(f"download: HTTP {resp.status}")
-                    data = await resp.content.read(MAX_DOWNLOAD + 1)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise PlatformError(f"download failed: {type(exc).__name__}") from exc
-        if len(data) > MAX_DOWNLOAD:
-            raise PlatformError("download: file too large")
-        return data
+        """Download an attachment a person sent (the message gives its URL)."""
+        return await download(url)

@@ -1,8 +1,15 @@
-"""The frozen held-out FAQ set (tests/faq_heldout.yaml) is well-formed.
+"""The FAQ's labelled evaluation files are well-formed.
 
-Only the FILE is checked here: labels name real entries (or the entries issue 12 promises), the
-minimum counts hold, nothing is duplicated. Accuracy on it is measured elsewhere (bench/faq.py);
-this file is never used for tuning.
+Two files are checked here, as FILES only (labels name real entries, minimum counts, no
+duplicates); accuracy on them is measured by bench/faq.py:
+
+- tests/faq_frozen.yaml — the second FROZEN set, written on 2026-11-30 before that session's FAQ
+  changes by someone who did not read the matcher, its language files or the tuning sets. Nobody
+  tunes on it; bench/faq.py prints only its aggregate figures.
+- tests/faq_heldout.yaml — the first frozen set, measured in two sessions and RETIRED to tuning on
+  2026-11-30: it is now a tuning set (like tests/faq_questions.yaml), but keeps its checks.
+
+A frozen question must not appear in a tuning set, or it would no longer be held out.
 """
 
 from __future__ import annotations
@@ -16,11 +23,20 @@ import yaml
 
 from core.kernel.texts import content_root
 
-HELDOUT = Path(__file__).resolve().parent / "faq_heldout.yaml"
+HERE = Path(__file__).resolve().parent
+FROZEN = HERE / "faq_frozen.yaml"
+RETIRED = HERE / "faq_heldout.yaml"
+TUNED = HERE / "faq_questions.yaml"
 ROLES = {"admin", "teacher", "parent", "coordinator"}
 SMALLTALK = "smalltalk"
-# Entries issue 12 adds for gaps the seeds answer; labelled before they exist.
-NEW_IDS = {
+# Minimums per file: in scope (single + multi), multi, out of scope, small talk.
+MINIMUMS = {
+    FROZEN: (300, 30, 60, 40),
+    RETIRED: (230, 25, 60, 40),
+}
+# Entries issue 12 promised when the first frozen set was written; its questions were labelled
+# with them before they existed. Every one of them must be used by that file and exist by now.
+RETIRED_NEW_IDS = {
     "org-kinds",
     "chats-parent-committee",
     "mon-school-stats",
@@ -30,12 +46,12 @@ NEW_IDS = {
     "ejd-link-how",
     "max-transition",
 }
-MIN_IN_SCOPE, MIN_MULTI, MIN_OUT_OF_SCOPE, MIN_SMALLTALK = 230, 25, 60, 40
+FILES = [pytest.param(FROZEN, id="frozen"), pytest.param(RETIRED, id="retired")]
 
 
-def items() -> list[dict]:
-    data = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
-    assert isinstance(data, list), "faq_heldout.yaml must be one list"
+def items(path: Path) -> list[dict]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, list), f"{path.name} must be one list"
     return data
 
 
@@ -66,14 +82,20 @@ def norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w ]", " ", text.lower().replace("ё", "е")).split())
 
 
-def test_file_says_it_is_frozen() -> None:
-    head = HELDOUT.read_text(encoding="utf-8")[:2000]
+def test_the_frozen_file_says_it_is_frozen_and_never_tuned_on() -> None:
+    head = FROZEN.read_text(encoding="utf-8")[:3000]
     assert "FROZEN" in head and "2026-11-30" in head and "never tune" in head.lower()
 
 
-def test_every_item_has_question_role_and_one_label_kind() -> None:
-    for n, item in enumerate(items()):
-        where = f"item {n}: {item!r}"
+def test_the_retired_file_says_it_is_now_a_tuning_set() -> None:
+    head = RETIRED.read_text(encoding="utf-8")[:3000]
+    assert "RETIRED" in head and "tuning" in head.lower()
+
+
+@pytest.mark.parametrize("path", FILES)
+def test_every_item_has_question_role_and_one_label_kind(path: Path) -> None:
+    for n, item in enumerate(items(path)):
+        where = f"{path.name} item {n}: {item!r}"
         assert set(item) in ({"q", "role", "expect"}, {"q", "role", "parts"}), where
         assert isinstance(item["q"], str) and item["q"].strip(), where
         assert item["role"] in ROLES, where
@@ -91,33 +113,42 @@ def test_every_item_has_question_role_and_one_label_kind() -> None:
             assert len(group) == len(set(group)), f"repeated id in one label: {where}"
 
 
-def test_no_duplicate_questions() -> None:
-    counts = Counter(norm(item["q"]) for item in items())
+@pytest.mark.parametrize("path", FILES)
+def test_no_duplicate_questions(path: Path) -> None:
+    counts = Counter(norm(item["q"]) for item in items(path))
     assert not [q for q, c in counts.items() if c > 1]
 
 
-def test_counts_meet_the_minimums_and_cover_all_roles() -> None:
-    data = items()
+@pytest.mark.parametrize("path", FILES)
+def test_counts_meet_the_minimums_and_cover_all_roles(path: Path) -> None:
+    in_scope, multi, out_of_scope, smalltalk = MINIMUMS[path]
+    data = items(path)
     kinds = Counter(category(item) for item in data)
-    assert kinds["single"] + kinds["multi"] >= MIN_IN_SCOPE, kinds
-    assert kinds["multi"] >= MIN_MULTI, kinds
-    assert kinds["out_of_scope"] >= MIN_OUT_OF_SCOPE, kinds
-    assert kinds["smalltalk"] >= MIN_SMALLTALK, kinds
-    for kind in ("single", "out_of_scope", "smalltalk"):
+    assert kinds["single"] + kinds["multi"] >= in_scope, kinds
+    assert kinds["multi"] >= multi, kinds
+    assert kinds["out_of_scope"] >= out_of_scope, kinds
+    assert kinds["smalltalk"] >= smalltalk, kinds
+    for kind in ("single", "multi", "out_of_scope", "smalltalk"):
         roles = {item["role"] for item in data if category(item) == kind}
-        assert roles == ROLES, f"{kind}: roles {roles}"
+        if kind == "multi" and path == RETIRED:
+            continue  # the retired file was written without this requirement
+        assert roles == ROLES, f"{path.name} {kind}: roles {roles}"
 
 
-def test_every_label_is_an_entry_or_a_promised_new_entry() -> None:
-    known = entry_ids() | NEW_IDS | {SMALLTALK}
-    unknown = sorted({i for item in items() for i in labels(item)} - known)
-    assert not unknown, f"labels that are neither FAQ entries nor issue 12's new ids: {unknown}"
+@pytest.mark.parametrize("path", FILES)
+def test_every_label_is_an_entry(path: Path) -> None:
+    known = entry_ids() | {SMALLTALK}
+    unknown = sorted({i for item in items(path) for i in labels(item)} - known)
+    assert not unknown, f"{path.name}: labels that are not FAQ entries: {unknown}"
 
 
-@pytest.mark.parametrize("new_id", sorted(NEW_IDS))
-def test_new_entry_exists(new_id: str) -> None:
-    used = {i for item in items() for i in labels(item)}
-    assert new_id in used, f"{new_id} is promised by issue 12 but no held-out question needs it"
-    if new_id not in entry_ids():
-        pytest.skip(f"{new_id}: entry not created yet (issue 12 adds it); its questions are "
-                    "labelled ahead, so they count as misses until it exists")
+@pytest.mark.parametrize("new_id", sorted(RETIRED_NEW_IDS))
+def test_entries_promised_to_the_retired_set_exist_and_are_used(new_id: str) -> None:
+    assert new_id in {i for item in items(RETIRED) for i in labels(item)}
+    assert new_id in entry_ids()
+
+
+def test_no_frozen_question_is_in_a_tuning_set() -> None:
+    tuning = {norm(item["q"]) for path in (TUNED, RETIRED) for item in items(path)}
+    shared = sorted(norm(item["q"]) for item in items(FROZEN) if norm(item["q"]) in tuning)
+    assert not shared, f"frozen questions also in a tuning set (no longer held out): {shared}"

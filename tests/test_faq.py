@@ -434,3 +434,26 @@ def test_service_remembers_readings_per_index(questions: list) -> None:
     faq.reload()
     after = faq.understand(questions[0]["q"])
     assert after is not before and after == before
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # numbered questions
+    ("1) как начать урок 2) как включить демонстрацию экрана",
+     ["calls-start-lesson", "calls-screen-share"]),
+    # transliterated: the joint «i kak» is read in Cyrillic before splitting
+    ("kak nachat urok i kak pokazat ekran", ["calls-start-lesson", "calls-screen-share"]),
+    # the second part only asks «how»: its subject is the first part's
+    ("зачем привязывать госуслуги к сферуму и как это сделать", ["gosuslugi-why", "gosuslugi-how"]),
+    # a verb asked with «ли» after the joint
+    ("что означают уровни в мониторинге и учитываются ли звонки", ["mon-levels", "mon-calls"]),
+])
+def test_several_questions_are_split_and_each_answered(index: FaqIndex, text: str,
+                                                       expected: list[str]) -> None:
+    found = understand(index, load_smalltalk(FAQ_DIR), text)
+    assert found.kind == "parts" and found.entry_ids == expected, (found.kind, found.entry_ids)
+
+
+def test_who_the_question_is_about_orders_siblings(index: FaqIndex) -> None:
+    # «ученик» names whom the question is about: the entry on active pupils, not the general
+    # criteria (which score a little higher on words alone).
+    assert index.match("по мониторингу ученик активный если что").entry.id == "mon-active-student"

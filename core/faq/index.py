@@ -177,6 +177,9 @@ class LanguageData(_Model):
     class_label_word: str = ""  # what a class label such as «7б» stands for
     latin_words: dict[str, str] = Field(default_factory=dict)
     translit: dict[str, str] = Field(default_factory=dict)
+    # Who a question is about («учитель», «ученик», «школа»…): an entry whose title names
+    # someone else is a sibling about another person (see MatcherSettings.role_*).
+    role_words: tuple[str, ...] = ()
 
     @field_validator("translit", "latin_words")
     @classmethod
@@ -748,6 +751,10 @@ class MatcherSettings:
     offtopic_marker_weight: float = 0.5  # a kept question word, as a share of unknown_idf
     offtopic_anchor_share: float = 0.8  # the off-topic score of a question naming the platform
     offtopic_unasked: float = 0.1  # margin given up when the entry is never asked «когда/кто…»
+    # An entry whose title is about the person the question names gains this share of its
+    # score; one whose title names only other people loses ``role_other`` of it.
+    role_same: float = 0.05
+    role_other: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -834,6 +841,10 @@ class FaqIndex:
         self._surface = {w: l for w, l in surface_vocab.items() if len(w) >= settings.typo_min_length}
         self._surface_keys = sorted(self._surface)
         self._corrections: dict[str, str] = {}
+        self._roles = frozenset(t for w in book.language.role_words for t in self.text.terms(w))
+        self._entry_roles = [
+            self._roles.intersection(self.text.terms(f"{e.title} {e.short}")) for e in self.entries
+        ]
         self._prepare_fuzzy()
         self._prepare_offtopic()
 
@@ -1126,6 +1137,15 @@ class FaqIndex:
             + s.weight_answer * answer.get(n, 0.0)
             for n in set(main) | set(answer) | set(fuzzy)
         }
+        asked = self._roles.intersection(terms)
+        if asked and (s.role_same or s.role_other):
+            # Only the order changes: each entry keeps its own score, so the decision between
+            # answer and «не знаю» is not moved by who the question is about.
+            def agree(n: int) -> float:
+                named = self._entry_roles[n]
+                factor = 1 + s.role_same if named & asked else 1 - s.role_other if named else 1.0
+                return combined[n] * factor
+            return sorted(combined.items(), key=lambda kv: (-agree(kv[0]), kv[0]))
         return sorted(combined.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def match(self, text: str) -> Match:

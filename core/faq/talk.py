@@ -35,6 +35,7 @@ from core.faq.index import (
     Synonyms,
     TextProcessor,
     is_known_word,
+    is_subject_word,
     lemma,
     normalize,
 )
@@ -54,7 +55,11 @@ FUZZY_CUTOFF = 84.0
 WORD_TYPO_MIN_LENGTH = 5
 # Where one message holds several questions: sentence ends, or a joint word before a question
 # word (both listed in smalltalk.yaml). Parts shorter than MIN_PART_WORDS join their neighbour.
-_SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+")
+_SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+|(?:^|\s)\d{1,2}\)")  # «1) … 2) …» too
+# A word in Latin letters (transliterated before splitting: «kak … i kak …»).
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# Prepositions that may stand between a joint and a question word («и до какого числа»).
+_PREPOSITIONS = ("до", "в", "во", "на", "с", "со", "по", "за", "для", "о", "об", "от", "к", "из")
 MIN_PART_WORDS = 2
 # «Здравствуйте, я мама ученика 3 класса» is an introduction; a longer message that starts the
 # same way describes a situation («…, в школе сказали перейти в сферум, не понимаю с чего
@@ -95,6 +100,7 @@ class SmallTalk:
     _canon: dict[str, str] = field(default_factory=dict)  # word -> small-talk word it stands for
     _long_words: tuple[str, ...] = ()  # typo targets: vocabulary words of 4+ letters
     question_lemmas: frozenset[str] = frozenset()  # «как», «зачем»: ask, but say nothing
+    latin: Callable[[str], str] | None = None  # a Latin-letter word in Cyrillic («kak» -> «как»)
 
     def kind_of(self, words: tuple[str, ...]) -> str | None:
         kind = self.phrases.get(words)
@@ -227,7 +233,8 @@ def load_smalltalk(directory: Path) -> SmallTalk:
         raise FaqError([f"{path}: unknown kinds {unknown}; known: {list(KINDS)}"])
     # The same reading of words as the FAQ's (Latin spellings transliterated), so «spasibo»
     # and «спасибо» are one phrase.
-    words_of = TextProcessor(language, Synonyms()).words
+    reader = TextProcessor(language, Synonyms())
+    words_of = reader.words
     phrases: dict[tuple[str, ...], str] = {}
     for kind in KINDS:  # the order of KINDS decides which kind owns a phrase listed twice
         for phrase in data.kinds.get(kind, []):
@@ -243,9 +250,11 @@ def load_smalltalk(directory: Path) -> SmallTalk:
     words = sorted(data.split.get("question_words", []), key=len, reverse=True)
     joint = None
     if joints and words:
+        # «и как …», «и до какого числа …», «и учитываются ли …» (a verb asked with «ли»).
         joint = re.compile(
-            r"[\s,]+(?:" + "|".join(re.escape(j) for j in joints) + r")[\s,]+(?=(?:"
-            + "|".join(re.escape(w) for w in words) + r")\b)", re.IGNORECASE)
+            r"[\s,]+(?:" + "|".join(re.escape(j) for j in joints) + r")[\s,]+(?=(?:(?:"
+            + "|".join(_PREPOSITIONS) + r")\s+)?(?:"
+            + "|".join(re.escape(w) for w in words) + r")\b|\w+\s+ли\b)", re.IGNORECASE)
     question_word = comma = None
     if words:
         comma = re.compile(r"\s*,\s*(?=(?:" + "|".join(re.escape(w) for w in words) + r")\b)",
@@ -261,7 +270,7 @@ def load_smalltalk(directory: Path) -> SmallTalk:
                      cues=tuple(cues),
                      swear_stems=tuple(normalize(w) for w in data.swear_stems if normalize(w)),
                      question_lemmas=frozenset(lemma(w) for w in words if " " not in w),
-                     words_of=words_of,
+                     words_of=words_of, latin=reader.transliterate,
                      _long_words=tuple(sorted(w for w in vocabulary
                                               if len(w) >= WORD_TYPO_MIN_LENGTH - 1)))
 
@@ -327,6 +336,8 @@ def best_entry(found: Match) -> Match:
 
 def split_questions(talk: SmallTalk, text: str, limit: int) -> list[str]:
     """The questions of a message, in order; one element when it holds one question."""
+    if talk.latin is not None and _LATIN_WORD.search(text):
+        text = _LATIN_WORD.sub(lambda m: talk.latin(m.group(0).lower()), text)
     pieces: list[str] = []
     for sentence in _SENTENCES.split(text):
         if talk.joint is None:
@@ -405,11 +416,19 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
     whole_entry = best_entry(whole).entry if trusted(whole, decision) else None
     if len(parts) > 1:
         answered: list[Match] = []
+        subject: list[str] = []  # what the previous part asked about, for «…и как это сделать»
         for part in parts:
             part_kinds, part_rest = talk.peel(part, is_term)
             if not part_rest:
                 continue
             found = index.match(" ".join(part_rest))
+            own = [w for w in part_rest if lemma(w) not in talk.question_lemmas]
+            if subject and not [t for t in found.terms if t not in talk.question_lemmas]:
+                # «зачем связывать ЭЖД со Сферумом и как это сделать»: the part only asks
+                # (how, why, who), its subject is the previous part's.
+                found = index.match(" ".join([*part_rest, *subject]))
+            elif own:  # the things it names («ЭЖД», «Сферум»), not what it does with them
+                subject = [w for w in own if is_subject_word(lemma(w))]
             # A part stands on its own above ``part``; a weaker one counts when the whole
             # message points at the same entry.
             if trusted(found, decision) and (

@@ -341,8 +341,9 @@ def test_very_long_message_is_cheap(index: FaqIndex) -> None:
 
 
 def test_fast_fuzzy_scores_equal_rapidfuzz_token_scorers(index: FaqIndex, questions: list) -> None:
-    # The fast fuzzy scorer (presorted phrasings, full token_set_ratio only where a word is
-    # shared) must give bit-identical scores, or tuned thresholds would silently shift.
+    # The fast fuzzy scorer (rapidfuzz's C loop over the phrasings sharing a word, found by an
+    # index of words) must give the very scores of the plain one-by-one form, or tuned
+    # thresholds would silently shift.
     term_lists = [index.query_terms(item["q"]) for item in questions]
     term_lists += [phrase.split() for phrase in index._phrases[::7]]
     term_lists += [["сферум", "сферум", "чат"], ["абракадабра"], ["чат", "абракадабра", "урок"]]

@@ -31,7 +31,6 @@ from types import MappingProxyType
 from typing import Any
 
 import jinja2
-import numpy
 import pymorphy3
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -959,8 +958,9 @@ class FaqIndex:
             score = sum(w * doc.tf[t] / (doc.tf[t] + norm) for t, w in weights.items() if doc.tf[t])
             bm25.append(min(1.0, score / total))
         fuzzy = [0.0] * len(self._off_docs)
-        ratios = process.cdist([" ".join(terms)], self._off_phrases, scorer=fuzz.token_set_ratio)[0]
-        for owner, ratio in zip(self._off_owner, ratios.tolist(), strict=True):
+        for _, ratio, at in process.extract(" ".join(terms), self._off_phrases,
+                                            scorer=fuzz.token_set_ratio, limit=None):
+            owner = self._off_owner[at]
             fuzzy[owner] = max(fuzzy[owner], ratio / 100)
         blend = s.weight_bm25 + s.weight_answer
         best = max(blend * b + s.weight_fuzzy * f for b, f in zip(bm25, fuzzy, strict=True))
@@ -1036,94 +1036,66 @@ class FaqIndex:
         return min(total, self.settings.query_cap * self._idf_unknown)
 
     def _prepare_fuzzy(self) -> None:
-        """Precompute what the fuzzy scorer needs, so a question costs two cheap C passes.
-
-        token_sort_ratio is ratio() of the sorted tokens, and token_set_ratio of two strings
-        that share no token is ratio() of their sorted unique tokens; both sides' tokens are
-        sorted here once instead of inside rapidfuzz for every phrasing and every question.
-        Only the few phrasings sharing a word with the question need the full token_set_ratio.
-        Identical strings are scored once (phrasings repeat after lemmatisation, and a phrasing
-        without a repeated word has the same sorted and sorted-unique form).
-        """
-        split = [phrase.split() for phrase in self._phrases]
-        sorted_texts = [" ".join(sorted(tokens)) for tokens in split]
-        set_texts = [" ".join(sorted(set(tokens))) for tokens in split]
-        self._sorted_texts, inverse = self._unique(sorted_texts + set_texts)
-        self._sort_of, self._set_of = inverse[: len(split)], inverse[len(split):]
+        """Which phrasings hold each term, so a question is compared only with the phrasings
+        that share a word with it (the others' character-level similarity is noise: counting
+        them changed no decision on the labelled sets, and skipping them spares numpy, ~15 MB)."""
         by_token: dict[str, list[int]] = defaultdict(list)
-        for number, tokens in enumerate(split):
-            for token in dict.fromkeys(tokens):
+        for number, phrase in enumerate(self._phrases):
+            for token in dict.fromkeys(phrase.split()):
                 by_token[token].append(number)
-        self._phrases_with = {t: numpy.array(n, dtype=numpy.intp) for t, n in by_token.items()}
-        owners = numpy.array(self._phrase_owner, dtype=numpy.intp)
-        # Phrasings are stored entry by entry, so each entry's phrasings form one run.
-        starts = numpy.flatnonzero(numpy.r_[True, owners[1:] != owners[:-1]]) if len(owners) else owners
-        self._owner_starts = starts
-        self._owner_ids = owners[starts].tolist()
+        self._phrases_with = dict(by_token)
 
-    @staticmethod
-    def _unique(texts: list[str]) -> tuple[list[str], numpy.ndarray]:
-        position: dict[str, int] = {}
-        inverse = [position.setdefault(text, len(position)) for text in texts]
-        return list(position), numpy.array(inverse, dtype=numpy.intp)
+    def _coverage(self, terms: Sequence[str]) -> float:
+        """A fuzzy hit only counts as much as the known part of the question, so questions made
+        mostly of words the FAQ never uses are not lifted by one shared word."""
+        known = sum(self._idf.get(t, 0.0) for t in terms)
+        total = self._query_weight(terms)
+        return min(1.0, known / total) if total else 0.0
 
     def _fuzzy(self, terms: Sequence[str]) -> dict[int, float]:
+        """Per entry, the best blend of token_set_ratio and token_sort_ratio over its phrasings
+        that share a word with the question (two C passes over those phrasings)."""
         scores: dict[int, float] = {}
         if not terms or not self._phrases:
             return scores
         query = " ".join(terms)
-        tokens = query.split()
+        shared = sorted({n for t in set(query.split()) for n in self._phrases_with.get(t, ())})
+        if not shared:
+            return scores
+        subset = [self._phrases[n] for n in shared]
         share = self.settings.fuzzy_sort_share
-        # token_set_ratio for every phrasing: ratio() of the sorted unique tokens where no token
-        # is shared (one C pass), the full scorer for the phrasings that share one.
-        query_set = " ".join(sorted(set(tokens)))
-        query_sorted = " ".join(sorted(tokens))
-        queries = [query_set] if query_set == query_sorted else [query_set, query_sorted]
-        ratios = process.cdist(queries, self._sorted_texts, scorer=fuzz.ratio)
-        set_scores = ratios[0][self._set_of]
-        sharing = [self._phrases_with[t] for t in set(tokens) if t in self._phrases_with]
-        if sharing:
-            shared = numpy.unique(numpy.concatenate(sharing))
-            subset = [self._phrases[index] for index in shared.tolist()]
-            set_scores[shared] = process.cdist([query], subset, scorer=fuzz.token_set_ratio)[0]
-        combined = set_scores.astype(float)
+        combined = [0.0] * len(shared)
+        for _, score, at in process.extract(query, subset, scorer=fuzz.token_set_ratio,
+                                            limit=None):
+            combined[at] = (1 - share) * score
         if share:
-            sort_scores = ratios[-1][self._sort_of]
-            combined = (1 - share) * combined + share * sort_scores
-        # Best phrasing per entry among those with a token_set score of at least 1.
-        combined = numpy.where(set_scores >= 1, combined, 0.0)
-        best = numpy.maximum.reduceat(combined, self._owner_starts).tolist()
-        for owner, score in zip(self._owner_ids, best, strict=True):
-            if score > 0:
+            for _, score, at in process.extract(query, subset, scorer=fuzz.token_sort_ratio,
+                                                limit=None):
+                combined[at] += share * score
+        for number, score in zip(shared, combined, strict=True):
+            owner = self._phrase_owner[number]
+            if score > scores.get(owner, 0.0):
                 scores[owner] = score
-        # A fuzzy hit only counts as much as the known part of the question, so questions made
-        # mostly of words the FAQ never uses are not lifted by one shared word.
-        known = sum(self._idf.get(t, 0.0) for t in terms)
-        total = self._query_weight(terms)
-        coverage = min(1.0, known / total) if total else 0.0
+        coverage = self._coverage(terms)
         return {n: s / 100 * coverage for n, s in scores.items()}
 
     def _fuzzy_reference(self, terms: Sequence[str]) -> dict[int, float]:
-        """The straightforward form of ``_fuzzy`` (every phrasing through rapidfuzz's own
-        token scorers); kept for the test that the fast form gives the very same scores."""
+        """The straightforward form of ``_fuzzy`` (every phrasing, one by one, through
+        rapidfuzz's own token scorers); kept for the test that both give the same scores."""
         scores: dict[int, float] = {}
         if not terms:
             return scores
         query = " ".join(terms)
+        words = set(query.split())
         share = self.settings.fuzzy_sort_share
-        set_scores = process.cdist([query], self._phrases, scorer=fuzz.token_set_ratio)[0]
-        combined = set_scores.astype(float)
-        if share:
-            sort_scores = process.cdist([query], self._phrases, scorer=fuzz.token_sort_ratio)[0]
-            combined = (1 - share) * combined + share * sort_scores
-        for index in numpy.flatnonzero(set_scores >= 1):
-            owner = self._phrase_owner[index]
-            score = float(combined[index])
-            if score > scores.get(owner, 0):
+        for phrase, owner in zip(self._phrases, self._phrase_owner, strict=True):
+            if not words.intersection(phrase.split()):
+                continue
+            score = ((1 - share) * fuzz.token_set_ratio(query, phrase)
+                     + share * fuzz.token_sort_ratio(query, phrase))
+            if score > scores.get(owner, 0.0):
                 scores[owner] = score
-        known = sum(self._idf.get(t, 0.0) for t in terms)
-        total = self._query_weight(terms)
-        coverage = min(1.0, known / total) if total else 0.0
+        coverage = self._coverage(terms)
         return {n: s / 100 * coverage for n, s in scores.items()}
 
     def scores(self, terms: Sequence[str]) -> list[tuple[int, float]]:

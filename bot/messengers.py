@@ -88,6 +88,10 @@ class Messengers:
             parts: dict[str, list[Outgoing | Multicast]] = {}
             for m in chunk:
                 if isinstance(m, Multicast):
+                    if m.peer_ids and (min(m.peer_ids) > 0 or max(m.peer_ids) < 0):
+                        # one messenger's people (always so for a bot serving one): as it is
+                        parts.setdefault(messenger_of(m.peer_ids[0]), []).append(m)
+                        continue
                     split: dict[str, list[int]] = {}
                     for peer in m.peer_ids:
                         split.setdefault(messenger_of(peer), []).append(peer)

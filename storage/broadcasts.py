@@ -276,7 +276,7 @@ class BroadcastsRepo:
                                 limit: int) -> list[int]:
         """The next ``limit`` vk_ids of the audience above ``after`` (one text for all)."""
         where, params = _audience_filter(audience, scope)
-        rows = await self.tx.fetchall(
+        rows = await self.tx.fetchall_tuples(
             _from(audience, scope, "u.vk_id") + where + " AND u.vk_id > ? ORDER BY u.vk_id LIMIT ?",
             (*params, after, limit))
         return [r[0] for r in rows]

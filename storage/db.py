@@ -88,6 +88,14 @@ class Tx(Repositories):
         async with self.conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
+    async def fetchall_tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples, not ``Row`` objects: for the outbox's pages of 10 000 rows,
+        read per recipient, where building a Row and copying it into a tuple was a third of
+        the read."""
+        async with self.conn.execute(sql, params) as cur:
+            cur.row_factory = None
+            return list(await cur.fetchall())
+
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]

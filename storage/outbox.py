@@ -119,13 +119,12 @@ class OutboxRepo:
         """Pending rows of one messenger's people: VK people's ids are positive, MAX people's
         negative (storage/accounts.py), so each delivery engine reads only its own."""
         people = "o.peer_id < 0" if messenger == "max" else "o.peer_id > 0"
-        rows = await self.tx.fetchall(
+        return await self.tx.fetchall_tuples(  # type: ignore[return-value]
             "SELECT o.id, o.job_id, o.peer_id, o.text_id,"
             " u.last_inbound_at, u.newsletter_ok, u.reachable"
             " FROM outbox o LEFT JOIN users u ON u.vk_id = o.peer_id"
             f" WHERE o.status = 'pending' AND o.id > ? AND {people} ORDER BY o.id LIMIT ?",
             (after_id, limit))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
 
     async def list_texts(self, text_ids: Sequence[int]) -> list[OutboxText]:
         rows = await self.tx.fetchall(

@@ -658,14 +658,26 @@ class VkSender:
         seen: set[int] = set()
         bulk = self._bulk
         queued = 0
+        day_window = self.day_window
+        # This loop runs per recipient: the text, its group and the group's lists stay in
+        # locals while consecutive rows share them (one text to everyone: every row).
+        last_text_id = last_key = None
+        text: _Text | None = None
+        group: _Group | None = None
+        peers: list[int] = []
+        ids: list[int] = []
         for oid, job_id, peer, text_id, last, newsletter_ok, reachable in rows:
-            text = texts.get(text_id)
-            if text is None or text.job in cancelled:
+            if text_id != last_text_id:
+                last_text_id = text_id
+                text = texts.get(text_id)
+                if text is not None and text.job in cancelled:
+                    text = None
+            if text is None:
                 continue
-            # VK's 24-hour rule (choose_intent, inlined: this loop runs per recipient).
+            # VK's 24-hour rule (choose_intent, inlined).
             if reachable == 0:
                 intent: str | None = _REFUSED
-            elif not self.day_window or (last is not None and last > recent):
+            elif not day_window or (last is not None and last > recent):
                 intent = None
             elif text.kind == "notice":
                 intent = "customer_support"
@@ -681,14 +693,18 @@ class VkSender:
                 # goes in a later call than the first, never beside or before it.
                 open_groups.clear()
                 seen.clear()
+                last_key = None
             seen.add(peer)
-            group = open_groups.get((text_id, intent))
-            if group is None or len(group.peers) >= max_peers:
-                group = _Group(text, intent, job_id)
-                open_groups[(text_id, intent)] = group
-                bulk.append(group)
-            group.peers.append(peer)
-            group.ids.append(oid)
+            key = (text_id, intent)
+            if key != last_key or len(peers) >= max_peers:
+                group = open_groups.get(key)
+                if group is None or len(group.peers) >= max_peers:
+                    group = _Group(text, intent, job_id)
+                    open_groups[key] = group
+                    bulk.append(group)
+                last_key, peers, ids = key, group.peers, group.ids
+            peers.append(peer)
+            ids.append(oid)
             queued += 1
         self._bulk_queued += queued
         if skipped:
@@ -934,6 +950,14 @@ class VkSender:
             out.delivered(group.job_id, group.ids, group.text.job)
             self._count(group.text.kind, len(group.ids))
             return
+        if isinstance(result, list) and len(result) == len(group.peers):
+            try:  # the usual case, checked without a set: everyone, in the order asked
+                if [r["peer_id"] for r in result if "message_id" in r] == group.peers:
+                    out.delivered(group.job_id, group.ids, group.text.job)
+                    self._count(group.text.kind, len(group.ids))
+                    return
+            except (KeyError, TypeError):
+                pass
         entries = [r for r in result if isinstance(r, dict)] if isinstance(result, list) else []
         ok = {r.get("peer_id") for r in entries if "message_id" in r}
         if len(ok) == len(group.peers) and ok.issuperset(group.peers):

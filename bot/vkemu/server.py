@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from .keyboard import button_labels, parse_keyboard, payload_to_object, payload_to_string
@@ -1397,9 +1398,10 @@ def _bearer(request: web.Request) -> str | None:
 
 
 def _json(body: Any) -> web.Response:
-    return web.Response(
-        text=json.dumps(body, ensure_ascii=False), content_type="application/json"
-    )
+    # msgspec writes UTF-8 like json.dumps(ensure_ascii=False), 20x faster: the answer to one
+    # execute of a broadcast is 2 500 objects, and the emulator must not be the bottleneck.
+    return web.Response(body=msgspec.json.encode(body), content_type="application/json",
+                        charset="utf-8")
 
 
 def _drop_connection(request: web.Request) -> web.Response:

@@ -458,3 +458,18 @@ def test_who_the_question_is_about_orders_siblings(index: FaqIndex) -> None:
     # «ученик» names whom the question is about: the entry on active pupils, not the general
     # criteria (which score a little higher on words alone).
     assert index.match("по мониторингу ученик активный если что").entry.id == "mon-active-student"
+
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    # clipped and colloquial names of things
+    ("на винде сферум пойдёт?", "answer", ["app-windows"]),
+    ("председатель родкома где общаться с родителями", "answer", ["chats-parent-committee"]),
+    ("какие чаты создаются автоматом", "answer", ["chats-who-creates"]),
+    # annoyance is heard, and the question beside it is still answered
+    ("черт побери", "talk", []),
+    ("ужас, как включить камеру", "answer", ["calls-controls"]),
+])
+def test_colloquial_words_and_annoyance(index: FaqIndex, text: str, kind: str,
+                                        expected: list[str]) -> None:
+    found = understand(index, load_smalltalk(FAQ_DIR), text)
+    assert (found.kind, found.entry_ids) == (kind, expected)

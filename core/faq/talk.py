@@ -214,7 +214,10 @@ class SmallTalk:
             found.append("swearing")
             return found, []
         if any(self.is_swear(w) for w in middle):
+            # «ужас, как включить камеру»: the annoyance is heard, the question is matched.
             found.append("swearing")
+            return found, [w for w, c in zip(raw[lo:hi], middle, strict=True)
+                           if not self.is_swear(c)]
         return found, raw[lo:hi]
 
 

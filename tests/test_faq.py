@@ -473,3 +473,10 @@ def test_colloquial_words_and_annoyance(index: FaqIndex, text: str, kind: str,
                                         expected: list[str]) -> None:
     found = understand(index, load_smalltalk(FAQ_DIR), text)
     assert (found.kind, found.entry_ids) == (kind, expected)
+
+
+def test_a_detail_of_an_unknown_question_is_not_answered(index: FaqIndex) -> None:
+    # «…, какие документы» after a question the FAQ knows nothing about asks about that, not
+    # about documents in Sferum.
+    found = understand(index, load_smalltalk(FAQ_DIR), "как оформить отпуск учителю, какие документы")
+    assert found.kind in ("unknown", "suggest"), (found.kind, found.entry_ids)

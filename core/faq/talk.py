@@ -420,6 +420,8 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
     if len(parts) > 1:
         answered: list[Match] = []
         subject: list[str] = []  # what the previous part asked about, for «…и как это сделать»
+        follows_unknown = False  # an answered part came after a question the FAQ cannot answer
+        unknown_before = False
         for part in parts:
             part_kinds, part_rest = talk.peel(part, is_term)
             if not part_rest:
@@ -441,9 +443,16 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
                 if found.entry is not None and found.entry.id not in {
                         m.entry.id for m in answered if m.entry}:
                     answered.append(found)
+                    follows_unknown = follows_unknown or unknown_before
+            elif own and (found.off_topic or found.score < decision.suggest):
+                unknown_before = True
         if len(answered) > 1:
             return Understanding("parts", question, matches=tuple(answered), best=whole)
-        if len(answered) == 1 and not trusted(whole, decision):
+        # One part answered after a question the FAQ knows nothing about («как оформить отпуск,
+        # какие документы»), or while the whole message is far from everything: the part is a
+        # detail of that unknown question, not a question of its own.
+        if (len(answered) == 1 and not trusted(whole, decision) and not follows_unknown
+                and whole.score >= decision.suggest):
             return Understanding("answer", question, matches=tuple(answered), best=whole)
     if trusted(whole, decision):
         return Understanding("answer", question, matches=(best_entry(whole),), best=whole)

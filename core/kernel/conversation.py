@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.kernel.access import Access
 from core.kernel.outgoing import Delivery, Outgoing
@@ -41,6 +41,11 @@ class Conversation:
     access: Access
     incoming: Incoming
     sent: list[Delivery] = field(default_factory=list)
+    # What the routes worked out about ``incoming`` once (e.g. which typed command it is):
+    # about ten routes ask the same question of one message. Keyed by the Incoming object, so
+    # a replaced ``incoming`` (a typed label read as a button) is worked out anew.
+    memo: dict[str, tuple[Incoming, Any]] = field(default_factory=dict, repr=False,
+                                                  compare=False)
 
     async def say(self, *replies: Reply) -> list[Delivery]:
         messages = [

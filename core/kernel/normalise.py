@@ -7,6 +7,7 @@ Two strengths: ``command_text`` for commands (case, «ё», spaces and the end p
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NOT_WORD = re.compile(r"[^\w]+")
 
@@ -22,7 +23,13 @@ def command_text(text: str) -> str:
 
 def command_words(alternatives: str) -> list[str]:
     """«главное меню | меню | /menu» → the words of each alternative, normalised."""
-    return [command_text(word) for word in alternatives.split("|") if word.strip()]
+    return list(_command_words(alternatives))
+
+
+@lru_cache(maxsize=1024)
+def _command_words(alternatives: str) -> tuple[str, ...]:
+    # Catalog texts, the same few hundred strings checked for every typed message: parsed once.
+    return tuple(command_text(word) for word in alternatives.split("|") if word.strip())
 
 
 def words(text: str) -> str:

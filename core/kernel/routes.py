@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.kernel.conversation import Conversation
-from core.kernel.normalise import command_words
+from core.kernel.normalise import command_text, command_words
 from core.kernel.payloads import Payload
 from core.kernel.ui import Reply
 
@@ -142,11 +142,15 @@ class Command(Condition):
         return [word for key in self.keys for word in command_words(conv.deps.texts.render(key))]
 
     async def check(self, conv: Conversation) -> Found:
-        if conv.incoming.payload is not None:
+        incoming = conv.incoming
+        if incoming.payload is not None:
             return False
-        from core.kernel.normalise import command_text
-
-        text = command_text(conv.incoming.text)
+        known = conv.memo.get("command_text")
+        if known is not None and known[0] is incoming:
+            text = known[1]
+        else:
+            text = command_text(incoming.text)
+            conv.memo["command_text"] = (incoming, text)
         for name in self.words(conv):
             if text == name:
                 return {"args": ""}

@@ -222,3 +222,28 @@ async def test_round_two_messages_as_people_write(bot_fast: InProcessBot, users)
         for fragment in expected:
             assert fragment in reply.text, (text, reply.text)
         assert "Возможно" not in reply.text.split("\n")[0], (text, reply.text)
+
+
+async def test_round_three_several_questions_and_details(bot_fast: InProcessBot, users) -> None:
+    """Issue 12, round 3: numbered and transliterated questions, a second question that only
+    asks «how» about the first one's subject, annoyance beside a question, colloquial words, and
+    a detail («какие документы») of a question the FAQ cannot answer. Read as a teacher would."""
+    teacher = users(3301)
+    await become(teacher, "Педагог или сотрудник")
+    parent = users(3302)
+    await become(parent, "Родитель")
+    conversation = [
+        (teacher, "1) как начать урок 2) как включить демонстрацию экрана",
+         ["1. ", "«Начать урок»", "2. ", "«Демонстрация экрана»"]),
+        (teacher, "kak nachat urok i kak pokazat ekran", ["1. ", "2. ", "«Демонстрация экрана»"]),
+        (parent, "зачем привязывать госуслуги к сферуму и как это сделать", ["1. ", "2. "]),
+        (teacher, "ужас, как включить камеру", ["камер"]),
+        (teacher, "на винде сферум пойдёт?", ["https://web.vk.me/"]),
+        (parent, "как оформить отпуск, какие документы нужны", ["точного ответа"]),
+    ]
+    for person, text, expected in conversation:
+        await person.send(text)
+        reply = await person.next_reply()
+        for fragment in expected:
+            assert fragment in reply.text, (text, reply.text)
+        assert "Возможно" not in reply.text.split("\n")[0], (text, reply.text)

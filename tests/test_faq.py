@@ -27,8 +27,8 @@ FAQ_DIR = ROOT / "content" / "faq"
 QUESTIONS = Path(__file__).resolve().parent / "faq_questions.yaml"
 SEEDS = {"000", "001", "002", "003", "004", "max"}  # max: MAX_PROTOCOL.md §10
 
-MIN_IN_SCOPE_ACCURACY = 0.90  # tuned set: measured 91.7 % of 736 (bench/faq.py, round 2)
-MIN_FALLBACK_RATE = 0.93  # tuned set: measured 95.8 % of 144
+MIN_IN_SCOPE_ACCURACY = 0.92  # tuned set: measured 93.2 % of 736 (bench/faq.py, round 3)
+MIN_FALLBACK_RATE = 0.95  # tuned set: measured 96.5 % of 144
 
 
 @pytest.fixture(scope="module")
@@ -404,11 +404,11 @@ def test_related_buttons_fit_vk(book: FaqBook) -> None:
 
 
 HELDOUT = Path(__file__).resolve().parent / "faq_heldout.yaml"
-# Floors on the FROZEN held-out set, a little below what was measured (bench/faq.py,
-# 30.11.2026: 77.3 % / 84.1 % / 80.5 % before round 2 of issue 12, 81.9 % / 92.1 % / 95.1 %
-# after it). Only the aggregate shares are computed and reported: the set is never looked at
-# question by question, so nothing is tuned on it.
-FROZEN_FLOORS = {"in_scope": 0.80, "out_of_scope": 0.90, "smalltalk": 0.93}
+# Floors on the FIRST frozen set, retired to tuning on 30.11.2026 (the new frozen set is
+# tests/faq_frozen.yaml, measured only by bench/faq.py). Measured (bench/faq.py): 81.9 % /
+# 92.1 % / 95.1 % when retired, 88.5 % / 96.8 % / 97.6 % after round 3 (which tuned on half of
+# it and checked on the other half: see the README).
+FROZEN_FLOORS = {"in_scope": 0.86, "out_of_scope": 0.94, "smalltalk": 0.97}
 
 
 def test_accuracy_floors_on_the_frozen_heldout_set(index: FaqIndex) -> None:

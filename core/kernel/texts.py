@@ -96,6 +96,8 @@ class Texts:
         # the same key and values give the same text; bounded, as some values vary per person.
         self._rendered: dict[tuple[Any, ...], str] = {}
         for key, source in sources.items():
+            if "{" not in source:
+                continue  # plain text: nothing for Jinja to reject (and no parse at start)
             try:
                 self._check(source.strip())
             except TemplateSyntaxError as exc:

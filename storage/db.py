@@ -46,6 +46,13 @@ from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
 
+# Each connection's page cache, in KiB (SQLite's default is 2 000). The caches fill up as a
+# region's reports scan its tables and a broadcast walks the outbox, and then stay full for
+# the life of the process: with the default, the writer and two readers held about 7 MB of the
+# bot's 150 MB (bench/scale.py, 300 000 people). The operating system's file cache stands
+# behind it, so a smaller cache costs a copy, not a disk read: the reports and the broadcast
+# at 300 000 people ran as fast with 256 KiB.
+CACHE_PRAGMA = "PRAGMA cache_size=-256"
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -53,12 +60,14 @@ PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     # deleted or overwritten personal data is zeroed in the file, not left in free space
     "PRAGMA secure_delete=ON",
+    CACHE_PRAGMA,
 )
 # journal_mode is a property of the file (set by the writer); the rest is per connection.
 READER_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
     "PRAGMA query_only=ON",
+    CACHE_PRAGMA,
 )
 READERS = 2
 

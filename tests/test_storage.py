@@ -4,6 +4,7 @@ fail at once; and the whole-bot freeze it caused (a read inside a transaction)."
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.launch import limit_arenas
 from bot.vkemu import EmulatedUser
 from storage import Database, NestedTransactionError
 from tests.conftest import COORDINATOR, BotProcess
@@ -156,6 +158,31 @@ async def test_reads_cannot_write_and_every_connection_checks_foreign_keys(db: D
             await tx.users.upsert_seen(8, 1)
     async with db.transaction() as tx:
         assert await tx.scalar("PRAGMA foreign_keys") == 1
+
+
+async def test_every_connection_keeps_a_small_page_cache(db: Database) -> None:
+    """The page caches stay full for the life of the process: SQLite's default on the writer
+    and each reader kept about 7 MB of the bot's 150 MB budget (bench/scale.py)."""
+    async def cache() -> int:
+        async with db.read() as tx:
+            size = await tx.scalar("PRAGMA cache_size")
+            await asyncio.sleep(0.05)  # held, so the next read borrows the other reader
+            return size
+
+    assert await asyncio.gather(cache(), cache()) == [-256, -256]
+    async with db.transaction() as tx:
+        assert await tx.scalar("PRAGMA cache_size") == -256
+
+
+def test_the_allocator_is_limited_to_two_arenas_unless_the_operator_says_otherwise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set in-process by the entry point (``sferum-bot run``, the Docker image's command), so
+    it holds wherever the bot is started; MALLOC_ARENA_MAX from the environment wins."""
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    glibc = (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    assert limit_arenas() is glibc
 
 
 async def test_many_concurrent_reads_and_writes(db: Database) -> None:

@@ -812,6 +812,10 @@ class VkSender:
                 self._whole_request_failed(calls, 10, str(exc), out)
             else:
                 self._read_results(calls, results, errors, out)
+                # The decoded answer (a dict per recipient: about 0.6 MB for 2 500) is not
+                # kept while the results wait for their write below: with several requests
+                # finishing during one write, their answers piled up in memory.
+                del results, errors
         except Exception as exc:  # never leave a caller waiting forever
             log.exception("delivery request crashed")
             out = _Outcome()

@@ -105,6 +105,41 @@ async def test_a_nested_transaction_fails_at_once_and_the_outer_one_still_works(
     await add_user(db, 2)  # the writer is free again
 
 
+async def test_a_single_statement_commits_on_its_own_and_waits_for_an_open_transaction(
+        db: Database) -> None:
+    await add_user(db, 5)
+    async with db.statement() as tx:
+        assert await tx.events.claim_event("e-1", 1)
+    async with db.statement() as tx:
+        assert not await tx.events.claim_event("e-1", 2)  # committed: a replay is refused
+    # Another task's statement waits for an open transaction instead of joining it: the
+    # rolled-back transaction takes none of the statement's write with it.
+    started = asyncio.Event()
+
+    async def claim() -> bool:
+        started.set()
+        async with db.statement() as tx:
+            return await tx.events.claim_event("e-2", 3)
+
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.users.update_state(5, "x", {}, 2)
+            task = asyncio.create_task(claim())
+            await started.wait()
+            await asyncio.sleep(0.05)
+            assert not task.done()  # it waits for the transaction
+            raise RuntimeError("rolled back")
+    assert await task
+    async with db.read() as tx:
+        assert (await tx.users.get_user(5)).state != "x"  # type: ignore[union-attr]
+    async with db.statement() as tx:
+        assert not await tx.events.claim_event("e-2", 4)
+    async with db.transaction():
+        with pytest.raises(NestedTransactionError, match="inside another transaction"):
+            async with db.statement():
+                pass
+
+
 async def test_a_read_inside_a_transaction_sees_its_writes(db: Database) -> None:
     async with db.transaction() as tx:
         await tx.users.upsert_seen(3, 1)

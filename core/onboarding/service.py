@@ -67,7 +67,7 @@ async def with_role_choice(conv: Conversation, answer: list[Reply]) -> list[Repl
     if conv.person.role is not None or not answer:
         return answer
     deps = conv.deps
-    async with deps.db.transaction() as tx:
+    async with deps.db.statement() as tx:  # one UPDATE: one trip to the database
         await tx.users.update_state(conv.person.vk_id, ASK_ROLE, {}, unix(deps.clock))
     first = answer[0]
     question = deps.texts.render("start.ask_role_after_answer", region=deps.settings.region.name)

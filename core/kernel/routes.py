@@ -200,6 +200,9 @@ class Route:
     need: Need = ANYONE
     name: str = ""
     _accepts: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    # The payload models of a route that starts with ``Press``: dispatch skips it without
+    # awaiting anything when the event is not such a button (most routes, most messages).
+    _press: tuple[type[Payload], ...] | None = field(default=None, compare=False, repr=False)
 
     def __init__(self, match: Condition | Sequence[Condition], call: Call, need: Need = ANYONE,
                  name: str = "") -> None:
@@ -213,6 +216,8 @@ class Route:
         takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters)
         object.__setattr__(self, "_accepts",
                            None if takes_all else frozenset(p.name for p in parameters))
+        first = conditions[0] if conditions else None
+        object.__setattr__(self, "_press", first.models if isinstance(first, Press) else None)
 
     @property
     def payloads(self) -> tuple[type[Payload], ...]:
@@ -247,6 +252,8 @@ async def dispatch(conv: Conversation, routes: Sequence[Route], refuse: Refuse) 
     """The first route that matches takes the event; its ``need`` is enforced here, before the
     feature runs. Returns what to say (the caller says it)."""
     for route in routes:
+        if route._press is not None and not isinstance(conv.incoming.payload, route._press):
+            continue  # what Press.check would say first, without a coroutine per route
         found = await route.matches(conv)
         if found is None:
             continue

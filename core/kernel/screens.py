@@ -42,7 +42,9 @@ async def typed_button(conv: Conversation) -> Payload | None:
     if incoming.payload is not None or incoming.bad_payload:
         return None
     typed = words(incoming.text)
-    if not typed or len(incoming.text) > LABEL_MAX * 2:
+    # A shown label is at most LABEL_MAX characters (Keyboard.validate) and its words no
+    # longer, so longer typed words are no label: most questions skip building the screens.
+    if not typed or len(typed) > LABEL_MAX:
         return None
     keyboards: list[Keyboard] = [reply.keyboard for reply in await current_screen(conv)
                                  if reply.keyboard]

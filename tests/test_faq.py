@@ -10,12 +10,16 @@ import yaml
 
 from core.faq.index import (
     ANSWER_MAX,
+    CACHE_LIMIT,
     FaqBook,
     FaqError,
     FaqIndex,
     LanguageData,
     Synonyms,
     TextProcessor,
+    is_known_word,
+    is_subject_word,
+    lemma,
     load_faq,
     normalize,
 )
@@ -486,3 +490,17 @@ def test_a_detail_of_an_unknown_question_is_not_answered(index: FaqIndex) -> Non
     # about documents in Sferum.
     found = understand(index, load_smalltalk(FAQ_DIR), "как оформить отпуск учителю, какие документы")
     assert found.kind in ("unknown", "suggest"), (found.kind, found.entry_ids)
+
+
+def test_word_caches_stay_bounded_however_many_new_words_arrive(index: FaqIndex) -> None:
+    """Typos and rare word forms keep coming for as long as the bot runs; the caches of words must
+    not grow with them (30 000 distinct words cost ~14 MB, so the bound is a few MB)."""
+    assert CACHE_LIMIT <= 10_000
+    letters = "абвгдежзиклмнопрстуфхцчшщэюя"
+    for n in range(CACHE_LIMIT + 500):
+        word = "".join(letters[(n // len(letters) ** k) % len(letters)] for k in range(4)) + "ка"
+        index.query_terms(f"как {word} в сферуме")
+    for cached in (lemma, is_known_word, is_subject_word):
+        assert cached.cache_info().currsize <= CACHE_LIMIT
+    assert len(index.text._folded) <= CACHE_LIMIT
+    assert len(index._corrections) <= CACHE_LIMIT

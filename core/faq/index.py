@@ -63,7 +63,9 @@ _LATIN = re.compile(r"[a-z]")
 SLANG_MIN_LENGTH = 4
 SLANG_CUTOFF = 80.0
 SLANG_PREFIX = 3
-CACHE_LIMIT = 50_000  # per-word caches are cleared when they grow past this (new words keep coming)
+# Per-word caches are bounded: typos and rare forms keep coming for as long as the bot runs, and
+# 30 000 distinct words cost ~14 MB; the FAQ's own vocabulary (~8 000 words) fits.
+CACHE_LIMIT = 10_000
 _CLASS_LABEL = re.compile(r"(?:[1-9]|1[01])[а-я]")  # a school class such as «7б» or «11а»
 
 
@@ -550,7 +552,7 @@ def _morph() -> pymorphy3.MorphAnalyzer:
     return pymorphy3.MorphAnalyzer()
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=CACHE_LIMIT)
 def lemma(word: str) -> str:
     """The dictionary form of a Cyrillic word, with «ё» folded to «е»; digits pass through."""
     if not word or word.isdigit():
@@ -558,7 +560,7 @@ def lemma(word: str) -> str:
     return _morph().parse(word)[0].normal_form.replace("ё", "е")
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=CACHE_LIMIT)
 def is_known_word(word: str) -> bool:
     return _morph().word_is_known(word)
 
@@ -568,7 +570,7 @@ def is_known_word(word: str) -> bool:
 _SUBJECT_POS = frozenset({"NOUN", None})
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=CACHE_LIMIT)
 def is_subject_word(word: str) -> bool:
     """True for nouns and unparseable words; False for verbs, adjectives, adverbs, numbers."""
     if word.isdigit():

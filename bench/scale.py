@@ -470,8 +470,8 @@ async def main(people: int, kill: bool) -> None:
               f"requests -> {result['speed']:,.0f} recipients/s = "
               f"{result['speed'] / 50_000:.2f} of the 50 000/s ceiling; bot CPU "
               f"{result['bot_cpu']:.2f} s = {per_k(result, 'bot_cpu')} ms per 1 000 recipients "
-              f"(main thread {per_k(result, 'bot_main')}, SQLite and other threads "
-              f"{per_k(result, 'bot_cpu', 'bot_main')}), emulator CPU {result['emu_cpu']:.2f} s = "
+              f"(main thread {per_k(result, 'bot_main')} / SQLite and other threads "
+              f"{per_k(result, 'bot_cpu', 'bot_main')}); emulator CPU {result['emu_cpu']:.2f} s = "
               f"{per_k(result, 'emu_cpu')} ms per 1 000; error 6: "
               f"{result['rate_errors']}, busiest second {result['rate_peak']} requests (limit 20); "
               f"bot peak RSS {bot.peak_rss_mb():.0f} MB".replace(",", " "))

@@ -170,3 +170,20 @@ def test_the_invitation_names_the_link_of_each_messenger() -> None:
     both_from_max = asyncio.run(render("max", max_link=max_link))
     assert both_from_max.index(max_link) < both_from_max.index(values["link"])
     assert "напишите боту" in both_from_max and "сообществу" not in both_from_max
+
+
+def test_yaml_content_reads_the_same_with_the_c_parser_as_with_python() -> None:
+    """Content is read with libyaml's parser for speed (core/kernel/yamltext.py); it must build
+    exactly what PyYAML's own safe parser builds from every content file."""
+    import yaml
+
+    from core.kernel.yamltext import load_yaml
+
+    files = sorted(content_root().rglob("*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml(text) == yaml.safe_load(text), path
+    for path in sorted((content_root() / "faq").glob("*/*.md")):
+        front = path.read_text(encoding="utf-8").split("---")[1]
+        assert load_yaml(front) == yaml.safe_load(front), path

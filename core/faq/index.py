@@ -36,6 +36,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rapidfuzz import fuzz, process
 
+from core.kernel.yamltext import load_yaml
+
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SOURCE_PATTERN = r"^(?:[0-9]{3}|max)$"  # a seed number, or the dated MAX facts
 TITLE_MAX = 80
@@ -308,7 +310,7 @@ def _format_validation(exc: ValidationError) -> list[str]:
 
 def _read_yaml(path: Path, errors: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{_display(path)}: cannot read: {exc}")
     except yaml.YAMLError as exc:
@@ -375,7 +377,7 @@ def parse_entry(path: Path, errors: list[str],
         errors.append(f"{where}: no front matter (the file must start with '---' and a closing '---')")
         return None
     try:
-        front = yaml.safe_load(found.group(1))
+        front = load_yaml(found.group(1))
     except yaml.YAMLError as exc:
         errors.append(f"{where}: invalid YAML front matter: {exc}".replace("\n", " "))
         return None

@@ -38,6 +38,7 @@ from core.kernel.privacy import mask_contacts
 from core.kernel.screens import current_screen
 from core.kernel.ui import Button, Keyboard, Reply, prefixed
 from core.kernel.untrusted import unlinked
+from core.kernel.yamltext import load_yaml
 
 log = logging.getLogger(__name__)
 DRAFTS = "drafts"
@@ -108,7 +109,7 @@ async def add_phrasing(conv: Conversation, ticket_id: int, entry_id: str) -> lis
     if ticket is None or entry is None:
         return _not_allowed(conv)
     path = learned_folder(conv) / LEARNED_PHRASINGS
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = load_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
     data = data if isinstance(data, dict) else {}
     question = _public(ticket.question)[:TITLE_MAX * 3]
     phrasings = [p for p in data.get(entry_id, []) if isinstance(p, str)]

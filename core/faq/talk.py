@@ -39,6 +39,7 @@ from core.faq.index import (
     lemma,
     normalize,
 )
+from core.kernel.yamltext import load_yaml
 
 SMALLTALK_FILE = "smalltalk.yaml"
 KINDS = ("human", "wrong", "swearing", "thanks", "bye", "understood", "ok", "greeting", "ask")
@@ -236,10 +237,10 @@ class SmallTalk:
 def load_smalltalk(directory: Path) -> SmallTalk:
     path = Path(directory) / SMALLTALK_FILE
     try:
-        data = _SmallTalkFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = _SmallTalkFile.model_validate(load_yaml(path.read_text(encoding="utf-8")))
         language_path = Path(directory) / LANGUAGE_FILE
         language = LanguageData.model_validate(
-            yaml.safe_load(language_path.read_text(encoding="utf-8")) or {}
+            load_yaml(language_path.read_text(encoding="utf-8")) or {}
         ) if language_path.is_file() else LanguageData()
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise FaqError([f"{path}: {exc}".replace("\n", " ")]) from exc

@@ -42,6 +42,7 @@ from core.kernel.menu import ASK_ROLE, main_menu
 from core.kernel.refusals import not_understood
 from core.kernel.screens import current_screen
 from core.kernel.ui import LABEL_MAX, Button, Keyboard, Reply, prefixed
+from core.kernel.yamltext import load_yaml
 from storage.schedule import Place
 from storage.surveys import SurveyAnswer
 
@@ -169,7 +170,7 @@ class Survey(_Model):
 def load_survey(folder: Path, name: str = SURVEY_FILE) -> Survey:
     path = folder / name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SurveyError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:

@@ -24,7 +24,7 @@ from core.faq.index import (
     normalize,
 )
 from core.faq.eval import evaluate
-from core.faq.talk import load_smalltalk, understand
+from core.faq.talk import composed, load_smalltalk, understand
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "content" / "faq"
@@ -504,3 +504,20 @@ def test_word_caches_stay_bounded_however_many_new_words_arrive(index: FaqIndex)
         assert cached.cache_info().currsize <= CACHE_LIMIT
     assert len(index.text._folded) <= CACHE_LIMIT
     assert len(index._corrections) <= CACHE_LIMIT
+
+
+def test_small_talk_phrases_are_built_from_word_classes(index: FaqIndex) -> None:
+    # smalltalk.yaml's ``compose``: greeting words × time of day × whom, thanks × intensifiers ×
+    # what for; none of these exact phrases is listed, each is a combination of classes.
+    assert composed([["добрый", "доброе"], ["день", "утро"], ["", "коллеги"]]) == [
+        "добрый день", "добрый день коллеги", "добрый утро", "добрый утро коллеги",
+        "доброе день", "доброе день коллеги", "доброе утро", "доброе утро коллеги"]
+    talk = load_smalltalk(FAQ_DIR)
+    for text, kind in (("доброго утречка", "greeting"), ("утро доброе, коллеги", "greeting"),
+                       ("сенкс огромное", "thanks"), ("ура, всё заработало", "understood"),
+                       ("мне нужен специалист", "human"), ("есть тут кто живой?", "greeting")):
+        found = understand(index, talk, text)
+        assert (found.kind, found.talk) == ("talk", kind), text
+    # a greeting built from classes still peels off a question
+    found = understand(index, talk, "Доброго утречка, коллеги! как провести онлайн-урок")
+    assert (found.kind, found.entry_ids) == ("answer", ["calls-start-lesson"])

@@ -82,6 +82,17 @@ class _SmallTalkFile(BaseModel):
     split: dict[str, list[str]] = Field(default_factory=dict)
     introductions: list[str] = Field(default_factory=list)
     cues: dict[str, list[str]] = Field(default_factory=dict)
+    # Phrases built from word classes: each pattern is a list of slots, each slot the words
+    # that may stand there ("" = the slot may stay empty); every combination is a phrase.
+    compose: dict[str, list[list[list[str]]]] = Field(default_factory=dict)
+
+
+def composed(pattern: list[list[str]]) -> list[str]:
+    """Every phrase a pattern of word classes makes («добрый|доброе × день|утро»)."""
+    phrases = [""]
+    for slot in pattern:
+        phrases = [f"{head} {word}".strip() for head in phrases for word in slot]
+    return [p for p in dict.fromkeys(phrases) if p]
 
 
 @dataclass(frozen=True)
@@ -244,7 +255,7 @@ def load_smalltalk(directory: Path) -> SmallTalk:
         ) if language_path.is_file() else LanguageData()
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise FaqError([f"{path}: {exc}".replace("\n", " ")]) from exc
-    unknown = sorted((set(data.kinds) | set(data.cues)) - set(KINDS))
+    unknown = sorted((set(data.kinds) | set(data.cues) | set(data.compose)) - set(KINDS))
     if unknown:
         raise FaqError([f"{path}: unknown kinds {unknown}; known: {list(KINDS)}"])
     # The same reading of words as the FAQ's (Latin spellings transliterated), so «spasibo»
@@ -253,7 +264,8 @@ def load_smalltalk(directory: Path) -> SmallTalk:
     words_of = reader.words
     phrases: dict[tuple[str, ...], str] = {}
     for kind in KINDS:  # the order of KINDS decides which kind owns a phrase listed twice
-        for phrase in data.kinds.get(kind, []):
+        built = [p for pattern in data.compose.get(kind, []) for p in composed(pattern)]
+        for phrase in [*data.kinds.get(kind, []), *built]:
             words = tuple(words_of(str(phrase)))
             if words:
                 phrases.setdefault(words, kind)

@@ -521,3 +521,16 @@ def test_small_talk_phrases_are_built_from_word_classes(index: FaqIndex) -> None
     # a greeting built from classes still peels off a question
     found = understand(index, talk, "Доброго утречка, коллеги! как провести онлайн-урок")
     assert (found.kind, found.entry_ids) == ("answer", ["calls-start-lesson"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    # colloquial fillers are not content («чё», «ваще», «пжл»), nor is how the answer should
+    # be told («пошагово»): the thing asked about decides
+    ("как подключить школу к сферуму пошагово", ["reg-steps"]),
+    ("а нафига нам этот сферум ваще", ["about-what"]),
+    ("чё делать если не пускает в сферум", ["app-login"]),
+])
+def test_colloquial_fillers_and_the_form_of_the_answer_are_not_content(
+        index: FaqIndex, text: str, expected: list[str]) -> None:
+    found = understand(index, load_smalltalk(FAQ_DIR), text)
+    assert (found.kind, found.entry_ids) == ("answer", expected), (found.kind, found.entry_ids)

@@ -515,9 +515,15 @@ def test_small_talk_phrases_are_built_from_word_classes(index: FaqIndex) -> None
     talk = load_smalltalk(FAQ_DIR)
     for text, kind in (("доброго утречка", "greeting"), ("утро доброе, коллеги", "greeting"),
                        ("сенкс огромное", "thanks"), ("ура, всё заработало", "understood"),
-                       ("мне нужен специалист", "human"), ("есть тут кто живой?", "greeting")):
+                       ("мне нужен специалист", "human"), ("есть тут кто живой?", "greeting"),
+                       # classes match in any inflection; cues are built from classes too
+                       ("Доброго денёчка всем", "greeting"), ("доброго вечерочка", "greeting"),
+                       ("спокойной ночи", "bye"), ("дайте человека", "human"),
+                       ("соедините со специалистом", "human")):
         found = understand(index, talk, text)
         assert (found.kind, found.talk) == ("talk", kind), text
+    # a bare word of a class is not small talk on its own («завтра» of «до завтра»)
+    assert understand(index, talk, "какая погода завтра").kind != "talk"
     # a greeting built from classes still peels off a question
     found = understand(index, talk, "Доброго утречка, коллеги! как провести онлайн-урок")
     assert (found.kind, found.entry_ids) == ("answer", ["calls-start-lesson"])

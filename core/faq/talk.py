@@ -85,6 +85,7 @@ class _SmallTalkFile(BaseModel):
     # Phrases built from word classes: each pattern is a list of slots, each slot the words
     # that may stand there ("" = the slot may stay empty); every combination is a phrase.
     compose: dict[str, list[list[list[str]]]] = Field(default_factory=dict)
+    compose_cues: dict[str, list[list[list[str]]]] = Field(default_factory=dict)  # the same for cues
 
 
 def composed(pattern: list[list[str]]) -> list[str]:
@@ -119,9 +120,15 @@ class SmallTalk:
     _long_words: tuple[str, ...] = ()  # typo targets: vocabulary words of 4+ letters
     question_lemmas: frozenset[str] = frozenset()  # «как», «зачем»: ask, but say nothing
     latin: Callable[[str], str] | None = None  # a Latin-letter word in Cyrillic («kak» -> «как»)
+    # Phrases built from word classes, as dictionary forms: a class matches in any inflection
+    # («доброго денёчка» is «добрый денёчек»).
+    lemma_phrases: dict[tuple[str, ...], str] = field(default_factory=dict)
+    _lemma_vocabulary: frozenset[str] = frozenset()
 
     def kind_of(self, words: tuple[str, ...]) -> str | None:
         kind = self.phrases.get(words)
+        if kind is None and self.lemma_phrases:
+            kind = self.lemma_phrases.get(tuple(lemma(w) for w in words))
         if kind is None and len(words) == 1 and len(words[0]) >= FUZZY_MIN_LENGTH:
             word = words[0]
             if word not in self._typos:
@@ -137,7 +144,7 @@ class SmallTalk:
     def maybe_talk(self, word: str) -> bool:
         """Cheap check before the phrase search: could this word be part of small talk?"""
         return (word in self._vocabulary or word in self.swear or word in self.annoyance
-                or len(word) >= FUZZY_MIN_LENGTH)
+                or len(word) >= FUZZY_MIN_LENGTH or lemma(word) in self._lemma_vocabulary)
 
     def introduces(self, words: list[str]) -> bool:
         """«я мама…», «мы из школы…»: the person says who they are."""
@@ -255,7 +262,8 @@ def load_smalltalk(directory: Path) -> SmallTalk:
         ) if language_path.is_file() else LanguageData()
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise FaqError([f"{path}: {exc}".replace("\n", " ")]) from exc
-    unknown = sorted((set(data.kinds) | set(data.cues) | set(data.compose)) - set(KINDS))
+    unknown = sorted((set(data.kinds) | set(data.cues) | set(data.compose)
+                      | set(data.compose_cues)) - set(KINDS))
     if unknown:
         raise FaqError([f"{path}: unknown kinds {unknown}; known: {list(KINDS)}"])
     # The same reading of words as the FAQ's (Latin spellings transliterated), so «spasibo»
@@ -263,16 +271,24 @@ def load_smalltalk(directory: Path) -> SmallTalk:
     reader = TextProcessor(language, Synonyms())
     words_of = reader.words
     phrases: dict[tuple[str, ...], str] = {}
+    lemma_phrases: dict[tuple[str, ...], str] = {}
     for kind in KINDS:  # the order of KINDS decides which kind owns a phrase listed twice
         built = [p for pattern in data.compose.get(kind, []) for p in composed(pattern)]
         for phrase in [*data.kinds.get(kind, []), *built]:
             words = tuple(words_of(str(phrase)))
             if words:
                 phrases.setdefault(words, kind)
+        for phrase in built:
+            lemmas = tuple(lemma(w) for w in words_of(phrase))
+            if lemmas:
+                lemma_phrases.setdefault(lemmas, kind)
     swear = frozenset(normalize(w) for w in data.swear_words if normalize(w))
     cues = sorted(
         ((kind, frozenset(lemma(w) for w in words_of(str(cue))))
-         for kind in KINDS for cue in data.cues.get(kind, []) if words_of(str(cue))),
+         for kind in KINDS
+         for cue in [*data.cues.get(kind, []),
+                     *(c for pattern in data.compose_cues.get(kind, []) for c in composed(pattern))]
+         if words_of(str(cue))),
         key=lambda kc: -len(kc[1]))
     joints = sorted(data.split.get("joints", []), key=len, reverse=True)
     words = sorted(data.split.get("question_words", []), key=len, reverse=True)
@@ -300,6 +316,8 @@ def load_smalltalk(directory: Path) -> SmallTalk:
                      annoyance=frozenset(normalize(w) for w in data.annoyance_words if normalize(w)),
                      question_lemmas=frozenset(lemma(w) for w in words if " " not in w),
                      words_of=words_of, latin=reader.transliterate,
+                     lemma_phrases=lemma_phrases,
+                     _lemma_vocabulary=frozenset(w for p in lemma_phrases for w in p),
                      _long_words=tuple(sorted(w for w in vocabulary
                                               if len(w) >= WORD_TYPO_MIN_LENGTH - 1)))
 

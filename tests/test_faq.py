@@ -540,3 +540,15 @@ def test_colloquial_fillers_and_the_form_of_the_answer_are_not_content(
         index: FaqIndex, text: str, expected: list[str]) -> None:
     found = understand(index, load_smalltalk(FAQ_DIR), text)
     assert (found.kind, found.entry_ids) == ("answer", expected), (found.kind, found.entry_ids)
+
+
+@pytest.mark.parametrize("text", ["у меня не работает", "ошибка", "всё сломалось", "не получается"])
+def test_a_problem_without_its_subject_is_not_answered_outright(index: FaqIndex, text: str) -> None:
+    # «не работает» alone: the bot cannot know what is broken, so it offers the closest entries
+    # instead of answering one of them as if it knew
+    found = understand(index, load_smalltalk(FAQ_DIR), text)
+    assert found.kind in ("suggest", "unknown"), (found.kind, found.entry_ids)
+    assert index.match(text).vague
+    # with its subject it is a question like any other
+    assert understand(index, load_smalltalk(FAQ_DIR), "не получается войти в сферум").entry_ids == [
+        "app-login"]

@@ -183,6 +183,9 @@ class LanguageData(_Model):
     # Who a question is about («учитель», «ученик», «школа»…): an entry whose title names
     # someone else is a sibling about another person (see MatcherSettings.role_*).
     role_words: tuple[str, ...] = ()
+    # Words that say something is wrong but not with what («не работает», «ошибка»): a message
+    # made only of them is never answered outright (the bot cannot know which entry it means).
+    vague_words: tuple[str, ...] = ()
 
     @field_validator("translit", "latin_words")
     @classmethod
@@ -787,6 +790,7 @@ class Match:
     topics: tuple[str, ...]
     confident: bool
     off_topic: bool = False  # closer to a group of offtopic.yaml than to any entry
+    vague: bool = False  # only says something is wrong (``vague_words``), not with what
 
 
 @dataclass
@@ -850,6 +854,7 @@ class FaqIndex:
         self._entry_roles = [
             self._roles.intersection(self.text.terms(f"{e.title} {e.short}")) for e in self.entries
         ]
+        self._vague = frozenset(t for w in book.language.vague_words for t in self.text.terms(w))
         self._prepare_fuzzy()
         self._prepare_offtopic()
 
@@ -1140,7 +1145,8 @@ class FaqIndex:
         asked = {t for t in marked if t.startswith("?")} - self._entry_markers[best_number]
         margin = s.offtopic_margin - (s.offtopic_unasked if asked else 0.0)
         off_topic = off > 0 and off >= best_score + margin
-        confident = best_score >= s.threshold and not off_topic
+        vague = all(t in self._vague for t in terms)  # «не работает»: but what?
+        confident = best_score >= s.threshold and not off_topic and not vague
         # Confident: the runners-up; not confident: the best candidates, offered as suggestions.
         candidates = ranked[1:] if confident else ranked
         alternatives = tuple(
@@ -1163,4 +1169,5 @@ class FaqIndex:
             topics=topics,
             confident=confident,
             off_topic=off_topic,
+            vague=vague,
         )

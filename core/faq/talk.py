@@ -357,7 +357,7 @@ class Understanding:
 def trusted(found: Match, decision: Decision) -> bool:
     """Confident enough to answer: high score, or a clear lead over the runner-up; never a
     question closer to an off-topic group than to any entry."""
-    if found.off_topic:
+    if found.off_topic or found.vague:
         return False
     if found.entry is None and found.score < decision.margin_answer:
         return False

@@ -552,3 +552,15 @@ def test_a_problem_without_its_subject_is_not_answered_outright(index: FaqIndex,
     # with its subject it is a question like any other
     assert understand(index, load_smalltalk(FAQ_DIR), "не получается войти в сферум").entry_ids == [
         "app-login"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # naming nobody: most likely a teacher, a parent or a pupil, not the school's administrator
+    ("как зарегистрироваться в сферуме", ["reg-teacher-join"]),
+    # naming the office keeps its own entry first
+    ("как администратору зарегистрироваться в сферуме", ["reg-admin-sferum"]),
+])
+def test_a_question_naming_nobody_is_not_taken_for_an_office(index: FaqIndex, text: str,
+                                                             expected: list[str]) -> None:
+    found = understand(index, load_smalltalk(FAQ_DIR), text)
+    assert (found.kind, found.entry_ids) == ("answer", expected)

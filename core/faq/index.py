@@ -183,6 +183,7 @@ class LanguageData(_Model):
     # Who a question is about («учитель», «ученик», «школа»…): an entry whose title names
     # someone else is a sibling about another person (see MatcherSettings.role_*).
     role_words: tuple[str, ...] = ()
+    office_roles: tuple[str, ...] = ()  # those of role_words that are offices, not the public
     # Words that say something is wrong but not with what («не работает», «ошибка»): a message
     # made only of them is never answered outright (the bot cannot know which entry it means).
     vague_words: tuple[str, ...] = ()
@@ -763,6 +764,9 @@ class MatcherSettings:
     # score; one whose title names only other people loses ``role_other`` of it.
     role_same: float = 0.05
     role_other: float = 0.05
+    # A question naming nobody is most likely a teacher's, parent's or pupil's: an entry whose
+    # title names only an office (``office_roles``: administrator, director…) loses this share.
+    role_none: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -851,6 +855,8 @@ class FaqIndex:
         self._surface_keys = sorted(self._surface)
         self._corrections: dict[str, str] = {}
         self._roles = frozenset(t for w in book.language.role_words for t in self.text.terms(w))
+        self._offices = frozenset(t for w in book.language.office_roles
+                                  for t in self.text.terms(w)) & self._roles
         self._entry_roles = [
             self._roles.intersection(self.text.terms(f"{e.title} {e.short}")) for e in self.entries
         ]
@@ -1129,6 +1135,11 @@ class FaqIndex:
                 factor = 1 + s.role_same if named & asked else 1 - s.role_other if named else 1.0
                 return combined[n] * factor
             return sorted(combined.items(), key=lambda kv: (-agree(kv[0]), kv[0]))
+        if not asked and s.role_none and self._offices:
+            def plain(n: int) -> float:
+                named = self._entry_roles[n]
+                return combined[n] * (1 - s.role_none if named and named <= self._offices else 1.0)
+            return sorted(combined.items(), key=lambda kv: (-plain(kv[0]), kv[0]))
         return sorted(combined.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def match(self, text: str) -> Match:

@@ -247,3 +247,33 @@ async def test_round_three_several_questions_and_details(bot_fast: InProcessBot,
         for fragment in expected:
             assert fragment in reply.text, (text, reply.text)
         assert "Возможно" not in reply.text.split("\n")[0], (text, reply.text)
+
+
+async def test_round_four_greetings_and_problems_as_people_write(bot_fast: InProcessBot,
+                                                                users) -> None:
+    """Issue 12, round 4: small talk built from word classes in any word form, colloquial
+    fillers around a question, a question naming nobody (not taken for the administrator's),
+    and «не работает» with nothing said about what. Read as a parent or a teacher would."""
+    parent = users(3401)
+    await become(parent, "Родитель")
+    teacher = users(3402)
+    await become(teacher, "Педагог или сотрудник")
+    conversation = [
+        (parent, "Доброго денёчка!", ["Здравствуйте! Напишите вопрос"]),
+        (parent, "чё делать если не пускает в сферум", ["https://web.vk.me/"]),
+        (teacher, "как зарегистрироваться в сферуме", ["по прямой ссылке своей организации"]),
+        (teacher, "а нафига нам этот сферум ваще", ["«Сферум»"]),
+        (teacher, "дайте человека", ["координатору"]),
+        (parent, "спокойной ночи", ["Всего доброго!"]),
+    ]
+    for person, text, expected in conversation:
+        await person.send(text)
+        reply = await person.next_reply()
+        for fragment in expected:
+            assert fragment in reply.text, (text, reply.text)
+        assert "Возможно" not in reply.text.split("\n")[0], (text, reply.text)
+    # «у меня ничего не работает»: the bot cannot know what is broken, so it does not answer
+    # one entry as if it knew; it offers the closest ones and the coordinator
+    await teacher.send("у меня ничего не работает")
+    reply = await teacher.next_reply()
+    assert "СНИЛС" not in reply.text.split("\n")[0], reply.text

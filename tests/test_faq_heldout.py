@@ -1,6 +1,6 @@
 """The FAQ's labelled evaluation files are well-formed.
 
-Two files are checked here, as FILES only (labels name real entries, minimum counts, no
+Three files are checked here, as FILES only (labels name real entries, minimum counts, no
 duplicates); accuracy on them is measured by bench/faq.py:
 
 - tests/faq_frozen.yaml — the second FROZEN set, written on 2026-11-30 before that session's FAQ
@@ -8,6 +8,8 @@ duplicates); accuracy on them is measured by bench/faq.py:
   tunes on it; bench/faq.py prints only its aggregate figures.
 - tests/faq_heldout.yaml — the first frozen set, measured in two sessions and RETIRED to tuning on
   2026-11-30: it is now a tuning set (like tests/faq_questions.yaml), but keeps its checks.
+- tests/faq_questions_round4.yaml — the ROUND 4 tuning set, written on 2026-11-30 by someone who
+  did not read the matcher, its language files or the frozen set. No accuracy floor.
 
 A frozen question must not appear in a tuning set, or it would no longer be held out.
 """
@@ -27,12 +29,14 @@ HERE = Path(__file__).resolve().parent
 FROZEN = HERE / "faq_frozen.yaml"
 RETIRED = HERE / "faq_heldout.yaml"
 TUNED = HERE / "faq_questions.yaml"
+ROUND4 = HERE / "faq_questions_round4.yaml"
 ROLES = {"admin", "teacher", "parent", "coordinator"}
 SMALLTALK = "smalltalk"
 # Minimums per file: in scope (single + multi), multi, out of scope, small talk.
 MINIMUMS = {
     FROZEN: (300, 30, 60, 40),
     RETIRED: (230, 25, 60, 40),
+    ROUND4: (180, 30, 60, 40),
 }
 # Entries issue 12 promised when the first frozen set was written; its questions were labelled
 # with them before they existed. Every one of them must be used by that file and exist by now.
@@ -46,7 +50,11 @@ RETIRED_NEW_IDS = {
     "ejd-link-how",
     "max-transition",
 }
-FILES = [pytest.param(FROZEN, id="frozen"), pytest.param(RETIRED, id="retired")]
+FILES = [
+    pytest.param(FROZEN, id="frozen"),
+    pytest.param(RETIRED, id="retired"),
+    pytest.param(ROUND4, id="round4"),
+]
 
 
 def items(path: Path) -> list[dict]:
@@ -90,6 +98,11 @@ def test_the_frozen_file_says_it_is_frozen_and_never_tuned_on() -> None:
 def test_the_retired_file_says_it_is_now_a_tuning_set() -> None:
     head = RETIRED.read_text(encoding="utf-8")[:3000]
     assert "RETIRED" in head and "tuning" in head.lower()
+
+
+def test_the_round4_file_says_it_is_a_tuning_set_written_blind() -> None:
+    head = ROUND4.read_text(encoding="utf-8")[:3000]
+    assert "ROUND 4" in head and "2026-11-30" in head and "TUNING" in head
 
 
 @pytest.mark.parametrize("path", FILES)
@@ -149,6 +162,12 @@ def test_entries_promised_to_the_retired_set_exist_and_are_used(new_id: str) -> 
 
 
 def test_no_frozen_question_is_in_a_tuning_set() -> None:
-    tuning = {norm(item["q"]) for path in (TUNED, RETIRED) for item in items(path)}
+    tuning = {norm(item["q"]) for path in (TUNED, RETIRED, ROUND4) for item in items(path)}
     shared = sorted(norm(item["q"]) for item in items(FROZEN) if norm(item["q"]) in tuning)
     assert not shared, f"frozen questions also in a tuning set (no longer held out): {shared}"
+
+
+def test_the_round4_set_repeats_no_question_of_the_older_tuning_sets() -> None:
+    older = {norm(item["q"]) for path in (TUNED, RETIRED) for item in items(path)}
+    repeated = sorted(norm(item["q"]) for item in items(ROUND4) if norm(item["q"]) in older)
+    assert not repeated, f"round 4 questions already in an older tuning set: {repeated}"

@@ -31,7 +31,7 @@ FAQ_DIR = ROOT / "content" / "faq"
 QUESTIONS = Path(__file__).resolve().parent / "faq_questions.yaml"
 SEEDS = {"000", "001", "002", "003", "004", "max"}  # max: MAX_PROTOCOL.md §10
 
-MIN_IN_SCOPE_ACCURACY = 0.92  # tuned set: measured 93.2 % of 736 (bench/faq.py, round 3)
+MIN_IN_SCOPE_ACCURACY = 0.92  # tuned set: measured 92.5 % of 736 (bench/faq.py, round 4)
 MIN_FALLBACK_RATE = 0.95  # tuned set: measured 96.5 % of 144
 
 
@@ -411,8 +411,8 @@ HELDOUT = Path(__file__).resolve().parent / "faq_heldout.yaml"
 # Floors on the FIRST frozen set, retired to tuning on 30.11.2026 (the new frozen set is
 # tests/faq_frozen.yaml, measured only by bench/faq.py). Measured (bench/faq.py): 81.9 % /
 # 92.1 % / 95.1 % when retired, 88.5 % / 96.8 % / 97.6 % after round 3 (which tuned on half of
-# it and checked on the other half: see the README).
-RETIRED_FLOORS = {"in_scope": 0.86, "out_of_scope": 0.94, "smalltalk": 0.97}
+# it and checked on the other half: see the README), 89.6 % / 96.8 % / 97.6 % after round 4.
+RETIRED_FLOORS = {"in_scope": 0.89, "out_of_scope": 0.96, "smalltalk": 0.97}
 
 
 def test_accuracy_floors_on_the_retired_heldout_set(index: FaqIndex) -> None:

@@ -182,27 +182,35 @@ class Database:
         return held
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def _writing(self, what: str) -> AsyncIterator[Tx]:
+        """The writer's connection, held by this task until the block ends (``what`` names the
+        caller in the error): never inside this task's own block, never inside another task's."""
         held = self._holding()
         if held is not None:
             where = "another transaction" if held.kind == "write" else "db.read()"
             raise NestedTransactionError(
-                f"db.transaction() opened inside {where} of the same task: it would wait "
+                f"db.{what}() opened inside {where} of the same task: it would wait "
                 "forever on itself. Finish the outer block first, or pass its tx down.")
         conn = self._writer()
         async with self._lock:
-            await conn.execute("BEGIN IMMEDIATE")
             tx = Tx(conn)
             token = _held.set(_Held(self, asyncio.current_task(), "write", tx))
             try:
                 yield tx
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
-                await conn.execute("COMMIT")
             finally:
                 _held.reset(token)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._writing("transaction") as tx:
+            await tx.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+            except BaseException:
+                await tx.conn.execute("ROLLBACK")
+                raise
+            else:
+                await tx.conn.execute("COMMIT")
 
     @asynccontextmanager
     async def statement(self) -> AsyncIterator[Tx]:
@@ -210,18 +218,8 @@ class Database:
         to the writer's thread instead of three (BEGIN, the statement, COMMIT). For the writes
         every incoming message makes (claiming its event id, a newcomer's state). A second
         statement in the block would be a second transaction: use ``transaction()`` for that."""
-        held = self._holding()
-        if held is not None:
-            where = "another transaction" if held.kind == "write" else "db.read()"
-            raise NestedTransactionError(f"db.statement() opened inside {where} of the same task")
-        conn = self._writer()
-        async with self._lock:  # never inside another task's open transaction
-            tx = Tx(conn)
-            token = _held.set(_Held(self, asyncio.current_task(), "write", tx))
-            try:
-                yield tx
-            finally:
-                _held.reset(token)
+        async with self._writing("statement") as tx:
+            yield tx
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file and empty it (after an erasure: old page

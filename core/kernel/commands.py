@@ -13,13 +13,7 @@ from core.kernel.routes import Condition, Found
 def find_command(conv: Conversation) -> tuple[CommandInfo, str] | None:
     """The command a typed text is, with what follows it; the longest form wins. Worked out
     once per message (``Said`` routes ask it about ten times before one matches)."""
-    incoming = conv.incoming
-    known = conv.memo.get("command")
-    if known is not None and known[0] is incoming:
-        return known[1]  # type: ignore[no-any-return]
-    found = _find_command(conv)
-    conv.memo["command"] = (incoming, found)
-    return found
+    return conv.once("command", lambda: _find_command(conv))
 
 
 def _find_command(conv: Conversation) -> tuple[CommandInfo, str] | None:

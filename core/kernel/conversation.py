@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.kernel.access import Access
 from core.kernel.outgoing import Delivery, Outgoing
@@ -14,6 +15,8 @@ from storage.models import Person
 
 if TYPE_CHECKING:
     from core.kernel.deps import Deps
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,20 @@ class Conversation:
     access: Access
     incoming: Incoming
     sent: list[Delivery] = field(default_factory=list)
-    # What the routes worked out about ``incoming`` once (e.g. which typed command it is):
-    # about ten routes ask the same question of one message. Keyed by the Incoming object, so
-    # a replaced ``incoming`` (a typed label read as a button) is worked out anew.
+    # What the routes worked out about ``incoming`` (see ``once``).
     memo: dict[str, tuple[Incoming, Any]] = field(default_factory=dict, repr=False,
                                                   compare=False)
+
+    def once(self, key: str, work: Callable[[], T]) -> T:
+        """``work()`` about this message, worked out once: about ten routes ask the same
+        question of one message (e.g. which typed command it is). Kept with the Incoming
+        object, so a replaced ``incoming`` (a typed label read as a button) is worked out anew."""
+        known = self.memo.get(key)
+        if known is not None and known[0] is self.incoming:
+            return known[1]  # type: ignore[no-any-return]
+        value = work()
+        self.memo[key] = (self.incoming, value)
+        return value
 
     async def say(self, *replies: Reply) -> list[Delivery]:
         messages = [

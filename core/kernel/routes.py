@@ -145,12 +145,7 @@ class Command(Condition):
         incoming = conv.incoming
         if incoming.payload is not None:
             return False
-        known = conv.memo.get("command_text")
-        if known is not None and known[0] is incoming:
-            text = known[1]
-        else:
-            text = command_text(incoming.text)
-            conv.memo["command_text"] = (incoming, text)
+        text = conv.once("command_text", lambda: command_text(incoming.text))
         for name in self.words(conv):
             if text == name:
                 return {"args": ""}

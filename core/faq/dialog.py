@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.kernel.access import NotAllowed, for_bot_admins, for_coordinators, territory
+from core.kernel.access import for_bot_admins, for_coordinators, territory
 from core.kernel.clock import unix
 from core.kernel.privacy import mask_contacts
 from core.kernel.conversation import Conversation
@@ -266,8 +266,6 @@ async def top_misses(conv: Conversation) -> list[Reply]:
 
 @for_bot_admins
 async def reload(conv: Conversation) -> list[Reply]:
-    if not conv.access.bot_admin:
-        raise NotAllowed("not a bot admin")
     try:
         count = service(conv).reload()
     except FaqError as exc:

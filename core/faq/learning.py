@@ -195,8 +195,6 @@ def _drafts(conv: Conversation) -> list[Path]:
 
 @for_bot_admins
 async def list_drafts(conv: Conversation) -> list[Reply]:
-    if not conv.access.bot_admin:
-        return _not_allowed(conv)
     replies = []
     for path in _drafts(conv)[:10]:
         entry = parse_entry(path, [], LearnedEntry)
@@ -215,8 +213,6 @@ def _draft_path(conv: Conversation, entry_id: str) -> Path | None:
 
 @for_bot_admins
 async def publish(conv: Conversation, entry_id: str) -> list[Reply]:
-    if not conv.access.bot_admin:
-        return _not_allowed(conv)
     path = _draft_path(conv, entry_id)
     if path is None:
         return [Reply(conv.deps.texts.render("learn.draft_gone"), template="learn.draft_gone")]
@@ -239,8 +235,6 @@ async def publish(conv: Conversation, entry_id: str) -> list[Reply]:
 
 @for_bot_admins
 async def reject(conv: Conversation, entry_id: str) -> list[Reply]:
-    if not conv.access.bot_admin:
-        return _not_allowed(conv)
     path = _draft_path(conv, entry_id)
     if path is None:
         return [Reply(conv.deps.texts.render("learn.draft_gone"), template="learn.draft_gone")]

@@ -63,8 +63,6 @@ WORD_TYPO_MIN_LENGTH = 5
 _SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+|(?:^|\s)\d{1,2}\)")  # «1) … 2) …» too
 # A word in Latin letters (transliterated before splitting: «kak … i kak …»).
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-# Prepositions that may stand between a joint and a question word («и до какого числа»).
-_PREPOSITIONS = ("до", "в", "во", "на", "с", "со", "по", "за", "для", "о", "об", "от", "к", "из")
 MIN_PART_WORDS = 2
 # «Здравствуйте, я мама ученика 3 класса» is an introduction; a longer message that starts the
 # same way describes a situation («…, в школе сказали перейти в сферум, не понимаю с чего
@@ -292,13 +290,20 @@ def load_smalltalk(directory: Path) -> SmallTalk:
         key=lambda kc: -len(kc[1]))
     joints = sorted(data.split.get("joints", []), key=len, reverse=True)
     words = sorted(data.split.get("question_words", []), key=len, reverse=True)
+    # Between a joint and its question word a preposition may stand («и до какого числа …»);
+    # a word followed by a question particle is a question too («и учитываются ли …»).
+    prepositions = data.split.get("prepositions", [])
+    particles = data.split.get("particles", [])
     joint = None
     if joints and words:
-        # «и как …», «и до какого числа …», «и учитываются ли …» (a verb asked with «ли»).
+        ahead = ["(?:(?:" + "|".join(re.escape(p) for p in prepositions) + r")\s+)?(?:"
+                 + "|".join(re.escape(w) for w in words) + r")\b" if prepositions else
+                 "(?:" + "|".join(re.escape(w) for w in words) + r")\b"]
+        if particles:
+            ahead.append(r"\w+\s+(?:" + "|".join(re.escape(p) for p in particles) + r")\b")
         joint = re.compile(
-            r"[\s,]+(?:" + "|".join(re.escape(j) for j in joints) + r")[\s,]+(?=(?:(?:"
-            + "|".join(_PREPOSITIONS) + r")\s+)?(?:"
-            + "|".join(re.escape(w) for w in words) + r")\b|\w+\s+ли\b)", re.IGNORECASE)
+            r"[\s,]+(?:" + "|".join(re.escape(j) for j in joints) + r")[\s,]+(?="
+            + "|".join(ahead) + ")", re.IGNORECASE)
     question_word = comma = None
     if words:
         comma = re.compile(r"\s*,\s*(?=(?:" + "|".join(re.escape(w) for w in words) + r")\b)",

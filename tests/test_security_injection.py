@@ -426,3 +426,43 @@ def test_chart_texts_are_not_mathtext() -> None:
     funnel = figures.Funnel([figures.StepCount(n, n, 0) for n in range(1, 10)])
     png = figures.funnel_chart(funnel, [f"Шаг {n}" for n in range(1, 10)], labels)
     assert png.startswith(b"\x89PNG")
+
+
+# -- what people type inside a VK request body -------------------------------------------------
+HOSTILE_VALUES = [
+    "Вебинар в 15:00 & access_token=stolen&v=1",
+    "a=b&message=подмена", "100% + 1 = 101 # не комментарий", "%26%3D%2B", "line\nnext\r\n",
+    "«кавычки» \"quotes\" 'single' {json: [1, 2]} (скобки) \\ backslash", "😀👍🏽 эмодзи",
+    "return API.messages.send({\"peer_id\": 1});", " leading and trailing ", "", "~!*()-_.:,",
+    "\u202eRTL override", "\x00nul",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_typed_text_in_a_request_body_is_one_parameter_and_reads_back_unchanged(value: str) -> None:
+    """The VK client writes its form body itself (bot/vk/api.py ``form_body``, for speed): any
+    text someone typed must come back from a form parser as exactly that value of exactly that
+    parameter — never a second parameter (``&access_token=``), never altered (``+``, ``%``)."""
+    from urllib.parse import parse_qsl
+
+    from bot.vk.api import form_body
+
+    params = {"message": value, "peer_ids": "1,2,3", "code": value, "access_token": "real"}
+    read = parse_qsl(form_body(params).decode("ascii"), keep_blank_values=True,
+                     strict_parsing=False)
+    assert read == list(params.items())
+
+
+def test_random_text_in_a_request_body_reads_back_unchanged() -> None:
+    import random
+    from urllib.parse import parse_qsl
+
+    from bot.vk.api import form_body
+
+    rng = random.Random(12)
+    alphabet = [chr(c) for c in range(1, 0x500)] + ["😀", "&", "=", "+", "%", "#", " "]
+    for _ in range(500):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        read = parse_qsl(form_body({"message": value, "v": "5.199"}).decode("ascii"),
+                         keep_blank_values=True)
+        assert read == [("message", value), ("v", "5.199")], value

@@ -271,6 +271,10 @@ def test_transliteration(index: FaqIndex) -> None:
     assert text.words("iphone") == ["айфон"]
     assert index.query_terms("kak nachat urok") == index.query_terms("как начать урок")
     assert index.query_terms("elektronnyj dnevnik") == ["эжд"]
+    # a «y»/«i» after a vowel is «й», at the end of a word the reading the dictionary knows wins
+    assert text.words("dobryi dobriy drugoy kakoi") == ["добрый", "добрый", "другой", "какой"]
+    assert text.words("zayti voyti moyu maya versii") == ["зайти", "войти", "мою", "мая", "версии"]
+    assert index.query_terms("kak zayti v sferum") == index.query_terms("как зайти в сферум")
 
 
 def test_lemmas_synonyms_and_stop_words(index: FaqIndex) -> None:
@@ -522,6 +526,19 @@ def test_small_talk_phrases_are_built_from_word_classes(index: FaqIndex) -> None
                        ("соедините со специалистом", "human")):
         found = understand(index, talk, text)
         assert (found.kind, found.talk) == ("talk", kind), text
+    # clipped, transliterated and apologetic openings, asking who answers, praise, «never mind»
+    for text, kind in (("прив", "greeting"), ("ку", "greeting"), ("dobryi den", "greeting"),
+                       ("dobriy vecher", "greeting"), ("доброго", "greeting"),
+                       ("извините что поздно пишу", "ask"), ("простите за глупый вопрос", "ask"),
+                       ("с кем я переписываюсь", "human"), ("это автоответчик?", "human"),
+                       ("я с роботом переписываюсь что ли", "human"), ("молодец", "understood"),
+                       ("неважно, забудьте", "ok"), ("дякую", "thanks"), ("бред", "swearing")):
+        found = understand(index, talk, text)
+        assert (found.kind, found.talk) == ("talk", kind), text
+    for text, entry in (("прив, как зайти в сферум", "app-login"),
+                        ("извините что поздно пишу, как добавить ребенка в чат класса",
+                         "chats-join")):
+        assert understand(index, talk, text).entry_ids == [entry], text
     # a bare word of a class is not small talk on its own («завтра» of «до завтра»)
     assert understand(index, talk, "какая погода завтра").kind != "talk"
     # a greeting built from classes still peels off a question

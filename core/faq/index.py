@@ -180,6 +180,12 @@ class LanguageData(_Model):
     class_label_word: str = ""  # what a class label such as «7б» stands for
     latin_words: dict[str, str] = Field(default_factory=dict)
     translit: dict[str, str] = Field(default_factory=dict)
+    # Word endings read before the letter table («dobryi» -> «добрый», not «добрыи»): the
+    # first reading that makes a dictionary word wins, else the first.
+    translit_endings: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Russian vowels: «ы» never follows one, so a Latin «y» after a vowel is «й» («zayti»).
+    translit_vowels: str = ""
+    translit_short_i: str = ""  # «й»
     # Who a question is about («учитель», «ученик», «школа»…): an entry whose title names
     # someone else is a sibling about another person (see MatcherSettings.role_*).
     role_words: tuple[str, ...] = ()
@@ -188,7 +194,7 @@ class LanguageData(_Model):
     # made only of them is never answered outright (the bot cannot know which entry it means).
     vague_words: tuple[str, ...] = ()
 
-    @field_validator("translit", "latin_words")
+    @field_validator("translit", "latin_words", "translit_endings")
     @classmethod
     def _latin_keys(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
@@ -605,6 +611,13 @@ class TextProcessor:
             re.compile("|".join(re.escape(k) for k, _ in self._translit)) if self._translit else None
         )
         self._translit_map = dict(self._translit)
+        self._after_vowel = (
+            re.compile(f"(?<=[{re.escape(language.translit_vowels)}])ы")
+            if language.translit_vowels and language.translit_short_i else None
+        )
+        self._short_i = language.translit_short_i
+        self._endings = sorted(((k.lower(), v) for k, v in language.translit_endings.items()),
+                               key=lambda kv: -len(kv[0]))
         self._folded: dict[str, str] = {}
         self._slang = sorted(
             {
@@ -644,7 +657,17 @@ class TextProcessor:
             return self.latin_words[word]
         if self._translit_re is None:
             return word
-        return self._translit_re.sub(lambda m: self._translit_map[m.group(0)], word)
+        for ending, readings in self._endings:
+            if len(word) > len(ending) and word.endswith(ending) and readings:
+                stem = self._letters(word[: -len(ending)])
+                return next((stem + r for r in readings if is_known_word(stem + r)),
+                            stem + readings[0])
+        return self._letters(word)
+
+    def _letters(self, word: str) -> str:
+        assert self._translit_re is not None
+        word = self._translit_re.sub(lambda m: self._translit_map[m.group(0)], word)
+        return self._after_vowel.sub(self._short_i, word) if self._after_vowel else word
 
     def words(self, text: str) -> list[str]:
         """Normalised, transliterated surface words; class labels («7б») become one word."""

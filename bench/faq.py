@@ -6,8 +6,10 @@ in-scope right-as-first-message %, out-of-scope honest fallback %, small talk %.
 
 - TUNING: tests/faq_questions.yaml ("TUNED") and tests/faq_heldout.yaml ("RETIRED frozen set,
   now tuning" — the first frozen set, retired to tuning on 2026-11-30) and
-  tests/faq_questions_round4.yaml ("ROUND 4 tuning set", written blind for round 4 on 2026-11-30),
-  reported separately. ``--misses`` lists the misses of every tuning file, question by question.
+  tests/faq_questions_round4.yaml ("ROUND 4 tuning set", written blind for round 4 on 2026-11-30)
+  and tests/faq_questions_round5.yaml ("ROUND 5 tuning set", written blind for round 5 on
+  2026-11-30; its first measurement is the honest one), reported separately. ``--misses`` lists
+  the misses of every tuning file, question by question.
 - FROZEN: tests/faq_frozen.yaml, written on 2026-11-30 before that session's FAQ changes and
   never tuned on. Only its aggregate figures are printed, never a question: there is no option
   to list its misses, so it stays an honest measure of questions the bot has never seen.
@@ -35,6 +37,7 @@ import yaml  # noqa: E402
 TUNED = ROOT / "tests" / "faq_questions.yaml"
 RETIRED = ROOT / "tests" / "faq_heldout.yaml"
 ROUND4 = ROOT / "tests" / "faq_questions_round4.yaml"
+ROUND5 = ROOT / "tests" / "faq_questions_round5.yaml"
 FROZEN = ROOT / "tests" / "faq_frozen.yaml"
 TARGETS = {"in_scope": 0.95, "out_of_scope": 0.95, "smalltalk": 1.0}
 P95_CEILING_MS = 5.0
@@ -112,6 +115,9 @@ def main() -> None:
     if ROUND4.is_file():
         round4 = yaml.safe_load(ROUND4.read_text(encoding="utf-8"))
         tuning.append((f"ROUND 4 tuning set ({len(round4)} questions, {ROUND4.name})", round4))
+    if ROUND5.is_file():
+        round5 = yaml.safe_load(ROUND5.read_text(encoding="utf-8"))
+        tuning.append((f"ROUND 5 tuning set ({len(round5)} questions, {ROUND5.name})", round5))
     for name, questions in tuning:
         figures = evaluate(ask, questions)
         report(name, figures)

@@ -532,9 +532,16 @@ def test_small_talk_phrases_are_built_from_word_classes(index: FaqIndex) -> None
                        ("извините что поздно пишу", "ask"), ("простите за глупый вопрос", "ask"),
                        ("с кем я переписываюсь", "human"), ("это автоответчик?", "human"),
                        ("я с роботом переписываюсь что ли", "human"), ("молодец", "understood"),
-                       ("неважно, забудьте", "ok"), ("дякую", "thanks"), ("бред", "swearing")):
+                       ("неважно, забудьте", "ok"), ("дякую", "thanks"), ("бред", "swearing"),
+                       ("оки", "ok"), ("извиняюсь", "ask"), ("sorry", "ask"),
+                       ("это бот отвечает?", "human")):
         found = understand(index, talk, text)
         assert (found.kind, found.talk) == ("talk", kind), text
+    # a cue («не пойму») beside a question about something the FAQ knows is not «не то»
+    found = understand(index, talk, "пришла работать в сентябре, завуч велела быть в сферуме, а я "
+                                    "не пойму как туда попасть")
+    assert found.kind != "talk"
+    assert understand(index, talk, "не понял ответ").talk == "wrong"
     for text, entry in (("прив, как зайти в сферум", "app-login"),
                         ("извините что поздно пишу, как добавить ребенка в чат класса",
                          "chats-join")):

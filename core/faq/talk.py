@@ -427,6 +427,13 @@ def _talk(kinds: list[str], rest: list[str], text: str) -> Understanding:
     return Understanding("talk", text, talk=kind)
 
 
+def _about_something(index: FaqIndex, talk: SmallTalk, left: Match, words: list[str]) -> bool:
+    """What is left beside a cue asks about a thing the FAQ knows («…завуч велела быть в
+    сферуме, а я не пойму, как туда попасть»): a question, even when its score is low, not
+    «не то» («не понял ответ» names nothing and asks nothing)."""
+    return talk.asks(" ".join(words)) and any(is_subject_word(t) for t in index.known(left.terms))
+
+
 def understand(index: FaqIndex, talk: SmallTalk, text: str,
                decision: Decision | None = None) -> Understanding:
     decision = decision or Decision()
@@ -451,7 +458,8 @@ def understand(index: FaqIndex, talk: SmallTalk, text: str,
         left = whole if len(residue) == len(rest) else (index.match(" ".join(residue))
                                                         if residue else None)
         if left is None or not left.terms or TALK_KINDS & set(found_kinds) and (
-                not index.known(left.terms) or left.score < decision.suggest):
+                not index.known(left.terms) or left.score < decision.suggest
+                and not _about_something(index, talk, left, residue)):
             return _talk(found_kinds, residue, question or text)
     if not [t for t in whole.terms if t not in talk.question_lemmas]:
         # «ну и зачем мне это», «как?»: a question word and nothing to ask about.

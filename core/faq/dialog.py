@@ -106,13 +106,18 @@ def _ask_row(conv: Conversation) -> list[Button]:
                    "primary")]
 
 
+def _asker(conv: Conversation) -> str | None:
+    """Whose words the short answer is in: the person's role (none for a newcomer)."""
+    return conv.person.role
+
+
 def answer_entry(conv: Conversation, entry_id: str) -> list[Reply]:
     """The short direct answer first; details behind «Подробнее», sources in one line."""
     faq = service(conv)
     entry = faq.book.get(entry_id)
     if entry is None:
         return _gone(conv)
-    text = conv.deps.texts.render("faq.answer", brief=faq.book.render_brief(entry),
+    text = conv.deps.texts.render("faq.answer", brief=faq.book.render_brief(entry, _asker(conv)),
                                   note=entry.note or "", sources=faq.book.sources_of(entry),
                                   learned=entry.learned)
     rows: list[list[Button]] = [[_more_button(conv, entry.id)]]
@@ -145,7 +150,7 @@ def answer_parts(conv: Conversation, entry_ids: list[str]) -> list[Reply]:
     """Several questions in one message: one short answer each, in one message when it fits."""
     faq = service(conv)
     entries = [e for e in (faq.book.get(i) for i in entry_ids) if e is not None]
-    items = [{"title": e.title, "brief": faq.book.render_brief(e)} for e in entries]
+    items = [{"title": e.title, "brief": faq.book.render_brief(e, _asker(conv))} for e in entries]
     sources = list(dict.fromkeys(t for e in entries for t in faq.book.sources_of(e)))
     text = conv.deps.texts.render("faq.parts", items=items, sources=sources)
     rows = pairs([_more_button(conv, e.id, e.short) for e in entries]) + [_nav_row(conv)]

@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rapidfuzz import fuzz, process
 
+from core.kernel.domain import ROLES
 from core.kernel.yamltext import load_yaml
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -99,13 +100,16 @@ class FaqTopic(_Model):
 
 class FaqEntry(_Model):
     """One question: ``brief`` is the direct answer read first (a Jinja2 template, like the
-    details after the front matter); ``note`` says in one line where the seeds disagree."""
+    details after the front matter); ``brief_for`` words it for a role whose people would not
+    read the general one as meant for them (a parent asked about «педагогам …»); ``note`` says
+    in one line where the seeds disagree."""
 
     id: str = Field(pattern=ID_PATTERN)
     topic: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     short: str = Field(min_length=1, max_length=LABEL_MAX)
     brief: str = Field(min_length=1, max_length=BRIEF_MAX)
+    brief_for: dict[str, str] = Field(default_factory=dict)  # role -> its brief
     note: str | None = Field(default=None, max_length=NOTE_MAX)
     phrasings: tuple[str, ...] = Field(min_length=4, max_length=16)
     related: tuple[str, ...] = Field(min_length=1, max_length=4)
@@ -123,6 +127,21 @@ class FaqEntry(_Model):
             raise ValueError("phrasings must not be empty")
         if len({p.casefold() for p in cleaned}) != len(cleaned):
             raise ValueError("phrasings must not repeat")
+        return cleaned
+
+    @field_validator("brief_for")
+    @classmethod
+    def _brief_for(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; the bot knows {list(ROLES)}")
+        cleaned = {role: str(text).strip() for role, text in value.items()}
+        for role, text in cleaned.items():
+            if not text:
+                raise ValueError(f"the brief for '{role}' is empty")
+            if len(text) > BRIEF_MAX:
+                raise ValueError(f"the brief for '{role}' is {len(text)} characters, "
+                                 f"the limit is {BRIEF_MAX}")
         return cleaned
 
     @field_validator("related")
@@ -251,7 +270,8 @@ class FaqBook:
     source_titles: SourceTitles = field(default_factory=SourceTitles)
     offtopic: OffTopic = field(default_factory=OffTopic)
     _templates: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
-    _briefs: Mapping[str, jinja2.Template] = field(default_factory=dict, repr=False)
+    # Briefs by (entry id, role); the general one under the role "".
+    _briefs: Mapping[tuple[str, str], jinja2.Template] = field(default_factory=dict, repr=False)
     # Rendered answers by (kind, entry id): the book and its region data never change once
     # loaded (a reload builds a new book), so each answer is rendered once, not per question.
     _rendered: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
@@ -269,14 +289,18 @@ class FaqBook:
     def render(self, entry: FaqEntry) -> str:
         """The details, rendered with StrictUndefined and the region's data only; what a
         coordinator typed is shown as written, never rendered as a template."""
-        return self._render_part(entry, "answer", entry.answer, self._templates)
+        return self._render_part(entry, "answer", entry.answer, self._templates.get(entry.id))
 
-    def render_brief(self, entry: FaqEntry) -> str:
-        """The short direct answer."""
-        return self._render_part(entry, "brief", entry.brief, self._briefs)
+    def render_brief(self, entry: FaqEntry, role: str | None = None) -> str:
+        """The short direct answer, in the words for the asker's role when the entry has them;
+        a person without a role, or a role without its own words, gets the general one."""
+        if role and role in entry.brief_for:
+            return self._render_part(entry, f"brief.{role}", entry.brief_for[role],
+                                     self._briefs.get((entry.id, role)))
+        return self._render_part(entry, "brief", entry.brief, self._briefs.get((entry.id, "")))
 
     def _render_part(self, entry: FaqEntry, part: str, source: str,
-                     templates: Mapping[str, jinja2.Template]) -> str:
+                     template: jinja2.Template | None) -> str:
         """One part of an entry filled with the region's data, once per book for its own
         entries (an entry from elsewhere, e.g. a draft being previewed, is not cached)."""
         if entry.learned:
@@ -284,7 +308,6 @@ class FaqBook:
         mine = self.entries.get(entry.id) is entry
         if mine and (part, entry.id) in self._rendered:
             return self._rendered[part, entry.id]
-        template = templates.get(entry.id)
         if template is None:
             template = _jinja_env().from_string(source)
         text = template.render(region=self.region.values).strip()
@@ -468,7 +491,7 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
 
     env = _jinja_env()
     templates: dict[str, jinja2.Template] = {}
-    briefs: dict[str, jinja2.Template] = {}
+    briefs: dict[tuple[str, str], jinja2.Template] = {}
     labels: dict[tuple[str, str], str] = {}
     for entry in entries.values():
         path = entry.path or Path(entry.id)
@@ -505,15 +528,20 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
         except jinja2.TemplateError as exc:
             errors.append(f"{where}: answer cannot be rendered: {exc}")
             continue
-        try:
-            brief_template = env.from_string(entry.brief)
-            brief = brief_template.render(region=region.values).strip()
-        except jinja2.TemplateError as exc:
-            errors.append(f"{where}: brief cannot be rendered: {exc}")
-            continue
-        if len(brief) > BRIEF_MAX:
-            errors.append(f"{where}: brief is {len(brief)} characters, the limit is {BRIEF_MAX}")
-        briefs[entry.id] = brief_template
+        variants = {"": ("brief", entry.brief)}
+        variants.update({role: (f"brief_for.{role}", text)
+                         for role, text in entry.brief_for.items()})
+        for role, (name, source) in variants.items():
+            try:
+                brief_template = env.from_string(source)
+                brief = brief_template.render(region=region.values).strip()
+            except jinja2.TemplateError as exc:
+                errors.append(f"{where}: {name} cannot be rendered: {exc}")
+                continue
+            if len(brief) > BRIEF_MAX:
+                errors.append(f"{where}: {name} is {len(brief)} characters, "
+                              f"the limit is {BRIEF_MAX}")
+            briefs[entry.id, role] = brief_template
         for seed in entry.sources:
             if sources.titles and seed not in sources.titles:
                 errors.append(f"{where}: source '{seed}' is not listed in {SOURCES_FILE}")

@@ -10,6 +10,7 @@ import yaml
 
 from core.faq.index import (
     ANSWER_MAX,
+    BRIEF_MAX,
     CACHE_LIMIT,
     FaqBook,
     FaqError,
@@ -25,10 +26,14 @@ from core.faq.index import (
 )
 from core.faq.eval import evaluate
 from core.faq.talk import composed, load_smalltalk, understand
+from core.kernel.domain import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "content" / "faq"
 QUESTIONS = Path(__file__).resolve().parent / "faq_questions.yaml"
+# The tuning sets (never the frozen one): who asks what.
+TUNING_SETS = [Path(__file__).resolve().parent / name for name in (
+    "faq_questions.yaml", "faq_heldout.yaml", "faq_questions_round4.yaml")]
 SEEDS = {"000", "001", "002", "003", "004", "max"}  # max: MAX_PROTOCOL.md §10
 
 MIN_IN_SCOPE_ACCURACY = 0.92  # tuned set: measured 92.5 % of 736 (bench/faq.py, round 4)
@@ -84,6 +89,47 @@ def test_urls_in_answers_come_from_the_seeds(book: FaqBook) -> None:
     for entry in book.entries.values():
         for url in re.findall(r"https?://[^\s«»()]+", book.render(entry)):
             assert url.rstrip(".,;") in seed_text, (entry.id, url)
+
+
+# What a parent would not understand or would read as meant for the school's staff: the
+# abbreviations of the seeds and words addressing staff.
+PARENT_UNCLEAR = re.compile(
+    r"\b(?:ЭЖД|ЕСИА|ИКОП|ФГИС|ЦОС|ОО|ОУ|МОУО|ОМСУ|ЛНПА|НПА|СПО|ДО|ГУ|ВКМ)\b"
+    r"|\b(?:педагогам|учителям|администратору|сотрудникам)\b")
+
+
+def test_briefs_for_roles_are_known_roles_short_and_rendered(book: FaqBook) -> None:
+    with_variants = [e for e in book.entries.values() if e.brief_for]
+    assert len(with_variants) >= 10  # the parent audit of issue 12
+    for entry in with_variants:
+        general = book.render_brief(entry)
+        for role in entry.brief_for:
+            assert role in ROLES, (entry.id, role)
+            text = book.render_brief(entry, role)
+            assert 0 < len(text) <= BRIEF_MAX, (entry.id, role)
+            assert "{{" not in text and "{%" not in text, (entry.id, role)
+            assert text != general, (entry.id, role)  # a variant says it differently
+    for entry in book.entries.values():  # no role, or a role without its words: the general
+        for role in (None, "", *(r for r in ROLES if r not in entry.brief_for)):
+            assert book.render_brief(entry, role) == book.render_brief(entry), (entry.id, role)
+
+
+def test_what_parents_ask_is_answered_without_jargon(book: FaqBook) -> None:
+    """Every entry a parent asks in the tuning sets gives a parent a brief without the seeds'
+    abbreviations or words addressing staff: the general one, or the entry's parent words."""
+    asked: set[str] = set()
+    for path in TUNING_SETS:
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
+            if item.get("role") == "parent":
+                asked.update(i for group in item.get("parts") or [item["expect"]] for i in group)
+    asked &= set(book.entries)
+    assert {"gosuslugi-why", "ejd-overview", "roles-parent"} <= asked
+    unclear = {i: PARENT_UNCLEAR.findall(book.render_brief(book.entries[i], "parent"))
+               for i in sorted(asked)}
+    assert not {i: words for i, words in unclear.items() if words}
+    for entry in book.entries.values():
+        if "parent" in entry.brief_for:
+            assert not PARENT_UNCLEAR.search(book.render_brief(entry, "parent")), entry.id
 
 
 def test_labelled_questions_point_at_existing_entries(book: FaqBook, questions: list) -> None:
@@ -181,6 +227,15 @@ def test_minimal_valid_content_loads(tmp_path: Path) -> None:
         ("calls/calls-x.md", entry_text("calls-x", brief="Б" * 301), "field 'brief'"),
         ("calls/calls-x.md", entry_text("calls-x", brief="{{ region.nope }}"),
          "brief cannot be rendered"),
+        ("calls/calls-x.md", entry_text("calls-x", brief_for={"teacher": "Коротко."}),
+         "unknown role(s) ['teacher']"),
+        ("calls/calls-x.md", entry_text("calls-x", brief_for={"parent": "Б" * 301}),
+         "the brief for 'parent' is 301 characters"),
+        ("calls/calls-x.md", entry_text("calls-x", brief_for={"parent": " "}),
+         "the brief for 'parent' is empty"),
+        ("calls/calls-x.md", entry_text("calls-x", brief_for={"parent": "{{ region.nope }}"}),
+         "brief_for.parent cannot be rendered"),
+        ("calls/calls-x.md", entry_text("calls-x", brief_for=["parent"]), "field 'brief_for'"),
         ("calls/calls-x.md", "Просто текст без заголовка", "no front matter"),
         ("calls/calls-x.md", "---\nid: [unclosed\n---\nОтвет", "invalid YAML"),
         ("calls/calls-y.md", entry_text("calls-x"), "file name must be 'calls-x.md'"),
@@ -195,6 +250,19 @@ def test_broken_entry_is_rejected_naming_the_file(
     root = make_faq(tmp_path, {name: text})
     errors = errors_of(root)
     assert any(expected in e and e.startswith(f"{root / name}: ") for e in errors), errors
+
+
+def test_a_role_gets_its_own_brief_filled_in_like_the_general_one(tmp_path: Path) -> None:
+    root = make_faq(tmp_path, {"calls/calls-x.md": entry_text(
+        "calls-x", brief="Учителям: {{ region.where }}.",
+        brief_for={"parent": "Родителям: {{ region.where }}."})})
+    (root / "region.yaml").write_text("values: {where: тут}\n", encoding="utf-8")
+    book = load_faq(root)
+    entry = book.entries["calls-x"]
+    assert book.render_brief(entry, "parent") == "Родителям: тут."
+    assert book.render_brief(entry, "staff") == book.render_brief(entry) == "Учителям: тут."
+    (root / "region.yaml").write_text("values: {where: " + "т" * 300 + "}\n", encoding="utf-8")
+    assert any("brief_for.parent is 312 characters" in e for e in errors_of(root))
 
 
 def test_duplicate_id_names_both_files(tmp_path: Path) -> None:

@@ -164,3 +164,41 @@ async def test_admin_reloads_the_faq_and_a_broken_file_is_named(bot: BotProcess,
     entry.write_text(entry.read_text(encoding="utf-8").replace("no-such-id, ", ""), encoding="utf-8")
     await admin.send("обновить справку")
     assert "Справка обновлена" in (await admin.next_reply()).text
+
+
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_the_short_answer_is_worded_for_who_asks(bot_fast: InProcessBot, users,
+                                                       messenger: str) -> None:
+    """Issue 12: a parent is not answered «Всем педагогам важно…»; a teacher still is."""
+    parent = users(2010)
+    await become(parent, "Родитель")
+    await parent.send("зачем привязывать сферум к госуслугам")
+    answer = await parent.next_reply()
+    assert answer.text.startswith("Через Госуслуги можно входить в «Сферум».")
+    assert "нужно ли это родителям, в них не сказано" in answer.text  # said, not guessed
+    assert "педагогам" not in answer.text and "ЕСИА" not in answer.text
+    assert "\nИсточники: " in answer.text
+    await parent.press("Как привязать ЕСИА")  # a related entry's button: the parent's words too
+    related = await parent.next_reply()
+    assert related.text.startswith("Войти в «Сферум» можно через Госуслуги, но пошаговой")
+    assert "педагогам" not in related.text
+    await parent.send("Здравствуйте. Зачем связывать дневник со сферумом? Кто создаёт логин "
+                      "родителю?")
+    parts = await parent.next_reply()  # two questions, each in the parent's words
+    assert "у классного руководителя сразу появляются чаты" in parts.text
+    assert "Вам создаёт только администратор школы" in parts.text
+    assert "активности педагога" not in parts.text
+
+    teacher = users(2011)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.send("зачем привязывать сферум к госуслугам")
+    general = await teacher.next_reply()
+    assert general.text.startswith("Всем педагогам важно привязать учётную запись «Сферума»")
+
+    newcomer = users(2012)  # no role yet: the general words, and «кто Вы?»
+    if messenger == "max":  # in MAX nobody writes to a bot before «Начать»: the greeting
+        await newcomer.send("Начать")
+        assert "Кто Вы?" in (await newcomer.next_reply()).text
+    await newcomer.send("зачем привязывать сферум к госуслугам")
+    first = await newcomer.next_reply()
+    assert first.text.startswith("Всем педагогам важно") and "кто Вы" in first.text

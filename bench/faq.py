@@ -65,6 +65,12 @@ def report(name: str, figures) -> None:  # type: ignore[no-untyped-def]
         share = figures.share(kind)
         print(f"  {label}: {figures.right[kind]}/{figures.total[kind]} = {share:.1%} "
               f"(target {TARGETS[kind]:.0%}, ratio {share / TARGETS[kind]:.2f})")
+    total_in = figures.total["in_scope"] or 1
+    with_guess = figures.right["in_scope"] + figures.guessed["in_scope"]
+    print(f"  in scope, right facts in the first message counting a marked best guess: "
+          f"{with_guess}/{figures.total['in_scope']} = {with_guess / total_in:.1%}; "
+          f"out of scope shown a marked guess: {figures.guessed['out_of_scope']}"
+          f"/{figures.total['out_of_scope']}")
 
 
 def print_misses(figures) -> None:  # type: ignore[no-untyped-def]

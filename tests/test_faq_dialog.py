@@ -202,3 +202,26 @@ async def test_the_short_answer_is_worded_for_who_asks(bot_fast: InProcessBot, u
     await newcomer.send("зачем привязывать сферум к госуслугам")
     first = await newcomer.next_reply()
     assert first.text.startswith("Всем педагогам важно") and "кто Вы" in first.text
+
+
+async def test_an_unsure_reply_leads_with_the_best_guess_marked_as_one(bot_fast: InProcessBot,
+                                                                       users) -> None:
+    """Issue 12: «the right entry is found but not trusted» — when the bot is not sure, its
+    first message already holds the closest entry's short answer, said to be a guess; the
+    question still counts as unanswered for the coordinators, and «Подробнее» opens the entry."""
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    parent = users(2011)
+    await become(parent, "Родитель")
+    await parent.send("а частной школе можно в сферум?")
+    unsure = await parent.next_reply()
+    first, *rest = unsure.text.split("\n")
+    assert first.startswith("Не уверен, что понял Вас верно. Возможно, Вы спрашиваете:")
+    assert "Только ли школы есть в Сферуме" in first
+    assert "Подключаются не только школы" in unsure.text and "Источники:" in unsure.text
+    assert "Если Вы не об этом" in unsure.text and rest[-1].startswith("Источники:")
+    assert unsure.buttons[:1] == ["Подробнее"] and "Спросить координатора" in unsure.buttons
+    await parent.press("Подробнее")
+    assert "Тема: Подключение организации" in (await parent.next_reply()).text
+    await coordinator.send("частые вопросы")
+    assert "частной школе" in (await coordinator.next_reply()).text

@@ -243,14 +243,25 @@ async def dont_know(conv: Conversation, found: Match, suggest: bool = False) -> 
     await conv.deps.registry.continuation(REMEMBER_QUESTION)(conv, question)
     faq = service(conv)
     shown = found.alternatives[:3] if suggest else ()
-    rows: list[list[Button]] = [[_entry_button(conv, s.entry.id)] for s in shown]
+    # Not sure: the best guess's short answer comes first, plainly marked as a guess, so a
+    # person whose question it is needs no tap; the other candidates stay as buttons. A
+    # message that only says something is broken gets no guess: it names nothing to guess from.
+    guess = faq.book.get(shown[0].entry.id) if shown and not found.vague else None
+    rows: list[list[Button]] = [[_more_button(conv, guess.id)]] if guess is not None else []
+    rows += [[_entry_button(conv, s.entry.id)] for s in (shown[1:] if guess else shown)]
     rows.append([Button(t.short, FaqTopic(t=t.id).dump())
                  for t in (faq.book.topic(tid) for tid in found.topics[:2]) if t is not None])
     rows = [r for r in rows if r]
     rows.append(_ask_row(conv))
     rows.append(_nav_row(conv))
+    keyboard = Keyboard.of(*rows, inline=True)
+    if guess is not None:
+        text = conv.deps.texts.render("faq.best_guess", title=guess.title,
+                                      brief=faq.book.render_brief(guess, _asker(conv)),
+                                      sources=faq.book.sources_of(guess), learned=guess.learned)
+        return [Reply(text, keyboard, template="faq.best_guess")]
     key = "faq.did_you_mean" if shown else "faq.dont_know"
-    return [Reply(conv.deps.texts.render(key), Keyboard.of(*rows, inline=True), template=key)]
+    return [Reply(conv.deps.texts.render(key), keyboard, template=key)]
 
 
 async def resume(conv: Conversation) -> list[Reply]:

@@ -5,6 +5,11 @@ the tuned set). An item is ``{q, role, expect: [ids]}`` or ``{q, role, parts: [[
 ``expect: []`` is out of scope (the honest fallback is right), ``expect: [smalltalk]`` is small
 talk. "Right" means what the person sees first: the answer (or, for several questions, every
 part's answer) in the first message, the fallback, or a small-talk reply.
+
+When the bot is not sure («suggest») its first message leads with the best guess's short
+answer, marked as a guess (core/faq/dialog.py ``dont_know``). ``Figures.guessed`` counts the
+in-scope questions whose first message holds the right facts that way — reported beside the
+strict figure, never instead of it — and the out-of-scope ones shown a guess.
 """
 
 from __future__ import annotations
@@ -40,6 +45,14 @@ def is_right(item: dict[str, Any], found: Understanding) -> bool:
     return bool(answered & set(item["expect"]))
 
 
+def guess_of(found: Understanding) -> str | None:
+    """The entry whose short answer leads a «did you mean» reply, as the dialog shows it."""
+    best = found.best
+    if found.kind != "suggest" or best is None or best.vague or not best.alternatives:
+        return None
+    return best.alternatives[0].entry.id
+
+
 @dataclass
 class Figures:
     right: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
@@ -47,6 +60,9 @@ class Figures:
     total: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("in_scope", "out_of_scope", "smalltalk"), 0))
     misses: list[tuple[dict[str, Any], Understanding]] = field(default_factory=list)
+    # in scope: right facts first only as a marked guess; out of scope: shown a guess
+    guessed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("in_scope", "out_of_scope", "smalltalk"), 0))
 
     def share(self, kind: str) -> float:
         return self.right[kind] / self.total[kind] if self.total[kind] else 1.0
@@ -63,4 +79,9 @@ def evaluate(understand: Callable[[str], Understanding],
             figures.right[kind] += 1
         else:
             figures.misses.append((item, found))
+            guess = guess_of(found)
+            if guess and kind == "in_scope" and guess in item.get("expect", ()):
+                figures.guessed[kind] += 1
+        if kind == "out_of_scope" and guess_of(found):
+            figures.guessed[kind] += 1
     return figures

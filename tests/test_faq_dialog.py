@@ -181,6 +181,7 @@ async def test_the_short_answer_is_worded_for_who_asks(bot_fast: InProcessBot, u
     await parent.press("Как привязать ЕСИА")  # a related entry's button: the parent's words too
     related = await parent.next_reply()
     assert related.text.startswith("Войти в «Сферум» можно через Госуслуги, но пошаговой")
+    assert "Спросить координатора" in related.buttons  # «могу передать вопрос координатору»
     assert "педагогам" not in related.text
     await parent.send("Здравствуйте. Зачем связывать дневник со сферумом? Кто создаёт логин "
                       "родителю?")

@@ -85,9 +85,11 @@ def _nav_row(conv: Conversation) -> list[Button]:
 
 
 def _entry_button(conv: Conversation, entry_id: str) -> Button:
-    entry = service(conv).book.get(entry_id)
+    """An entry's button, labelled in the asker's role's words when it has them."""
+    book = service(conv).book
+    entry = book.get(entry_id)
     assert entry is not None
-    return Button(entry.short, FaqShow(id=entry.id).dump())
+    return Button(book.label(entry, _asker(conv)), FaqShow(id=entry.id).dump())
 
 
 def _gone(conv: Conversation) -> list[Reply]:
@@ -123,7 +125,7 @@ def answer_entry(conv: Conversation, entry_id: str) -> list[Reply]:
     rows: list[list[Button]] = [[_more_button(conv, entry.id)]]
     if entry.offer_coordinator:
         rows.append(_ask_row(conv))
-    rows += pairs([_entry_button(conv, rid) for rid in entry.related[:4] if faq.book.get(rid)])
+    rows += pairs([_entry_button(conv, e.id) for e in faq.book.related_of(entry, _asker(conv))])
     rows.append(_nav_row(conv))
     return [Reply(text, Keyboard.of(*rows, inline=True), template="faq.answer")]
 
@@ -134,14 +136,16 @@ def details(conv: Conversation, entry_id: str) -> list[Reply]:
     if entry is None:
         return _gone(conv)
     topic = faq.book.topic(entry.topic)
-    text = conv.deps.texts.render("faq.details", topic=topic.title if topic else "",
-                                  title=entry.title, answer=faq.book.render(entry),
+    text = conv.deps.texts.render("faq.details",
+                                  topic=faq.book.title_of(topic, _asker(conv)) if topic else "",
+                                  title=faq.book.title_of(entry, _asker(conv)),
+                                  answer=faq.book.render(entry),
                                   note=entry.note or "", sources=faq.book.sources_of(entry),
                                   learned=entry.learned)
     rows: list[list[Button]] = []
     if entry.offer_coordinator:
         rows.append(_ask_row(conv))
-    rows += [[_entry_button(conv, rid)] for rid in entry.related[:4] if faq.book.get(rid)]
+    rows += [[_entry_button(conv, e.id)] for e in faq.book.related_of(entry, _asker(conv))]
     rows.append(_nav_row(conv))
     return [Reply(text, Keyboard.of(*rows, inline=True), template="faq.details")]
 
@@ -150,10 +154,13 @@ def answer_parts(conv: Conversation, entry_ids: list[str]) -> list[Reply]:
     """Several questions in one message: one short answer each, in one message when it fits."""
     faq = service(conv)
     entries = [e for e in (faq.book.get(i) for i in entry_ids) if e is not None]
-    items = [{"title": e.title, "brief": faq.book.render_brief(e, _asker(conv))} for e in entries]
+    role = _asker(conv)
+    items = [{"title": faq.book.title_of(e, role), "brief": faq.book.render_brief(e, role)}
+             for e in entries]
     sources = list(dict.fromkeys(t for e in entries for t in faq.book.sources_of(e)))
     text = conv.deps.texts.render("faq.parts", items=items, sources=sources)
-    rows = pairs([_more_button(conv, e.id, e.short) for e in entries]) + [_nav_row(conv)]
+    rows = pairs([_more_button(conv, e.id, faq.book.label(e, role)) for e in entries])
+    rows.append(_nav_row(conv))
     if len(text) <= PARTS_ONE_MESSAGE:
         return [Reply(text, Keyboard.of(*rows, inline=True), template="faq.parts")]
     return [reply for e in entries for reply in answer_entry(conv, e.id)]
@@ -171,7 +178,8 @@ def pairs(buttons: list[Button]) -> list[list[Button]]:
 
 def topics_menu(conv: Conversation) -> list[Reply]:
     faq = service(conv)
-    rows = pairs([Button(t.short, FaqTopic(t=t.id).dump()) for t in faq.book.topics[:9]])
+    rows = pairs([Button(faq.book.label(t, _asker(conv)), FaqTopic(t=t.id).dump())
+                  for t in faq.book.topics[:9]])
     if _in_flow(conv):
         rows.append([Button(conv.deps.texts.label("btn.resume"), Resume().dump(), "primary")])
     return [Reply(conv.deps.texts.render("faq.topics"), Keyboard.of(*rows, inline=True),
@@ -187,15 +195,17 @@ def topic_page(conv: Conversation, topic_id: str, page: int) -> list[Reply]:
     pages = max(1, (len(entries) + PAGE - 1) // PAGE)
     page = min(max(page, 0), pages - 1)
     shown = entries[page * PAGE:(page + 1) * PAGE]
-    rows = pairs([Button(e.short, FaqShow(id=e.id).dump()) for e in shown])
+    role = _asker(conv)
+    rows = pairs([Button(faq.book.label(e, role), FaqShow(id=e.id).dump()) for e in shown])
     nav = []
     if pages > 1:
         nav.append(Button(conv.deps.texts.label("btn.faq_more"),
                           FaqTopic(t=topic_id, p=(page + 1) % pages).dump()))
     nav.append(Button(conv.deps.texts.label("btn.faq_topics"), FaqTopics().dump()))
     rows.append(nav)
-    return [Reply(conv.deps.texts.render("faq.topic", title=topic.title,
-                                         questions=[e.title for e in shown]),
+    return [Reply(conv.deps.texts.render("faq.topic", title=faq.book.title_of(topic, role),
+                                         questions=[faq.book.title_of(e, role)
+                                                    for e in shown]),
                   Keyboard.of(*rows, inline=True), template="faq.topic")]
 
 
@@ -249,15 +259,16 @@ async def dont_know(conv: Conversation, found: Match, suggest: bool = False) -> 
     guess = faq.book.get(shown[0].entry.id) if shown and not found.vague else None
     rows: list[list[Button]] = [[_more_button(conv, guess.id)]] if guess is not None else []
     rows += [[_entry_button(conv, s.entry.id)] for s in (shown[1:] if guess else shown)]
-    rows.append([Button(t.short, FaqTopic(t=t.id).dump())
+    rows.append([Button(faq.book.label(t, _asker(conv)), FaqTopic(t=t.id).dump())
                  for t in (faq.book.topic(tid) for tid in found.topics[:2]) if t is not None])
     rows = [r for r in rows if r]
     rows.append(_ask_row(conv))
     rows.append(_nav_row(conv))
     keyboard = Keyboard.of(*rows, inline=True)
     if guess is not None:
-        text = conv.deps.texts.render("faq.best_guess", title=guess.title,
-                                      brief=faq.book.render_brief(guess, _asker(conv)),
+        role = _asker(conv)
+        text = conv.deps.texts.render("faq.best_guess", title=faq.book.title_of(guess, role),
+                                      brief=faq.book.render_brief(guess, role),
                                       sources=faq.book.sources_of(guess), learned=guess.learned)
         return [Reply(text, keyboard, template="faq.best_guess")]
     key = "faq.did_you_mean" if shown else "faq.dont_know"

@@ -91,18 +91,54 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _for_roles(value: dict[str, str], what: str, limit: int) -> dict[str, str]:
+    """A text worded per role: known roles only, each non-empty and within the limit."""
+    unknown = sorted(set(value) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; the bot knows {list(ROLES)}")
+    cleaned = {role: str(text).strip() for role, text in value.items()}
+    for role, text in cleaned.items():
+        if not text:
+            raise ValueError(f"the {what} for '{role}' is empty")
+        if len(text) > limit:
+            raise ValueError(f"the {what} for '{role}' is {len(text)} characters, "
+                             f"the limit is {limit}")
+    return cleaned
+
+
 class FaqTopic(_Model):
+    """A topic; ``short_for``/``title_for`` word its button and title for a role, as an
+    entry's do (a parent's «Госуслуги», not «Госуслуги (ЕСИА)»)."""
+
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     short: str = Field(min_length=1, max_length=LABEL_MAX)
+    short_for: dict[str, str] = Field(default_factory=dict)  # role -> its button label
+    title_for: dict[str, str] = Field(default_factory=dict)  # role -> its title
     order: int
+
+    @field_validator("short_for")
+    @classmethod
+    def _short_for(cls, value: dict[str, str]) -> dict[str, str]:
+        return _for_roles(value, "button label", LABEL_MAX)
+
+    @field_validator("title_for")
+    @classmethod
+    def _title_for(cls, value: dict[str, str]) -> dict[str, str]:
+        return _for_roles(value, "title", TITLE_MAX)
 
 
 class FaqEntry(_Model):
     """One question: ``brief`` is the direct answer read first (a Jinja2 template, like the
     details after the front matter); ``brief_for`` words it for a role whose people would not
     read the general one as meant for them (a parent asked about «педагогам …»); ``note`` says
-    in one line where the seeds disagree."""
+    in one line where the seeds disagree.
+
+    ``short_for`` and ``title_for`` word the button label and the title for a role (a parent
+    reads «Госуслуги», not «ЕСИА»); they are only shown: the matcher indexes ``title`` and
+    ``short``, so what people type finds the same entries whoever asks. ``audience`` names the
+    roles an entry is meant for (empty: everyone); it only keeps the entry out of the
+    related-question buttons shown to others: anyone may still ask it or find it in its topic."""
 
     id: str = Field(pattern=ID_PATTERN)
     topic: str = Field(pattern=ID_PATTERN)
@@ -110,6 +146,9 @@ class FaqEntry(_Model):
     short: str = Field(min_length=1, max_length=LABEL_MAX)
     brief: str = Field(min_length=1, max_length=BRIEF_MAX)
     brief_for: dict[str, str] = Field(default_factory=dict)  # role -> its brief
+    short_for: dict[str, str] = Field(default_factory=dict)  # role -> its button label
+    title_for: dict[str, str] = Field(default_factory=dict)  # role -> its title
+    audience: tuple[str, ...] = ()  # the roles the entry is meant for; empty: everyone
     note: str | None = Field(default=None, max_length=NOTE_MAX)
     phrasings: tuple[str, ...] = Field(min_length=4, max_length=16)
     related: tuple[str, ...] = Field(min_length=1, max_length=4)
@@ -132,17 +171,27 @@ class FaqEntry(_Model):
     @field_validator("brief_for")
     @classmethod
     def _brief_for(cls, value: dict[str, str]) -> dict[str, str]:
+        return _for_roles(value, "brief", BRIEF_MAX)
+
+    @field_validator("short_for")
+    @classmethod
+    def _short_for(cls, value: dict[str, str]) -> dict[str, str]:
+        return _for_roles(value, "button label", LABEL_MAX)
+
+    @field_validator("title_for")
+    @classmethod
+    def _title_for(cls, value: dict[str, str]) -> dict[str, str]:
+        return _for_roles(value, "title", TITLE_MAX)
+
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         unknown = sorted(set(value) - set(ROLES))
         if unknown:
             raise ValueError(f"unknown role(s) {unknown}; the bot knows {list(ROLES)}")
-        cleaned = {role: str(text).strip() for role, text in value.items()}
-        for role, text in cleaned.items():
-            if not text:
-                raise ValueError(f"the brief for '{role}' is empty")
-            if len(text) > BRIEF_MAX:
-                raise ValueError(f"the brief for '{role}' is {len(text)} characters, "
-                                 f"the limit is {BRIEF_MAX}")
-        return cleaned
+        if len(set(value)) != len(value):
+            raise ValueError("audience roles must not repeat")
+        return value
 
     @field_validator("related")
     @classmethod
@@ -299,6 +348,25 @@ class FaqBook:
                                      self._briefs.get((entry.id, role)))
         return self._render_part(entry, "brief", entry.brief, self._briefs.get((entry.id, "")))
 
+    def label(self, item: FaqEntry | FaqTopic, role: str | None = None) -> str:
+        """An entry's or a topic's button label as the asker's role reads it (never what is
+        matched)."""
+        return item.short_for.get(role or "", item.short)
+
+    def title_of(self, item: FaqEntry | FaqTopic, role: str | None = None) -> str:
+        """An entry's or a topic's title as the asker's role reads it (never what is matched)."""
+        return item.title_for.get(role or "", item.title)
+
+    def meant_for(self, entry: FaqEntry, role: str | None) -> bool:
+        """Whether to offer the entry unasked (a related question) to someone of this role;
+        a person who has not said who they are is offered everything."""
+        return not entry.audience or not role or role in entry.audience
+
+    def related_of(self, entry: FaqEntry, role: str | None, limit: int = 4) -> list[FaqEntry]:
+        """The related entries to offer the asker: existing ones meant for their role."""
+        found = (self.entries.get(rid) for rid in entry.related)
+        return [e for e in found if e is not None and self.meant_for(e, role)][:limit]
+
     def _render_part(self, entry: FaqEntry, part: str, source: str,
                      template: jinja2.Template | None) -> str:
         """One part of an entry filled with the region's data, once per book for its own
@@ -380,6 +448,12 @@ def _load_topics(directory: Path, errors: list[str]) -> list[FaqTopic]:
     for label, count in labels.items():
         if count > 1:
             errors.append(f"{_display(path)}: topic label '{label}' is used {count} times")
+    for role in ROLES:  # a role's own labels must not clash either
+        seen_by_role = Counter(t.short_for.get(role, t.short) for t in topics)
+        for label, count in seen_by_role.items():
+            if count > 1 and labels[label] <= 1:
+                errors.append(f"{_display(path)}: topic label '{label}' for '{role}' "
+                              f"is used {count} times")
     return sorted(topics, key=lambda t: (t.order, t.id))
 
 
@@ -552,6 +626,19 @@ def load_faq(directory: Path, learned: Path | None = None) -> FaqBook:
         if _MARKDOWN.search(rendered):
             errors.append(f"{where}: answer uses Markdown (VK shows it literally): use plain text")
         templates[entry.id] = template
+
+    for role in ROLES:  # a role's own labels must not clash in a topic either
+        for entry in entries.values():
+            if role not in entry.short_for:
+                continue
+            label = entry.short_for[role]
+            for other in entries.values():
+                if (other is not entry and other.topic == entry.topic
+                        and other.short_for.get(role, other.short).casefold() == label.casefold()):
+                    errors.append(f"{_display(entry.path or Path(entry.id))}: button label "
+                                  f"'{label}' for '{role}' is already used in topic "
+                                  f"'{entry.topic}' by '{other.id}'")
+                    break
 
     for topic in topics:
         if not any(e.topic == topic.id for e in entries.values()):

@@ -131,6 +131,37 @@ def test_what_parents_ask_is_answered_without_jargon(book: FaqBook) -> None:
     for entry in book.entries.values():
         if "parent" in entry.brief_for:
             assert not PARENT_UNCLEAR.search(book.render_brief(entry, "parent")), entry.id
+    # What a parent reads on buttons and in titles: every entry offered to parents unasked, so
+    # every related button a parent sees too (staff-only entries keep the staff's words).
+    for item in (*book.topics, *(e for e in book.entries.values() if book.meant_for(e, "parent"))):
+        for shown in (book.label(item, "parent"), book.title_of(item, "parent")):
+            assert not PARENT_UNCLEAR.search(shown), (item.id, shown)
+
+
+def test_labels_and_titles_for_roles_are_known_roles_and_fit(book: FaqBook) -> None:
+    assert sum(bool(e.short_for) for e in book.entries.values()) >= 10  # issue 12, labels
+    for entry in book.entries.values():
+        assert set(entry.short_for) | set(entry.title_for) | set(entry.audience) <= set(ROLES)
+        for role, label in entry.short_for.items():
+            assert 0 < len(label) <= 40 and label != entry.short, (entry.id, role)
+        for role, title in entry.title_for.items():
+            assert 0 < len(title) <= 80 and title != entry.title, (entry.id, role)
+    for topic in book.topics:  # a role's buttons on a topic page are told apart
+        for role in ROLES:
+            labels = [book.label(e, role).casefold() for e in book.by_topic(topic.id)]
+            assert len(labels) == len(set(labels)), (topic.id, role)
+
+
+def test_staff_only_entries_are_few_and_parents_still_get_related_questions(
+        book: FaqBook) -> None:
+    staff_only = {e.id for e in book.entries.values() if not book.meant_for(e, "parent")}
+    assert {"mon-targets", "mun-tasks", "reg-admin-data"} <= staff_only
+    assert len(staff_only) <= len(book.entries) // 3
+    for entry in book.entries.values():
+        assert not entry.audience or "coordinator" in entry.audience, entry.id  # they answer
+        if entry.id not in staff_only:  # what a parent asks still offers them something
+            assert book.related_of(entry, "parent"), entry.id
+            assert all(book.meant_for(e, "parent") for e in book.related_of(entry, "parent"))
 
 
 def test_labelled_questions_point_at_existing_entries(book: FaqBook, questions: list) -> None:
@@ -237,6 +268,22 @@ def test_minimal_valid_content_loads(tmp_path: Path) -> None:
         ("calls/calls-x.md", entry_text("calls-x", brief_for={"parent": "{{ region.nope }}"}),
          "brief_for.parent cannot be rendered"),
         ("calls/calls-x.md", entry_text("calls-x", brief_for=["parent"]), "field 'brief_for'"),
+        ("calls/calls-x.md", entry_text("calls-x", short_for={"teacher": "Кнопка"}),
+         "unknown role(s) ['teacher']"),
+        ("calls/calls-x.md", entry_text("calls-x", short_for={"parent": "К" * 41}),
+         "the button label for 'parent' is 41 characters, the limit is 40"),
+        ("calls/calls-x.md", entry_text("calls-x", short_for={"parent": " "}),
+         "the button label for 'parent' is empty"),
+        ("calls/calls-x.md", entry_text("calls-x", short_for={"parent": "Кнопка calls-a"}),
+         "button label 'Кнопка calls-a' for 'parent' is already used in topic 'calls'"),
+        ("calls/calls-x.md", entry_text("calls-x", title_for={"parent": "В" * 81}),
+         "the title for 'parent' is 81 characters, the limit is 80"),
+        ("calls/calls-x.md", entry_text("calls-x", title_for={"pupil": "Вопрос?"}),
+         "unknown role(s) ['pupil']"),
+        ("calls/calls-x.md", entry_text("calls-x", audience=["staff", "teacher"]),
+         "unknown role(s) ['teacher']"),
+        ("calls/calls-x.md", entry_text("calls-x", audience=["staff", "staff"]),
+         "audience roles must not repeat"),
         ("calls/calls-x.md", "Просто текст без заголовка", "no front matter"),
         ("calls/calls-x.md", "---\nid: [unclosed\n---\nОтвет", "invalid YAML"),
         ("calls/calls-y.md", entry_text("calls-x"), "file name must be 'calls-x.md'"),
@@ -264,6 +311,50 @@ def test_a_role_gets_its_own_brief_filled_in_like_the_general_one(tmp_path: Path
     assert book.render_brief(entry, "staff") == book.render_brief(entry) == "Учителям: тут."
     (root / "region.yaml").write_text("values: {where: " + "т" * 300 + "}\n", encoding="utf-8")
     assert any("brief_for.parent is 312 characters" in e for e in errors_of(root))
+
+
+def test_a_role_sees_its_own_label_and_title_but_matching_reads_the_general(
+        tmp_path: Path) -> None:
+    root = make_faq(tmp_path, {
+        "calls/calls-x.md": entry_text(
+            "calls-x", title="Зачем связка с ЕСИА?", short="Связка с ЕСИА",
+            phrasings=["зачем есиа", "для чего есиа", "есиа в сферуме", "есиа и сферум"],
+            title_for={"parent": "Зачем связывать с Госуслугами?"},
+            short_for={"parent": "Связь с Госуслугами"}),
+        "calls/calls-b.md": entry_text("calls-b", related=["calls-x", "calls-a"],
+                                       audience=["org_admin", "staff"]),
+        "calls/calls-a.md": entry_text("calls-a", related=["calls-b", "calls-x"])})
+    book = load_faq(root)
+    entry = book.entries["calls-x"]
+    assert (book.label(entry, "parent"), book.title_of(entry, "parent")) == (
+        "Связь с Госуслугами", "Зачем связывать с Госуслугами?")
+    for role in (None, "", "staff", "coordinator"):
+        assert (book.label(entry, role), book.title_of(entry, role)) == (
+            "Связка с ЕСИА", "Зачем связка с ЕСИА?")
+    # Only the general words are matched: a parent's label typed as a question finds nothing.
+    index = FaqIndex.build(book)
+    assert index.match("связка с есиа").entry is entry
+    assert index.match("связь с госуслугами").entry is None
+    # A staff-only entry is not offered to a parent unasked; to staff and newcomers it is.
+    asked = book.entries["calls-a"]
+    assert [e.id for e in book.related_of(asked, "parent")] == ["calls-x"]
+    assert [e.id for e in book.related_of(asked, "staff")] == ["calls-b", "calls-x"]
+    assert [e.id for e in book.related_of(asked, None)] == ["calls-b", "calls-x"]
+
+
+@pytest.mark.parametrize(("topics", "expected"), [
+    (TOPICS.replace("order: 2}", "order: 2, short_for: {parent: Звонки}}"),
+     "topic label 'Звонки' for 'parent' is used 2 times"),
+    (TOPICS.replace("order: 2}", "order: 2, short_for: {parent: " + "Ч" * 41 + "}}"),
+     "the button label for 'parent' is 41 characters"),
+    (TOPICS.replace("order: 2}", "order: 2, title_for: {pupil: Чаты}}"),
+     "unknown role(s) ['pupil']"),
+])
+def test_a_topic_worded_for_a_role_is_checked(tmp_path: Path, topics: str,
+                                              expected: str) -> None:
+    root = make_faq(tmp_path, {})
+    (root / "topics.yaml").write_text(topics, encoding="utf-8")
+    assert any(expected in e for e in errors_of(root)), errors_of(root)
 
 
 def test_duplicate_id_names_both_files(tmp_path: Path) -> None:

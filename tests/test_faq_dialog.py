@@ -178,7 +178,7 @@ async def test_the_short_answer_is_worded_for_who_asks(bot_fast: InProcessBot, u
     assert "нужно ли это родителям, в них не сказано" in answer.text  # said, not guessed
     assert "педагогам" not in answer.text and "ЕСИА" not in answer.text
     assert "\nИсточники: " in answer.text
-    await parent.press("Как привязать ЕСИА")  # a related entry's button: the parent's words too
+    await parent.press("Как связать Сферум с Госуслугами")  # a related entry, in the parent's words
     related = await parent.next_reply()
     assert related.text.startswith("Войти в «Сферум» можно через Госуслуги, но пошаговой")
     assert "Спросить координатора" in related.buttons  # «могу передать вопрос координатору»
@@ -226,3 +226,52 @@ async def test_an_unsure_reply_leads_with_the_best_guess_marked_as_one(bot_fast:
     assert "Тема: Подключение организации" in (await parent.next_reply()).text
     await coordinator.send("частые вопросы")
     assert "частной школе" in (await coordinator.next_reply()).text
+
+
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_buttons_and_titles_are_worded_for_who_asks(bot_fast: InProcessBot, users,
+                                                          messenger: str) -> None:
+    """Issue 12: a parent's buttons say «Госуслуги» and «дневник», not «ЕСИА» and «ЭЖД», and
+    offer no staff-only question unasked; a teacher's keep the general words; both are found
+    by what they type the same way, and a parent may still open a staff-only entry."""
+    parent = users(2020)
+    await become(parent, "Родитель")
+    await parent.send("зачем привязывать сферум к госуслугам")
+    answer = await parent.next_reply()
+    assert {"Как связать Сферум с Госуслугами", "Вход через Госуслуги"} <= set(answer.buttons)
+    assert "Целевые показатели" not in answer.buttons  # staff-only: not offered to a parent
+    assert not [b for b in answer.buttons if "ЕСИА" in b or "ЭЖД" in b]
+    await parent.send("Зачем связывать дневник со сферумом? Кто создаёт логин родителю?")
+    parts = await parent.next_reply()
+    assert "1. Зачем связывать электронный дневник со «Сферумом»?" in parts.text
+    assert "(ЭЖД)" not in parts.text
+    assert {"Зачем связывать дневник и Сферум", "Кто даёт логин от дневника"} <= set(parts.buttons)
+    await parent.press("Зачем связывать дневник и Сферум")  # «Подробнее» under its label
+    details = await parent.next_reply()
+    assert details.text.startswith("Тема: Электронный дневник и «Сферум»\n"
+                                   "Зачем связывать электронный дневник со «Сферумом»?")
+    assert "Вход в дневник через Госуслуги" in details.buttons
+    await parent.press("Вопросы и ответы")
+    topics = await parent.next_reply()
+    assert {"Электронный дневник", "Госуслуги"} <= set(topics.buttons)
+    assert not [b for b in topics.buttons if "ЕСИА" in b or "ЭЖД" in b]
+    await parent.press("Госуслуги")
+    page = await parent.next_reply()  # a topic page: every entry, each in the parent's words
+    assert page.text.startswith("Госуслуги. Выберите вопрос:")
+    assert {"Зачем связывать Сферум с Госуслугами", "Как связать Сферум с Госуслугами",
+            "Подтверждённая запись на Госуслугах"} <= set(page.buttons)
+    await parent.send("какие целевые показатели по сферуму")  # anyone may still ask
+    assert "активных педагогов" in (await parent.next_reply()).text
+
+    teacher = users(2021)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.send("зачем привязывать сферум к госуслугам")
+    general = await teacher.next_reply()
+    assert {"Как привязать ЕСИА", "Целевые показатели"} <= set(general.buttons)
+    await teacher.send("Зачем связывать дневник со сферумом? Кто создаёт логин родителю?")
+    parts = await teacher.next_reply()
+    assert "1. Зачем связывать электронный журнал и дневник (ЭЖД) со «Сферумом»?" in parts.text
+    assert {"Зачем связка с ЭЖД", "Логин родителя"} <= set(parts.buttons)
+    await teacher.press("Вопросы и ответы")
+    topics = await teacher.next_reply()
+    assert {"Электронный журнал (ЭЖД)", "Госуслуги (ЕСИА)"} <= set(topics.buttons)

@@ -748,3 +748,17 @@ def test_a_question_naming_nobody_is_not_taken_for_an_office(index: FaqIndex, te
                                                              expected: list[str]) -> None:
     found = understand(index, load_smalltalk(FAQ_DIR), text)
     assert (found.kind, found.entry_ids) == ("answer", expected)
+
+
+def test_an_unsure_answer_shows_a_guess_only_when_it_is_a_fair_one(index: FaqIndex) -> None:
+    """«Не уверен… возможно, Вы спрашиваете: …» leads with a short answer only for a guess strong
+    enough and ahead of the runner-up (talk.Decision.guess, guess_lead); a weak call keeps the
+    plain «did you mean» buttons, and a message that only says something is broken gets none."""
+    talk = load_smalltalk(FAQ_DIR)
+    fair = understand(index, talk, "а частной школе можно в сферум?")
+    assert (fair.kind, fair.guess) == ("suggest", "org-kinds")
+    weak = understand(index, talk, "у меня в дневнике не видно второго ребенка")
+    assert weak.kind == "suggest" and weak.best is not None and weak.best.score < 0.30
+    assert weak.guess is None
+    vague = understand(index, talk, "у меня ничего не работает")
+    assert vague.guess is None

@@ -231,7 +231,7 @@ async def answer_question(conv: Conversation, found: Understanding) -> list[Repl
             await conv.deps.registry.continuation(REMEMBER_QUESTION)(conv, conv.incoming.text)
         return await after_answer(conv, replies)
     assert found.best is not None
-    return await dont_know(conv, found.best, suggest=found.kind == "suggest")
+    return await dont_know(conv, found.best, suggest=found.kind == "suggest", guess=found.guess)
 
 
 async def small_talk(conv: Conversation, kind: str) -> list[Reply]:
@@ -244,7 +244,8 @@ async def small_talk(conv: Conversation, kind: str) -> list[Reply]:
     return [Reply(conv.deps.texts.render(key), Keyboard.of(*rows, inline=True), template=key)]
 
 
-async def dont_know(conv: Conversation, found: Match, suggest: bool = False) -> list[Reply]:
+async def dont_know(conv: Conversation, found: Match, suggest: bool = False,
+                    guess: str | None = None) -> list[Reply]:
     question = conv.incoming.text.strip()
     async with conv.deps.db.transaction() as tx:
         municipality = await tx.tickets.get_municipality_of(conv.person.vk_id)
@@ -253,23 +254,24 @@ async def dont_know(conv: Conversation, found: Match, suggest: bool = False) -> 
     await conv.deps.registry.continuation(REMEMBER_QUESTION)(conv, question)
     faq = service(conv)
     shown = found.alternatives[:3] if suggest else ()
-    # Not sure: the best guess's short answer comes first, plainly marked as a guess, so a
-    # person whose question it is needs no tap; the other candidates stay as buttons. A
-    # message that only says something is broken gets no guess: it names nothing to guess from.
-    guess = faq.book.get(shown[0].entry.id) if shown and not found.vague else None
-    rows: list[list[Button]] = [[_more_button(conv, guess.id)]] if guess is not None else []
-    rows += [[_entry_button(conv, s.entry.id)] for s in (shown[1:] if guess else shown)]
+    # Not sure, but a fair guess (core/faq/talk.py ``fair_guess``): its short answer comes
+    # first, plainly marked as a guess, so a person whose question it is needs no tap; the
+    # other candidates stay as buttons.
+    guessed = faq.book.get(guess) if guess and shown and shown[0].entry.id == guess else None
+    rows: list[list[Button]] = [[_more_button(conv, guessed.id)]] if guessed else []
+    rows += [[_entry_button(conv, s.entry.id)] for s in (shown[1:] if guessed else shown)]
     rows.append([Button(faq.book.label(t, _asker(conv)), FaqTopic(t=t.id).dump())
                  for t in (faq.book.topic(tid) for tid in found.topics[:2]) if t is not None])
     rows = [r for r in rows if r]
     rows.append(_ask_row(conv))
     rows.append(_nav_row(conv))
     keyboard = Keyboard.of(*rows, inline=True)
-    if guess is not None:
+    if guessed is not None:
         role = _asker(conv)
-        text = conv.deps.texts.render("faq.best_guess", title=faq.book.title_of(guess, role),
-                                      brief=faq.book.render_brief(guess, role),
-                                      sources=faq.book.sources_of(guess), learned=guess.learned)
+        text = conv.deps.texts.render("faq.best_guess", title=faq.book.title_of(guessed, role),
+                                      brief=faq.book.render_brief(guessed, role),
+                                      sources=faq.book.sources_of(guessed),
+                                      learned=guessed.learned)
         return [Reply(text, keyboard, template="faq.best_guess")]
     key = "faq.did_you_mean" if shown else "faq.dont_know"
     return [Reply(conv.deps.texts.render(key), keyboard, template=key)]

@@ -47,10 +47,7 @@ def is_right(item: dict[str, Any], found: Understanding) -> bool:
 
 def guess_of(found: Understanding) -> str | None:
     """The entry whose short answer leads a «did you mean» reply, as the dialog shows it."""
-    best = found.best
-    if found.kind != "suggest" or best is None or best.vague or not best.alternatives:
-        return None
-    return best.alternatives[0].entry.id
+    return found.guess if found.kind == "suggest" else None
 
 
 @dataclass

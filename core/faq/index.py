@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rapidfuzz import fuzz, process
 
 from core.kernel.domain import ROLES
+from core.kernel.untrusted import unlinked
 from core.kernel.yamltext import load_yaml
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -350,12 +352,18 @@ class FaqBook:
 
     def label(self, item: FaqEntry | FaqTopic, role: str | None = None) -> str:
         """An entry's or a topic's button label as the asker's role reads it (never what is
-        matched)."""
-        return item.short_for.get(role or "", item.short)
+        matched). A coordinator's label loses invisible direction marks (it could read
+        backwards), never its length: VK shows a label as plain text."""
+        label = item.short_for.get(role or "", item.short)
+        if getattr(item, "learned", False):
+            return "".join(ch for ch in label if unicodedata.category(ch) != "Cf") or label
+        return label
 
     def title_of(self, item: FaqEntry | FaqTopic, role: str | None = None) -> str:
-        """An entry's or a topic's title as the asker's role reads it (never what is matched)."""
-        return item.title_for.get(role or "", item.title)
+        """An entry's or a topic's title as the asker's role reads it (never what is matched);
+        a coordinator's title is their words as data (``_render_part``)."""
+        title = item.title_for.get(role or "", item.title)
+        return unlinked(title) if getattr(item, "learned", False) else title
 
     def meant_for(self, entry: FaqEntry, role: str | None) -> bool:
         """Whether to offer the entry unasked (a related question) to someone of this role;
@@ -372,7 +380,9 @@ class FaqBook:
         """One part of an entry filled with the region's data, once per book for its own
         entries (an entry from elsewhere, e.g. a draft being previewed, is not cached)."""
         if entry.learned:
-            return source.strip()
+            # A coordinator's words, shown to everyone: never a template, no live VK mention
+            # («[id1|…]», «@all») or invisible direction marks, as their relayed answer has none.
+            return unlinked(source.strip())
         mine = self.entries.get(entry.id) is entry
         if mine and (part, entry.id) in self._rendered:
             return self._rendered[part, entry.id]

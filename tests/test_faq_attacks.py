@@ -1,0 +1,165 @@
+"""Attacks on the FAQ's per-role wording, its unsure reply with a best guess and what
+coordinators teach it: every keyboard fits VK for every role, a coordinator's words stay data,
+forged buttons and garbage get a polite answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.vkemu.keyboard import validate_keyboard
+from core.faq import dialog
+from core.faq.index import LEARNED_ENTRIES, Match, Scored
+from core.kernel.access import Access
+from core.kernel.clock import unix
+from core.kernel.conversation import Conversation, Incoming
+from core.kernel.domain import ROLES
+from core.kernel.ui import Keyboard, Reply
+from tests.conftest import BOT_ADMIN, COORDINATOR, InProcessBot
+from tests.dsl import become
+
+# What a coordinator might type: live VK markup, a template, invisible direction marks.
+MENTION = "[id1|Вася Пупкин]"
+HOSTILE_TITLE = "\u202eконкурс {{ 7*7 }} [id1|Вася] @all в чате класса\u200b"
+HOSTILE_ANSWER = (f"{MENTION}, @all: конкурс {{{{ 7*7 }}}} {{% if x %}}объявят{{% endif %}} в "
+                  "октябре \u202eследите\u202c за рассылкой.")
+
+
+def vk_keyboard(keyboard: Keyboard) -> dict[str, Any]:
+    """The keyboard as the VK adapter sends it (for the emulator's validator)."""
+    return {"inline": keyboard.inline, "one_time": keyboard.one_time,
+            "buttons": [[{"action": {"type": "text", "label": b.label,
+                                     "payload": b.payload_json()}, "color": b.color}
+                         for b in row] for row in keyboard.rows]}
+
+
+def checked(replies: list[Reply], where: str) -> list[Reply]:
+    for reply in replies:
+        assert reply.text.strip(), where
+        if reply.keyboard is not None and reply.keyboard.rows:
+            reply.keyboard.validate()
+            problem = validate_keyboard(vk_keyboard(reply.keyboard))
+            assert problem is None, f"{where}: {problem}"
+    return replies
+
+
+def shown_as_written(text: str) -> None:
+    """A coordinator's words in the bot's message: the template and the text as typed, no live
+    VK mention (``[id1|…]``, ``@all``) and no invisible direction marks."""
+    assert "{{ 7*7 }}" in text and "{% if x %}объявят{% endif %}" in text, text
+    assert "[id1|" not in text and "@all" not in text, text
+    assert not {"\u202e", "\u202c", "\u200b"} & set(text), text
+
+
+def write_learned(folder: Path, entry_id: str, topic: str, title: str, short: str,
+                  answer: str, phrasing: str) -> None:
+    front = {"id": entry_id, "topic": topic, "title": title, "short": short,
+             "brief": answer[:300], "phrasings": [phrasing], "related": []}
+    path = folder / LEARNED_ENTRIES / f"{entry_id}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False)
+                    + "---\n" + answer + "\n", encoding="utf-8")
+
+
+async def conversation(app: Any, vk_id: int, role: str | None, state: str) -> Conversation:
+    async with app.deps.db.transaction() as tx:
+        await tx.users.upsert_seen(vk_id, unix(app.deps.clock))
+        await tx.users.update_state(vk_id, state, {}, unix(app.deps.clock))
+        person = await tx.users.get_user(vk_id)
+    person = person.model_copy(update={"role": role})
+    return Conversation(app.deps, person, Access(vk_id), Incoming(vk_id, "вопрос", f"t{vk_id}"))
+
+
+async def test_every_faq_keyboard_fits_vk_for_every_role(bot_inprocess: InProcessBot) -> None:
+    """Every entry (a learned one with a coordinator's longest words among them) as an answer,
+    its details, several answers at once, a best guess and «did you mean», every topic page
+    and the topics menu, for a newcomer and every role, in and out of a flow: labels within
+    40 characters, at most 6 rows and 10 buttons, and a newcomer's answer with «кто Вы?» too."""
+    app = bot_inprocess.app
+    probe = await conversation(app, 70_000, None, "menu")
+    faq = dialog.service(probe)
+    write_learned(faq.learned, "learned-77", faq.book.topics[0].id,
+                  (HOSTILE_TITLE + " " + "Я" * 80)[:80], "\u202e" + "Щ" * 39,
+                  HOSTILE_ANSWER, "вопрос координатору о конкурсе")
+    faq.reload()
+    entries = list(faq.book.entries.values())
+    assert any(e.learned for e in entries)
+    rendered = 0
+    for number, role in enumerate((None, *ROLES)):
+        for state in ("menu", "activation:step1"):
+            conv = await conversation(app, 70_001 + number, role, state)
+            where = f"{role}/{state}"
+            checked(dialog.topics_menu(conv), f"topics {where}")
+            for topic in faq.book.topics:
+                pages = (len(faq.book.by_topic(topic.id)) + dialog.PAGE - 1) // dialog.PAGE
+                for page in range(pages):
+                    checked(dialog.topic_page(conv, topic.id, page), f"{topic.id} {where}")
+            for entry in entries:
+                here = f"{entry.id} {where}"
+                answer = checked(dialog.answer_entry(conv, entry.id), here)
+                checked(await dialog.after_answer(conv, answer), f"with roles {here}")
+                checked(dialog.details(conv, entry.id), f"details {here}")
+                near = [entry.id, *(e.id for e in faq.book.related_of(entry, role))][:4]
+                checked(dialog.answer_parts(conv, near), f"parts {here}")
+                others = [e for e in entries if e.id != entry.id][:3]
+                alternatives = tuple(Scored(e, 0.3) for e in [entry, *others])[:3]
+                found = Match("вопрос", ("вопрос",), None, 0.35, alternatives,
+                              tuple(t.id for t in faq.book.topics[:2]), False)
+                guess = checked(await dialog.dont_know(conv, found, True, entry.id), here)
+                assert guess[0].template == "faq.best_guess"
+                if entry.learned:
+                    for reply in (*answer, *guess, *dialog.details(conv, entry.id)):
+                        shown_as_written(reply.text)
+                    assert "[id1|" not in guess[0].text.split("\n")[0]  # nor in its title
+                checked(await dialog.dont_know(conv, found, True), f"did you mean {here}")
+                rendered += 5
+    assert rendered == 5 * 2 * (1 + len(ROLES)) * len(entries)
+
+
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_a_coordinators_answer_taught_to_the_faq_stays_data(bot_fast: InProcessBot,
+                                                                 users) -> None:
+    """A coordinator answers with VK mention markup, a template and a direction override; an
+    admin publishes the draft; whoever asks next reads those words as typed, with no live link
+    to anyone's page and nothing reversed, in the short answer and in «Подробнее»."""
+    admin = users(BOT_ADMIN)
+    await become(admin, "Координатор")
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    teacher = users(3306)
+    await become(teacher, "Педагог или сотрудник")
+    question = "будет ли в районе конкурс на лучший чат класса"
+    await teacher.send(f"[id2|Мария] {question}")
+    await teacher.next_reply()
+    await teacher.press("Спросить координатора")
+    await teacher.replies()
+    await admin.replies()
+    await coordinator.next_reply()
+    await coordinator.press("Ответить")
+    await coordinator.next_reply()
+    await coordinator.send(HOSTILE_ANSWER)
+    await coordinator.replies()
+    await teacher.replies()
+    await coordinator.press("Добавить в справку")
+    await coordinator.next_reply()
+    await coordinator.press("Новый вопрос (черновик)")
+    assert "Черновик" in (await coordinator.next_reply()).text
+    await admin.replies()
+    await admin.send("черновики справки")
+    await admin.next_reply()
+    await admin.press("Опубликовать")
+    assert "опубликован" in (await admin.next_reply()).text
+
+    parent = users(3307)
+    await become(parent, "Родитель")
+    await parent.send(question)
+    answer = await parent.next_reply()
+    assert "Ответ координатора" in answer.text
+    shown_as_written(answer.text)
+    await parent.press(answer.buttons[0])  # «Подробнее», or the guess's
+    details = await parent.next_reply()
+    shown_as_written(details.text)
+    assert "[id2|" not in details.text  # the asker's markup is not in the title either

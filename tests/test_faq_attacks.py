@@ -18,7 +18,7 @@ from core.kernel.clock import unix
 from core.kernel.conversation import Conversation, Incoming
 from core.kernel.domain import ROLES
 from core.kernel.ui import Keyboard, Reply
-from tests.conftest import BOT_ADMIN, COORDINATOR, InProcessBot
+from tests.conftest import BOT_ADMIN, COORDINATOR, BotProcess, InProcessBot
 from tests.dsl import become
 
 # What a coordinator might type: live VK markup, a template, invisible direction marks.
@@ -163,3 +163,107 @@ async def test_a_coordinators_answer_taught_to_the_faq_stays_data(bot_fast: InPr
     details = await parent.next_reply()
     shown_as_written(details.text)
     assert "[id2|" not in details.text  # the asker's markup is not in the title either
+
+
+STAFF_ONLY = "mon-active-org"  # audience: [org_admin, staff, coordinator]
+
+
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_forged_faq_buttons_get_a_polite_answer_and_lose_nothing(
+        bot_fast: InProcessBot, users, messenger: str) -> None:
+    """Forged «Подробнее» and question buttons: a staff-only entry (a parent may read it, as
+    in its topic, but is offered no staff-only question under it), unknown, huge and
+    wrongly typed ids, pages out of range. Each gets a polite Russian answer; the person's
+    place in their flow is kept."""
+    app = bot_fast.app
+    teacher = users(3401)
+    await become(teacher, "Педагог или сотрудник")
+    await teacher.press("Регистрация в Сферуме")
+    await teacher.replies()
+    async with app.deps.db.read() as tx:
+        before = await tx.users.get_user(teacher.uid if messenger == "vk" else
+                                         (await tx.accounts.get_person("max", teacher.uid)))
+    staff_only = app.deps.services["faq"].book.get(STAFF_ONLY)
+    assert staff_only is not None and "parent" not in staff_only.audience
+    for payload in [
+        {"cmd": "faq.more", "id": STAFF_ONLY},
+        {"cmd": "faq.show", "id": STAFF_ONLY},
+        {"cmd": "faq.more", "id": "no-such-entry"},
+        {"cmd": "faq.more", "id": "x" * 230},
+        {"cmd": "faq.show", "id": "../../../etc/passwd"},
+        {"cmd": "faq.more", "id": 12345},
+        {"cmd": "faq.show", "id": None},
+        {"cmd": "faq.more", "id": ["a"]},
+        {"cmd": "faq.more"},
+        {"cmd": "faq.topic", "t": "calls", "p": -5},
+        {"cmd": "faq.topic", "t": "calls", "p": 2 ** 53},
+        {"cmd": "faq.topic", "t": "calls", "p": 2 ** 60},
+        {"cmd": "faq.topic", "t": "calls", "p": "1"},
+        {"cmd": "faq.topic", "t": {"id": 1}},
+    ]:
+        await teacher.press_payload(payload, label="Подробнее")
+        got = await teacher.replies()
+        assert got, payload
+        text = "\n".join(m.text for m in got)
+        assert any("а" <= ch <= "я" for ch in text.lower()), (payload, text)
+        assert "Traceback" not in text and "error" not in text.lower(), (payload, text)
+    async with app.deps.db.read() as tx:
+        after = await tx.users.get_user(before.vk_id)
+    assert (after.state, after.state_data) == (before.state, before.state_data)
+
+    parent = users(3402)
+    await become(parent, "Родитель")
+    await parent.press_payload({"cmd": "faq.more", "id": STAFF_ONLY}, label="Подробнее")
+    details = await parent.next_reply()
+    assert details.text.startswith("Тема: ")
+    book = app.deps.services["faq"].book
+    staff_labels = {book.label(e, "parent") for e in book.entries.values()
+                    if e.audience and "parent" not in e.audience}
+    assert not staff_labels & set(details.buttons), details.buttons
+
+
+# A question typed in Latin letters (the FAQ reads it transliterated): the log's redaction of
+# Cyrillic text does not hide it, so the bot's own lines must not carry it.
+LATIN_QUESTION = "Ivanova Masha iz 5b ne mozhet voyti v chat klassa, kuda pisat"
+
+
+async def ask_and_draft(asker: Any, coordinator: Any) -> None:
+    """The person asks, the coordinator answers and makes a draft of the help from it."""
+    await asker.send(LATIN_QUESTION)
+    await asker.replies()
+    await asker.press("Спросить координатора")
+    await asker.replies()
+    await coordinator.replies()
+    await coordinator.press("Ответить")
+    await coordinator.replies()
+    await coordinator.send("Напишите классному руководителю, он добавит в чат.")
+    await coordinator.replies()
+    await coordinator.press("Добавить в справку")
+    await coordinator.replies()
+    await coordinator.press("Новый вопрос (черновик)")
+    assert "Черновик" in "\n".join(m.text for m in await coordinator.replies())
+
+
+@pytest.mark.parametrize("config_overrides", [{"log": {"level": "DEBUG"}}])
+async def test_a_refused_learned_entry_leaves_no_question_in_the_log(bot: BotProcess,
+                                                                      users) -> None:
+    """The same question asked twice and drafted twice: the second draft clashes with the
+    first once published (the same button label in one topic). The admin is told why; the
+    log (at DEBUG) says how many problems, never the label, which is what the person typed."""
+    admin = users(BOT_ADMIN)
+    await become(admin, "Координатор")
+    coordinator = users(COORDINATOR)
+    await become(coordinator, "Координатор")
+    for uid in (3501, 3502):
+        parent = users(uid)
+        await become(parent, "Родитель")
+        await ask_and_draft(parent, coordinator)
+    await admin.replies()
+    for number in (1, 2):
+        await admin.press_payload({"cmd": "learn.pub", "id": f"learned-{number}"}, label="x")
+        reply = "\n".join(m.text for m in await admin.replies())
+        assert ("опубликован" if number == 1 else "Не получилось добавить") in reply, reply
+    log = bot.log_text()
+    assert "refused" in log  # the refusal is logged, without what was typed
+    leaks = [w for w in ("Ivanova", "Masha", "mozhet", "klassa") if w.lower() in log.lower()]
+    assert not leaks, f"a person's words in the log: {leaks}\n{log[-3000:]}"

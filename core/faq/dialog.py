@@ -298,7 +298,7 @@ async def reload(conv: Conversation) -> list[Reply]:
     try:
         count = service(conv).reload()
     except FaqError as exc:
-        log.warning("FAQ reload refused: %s", exc)
+        log.warning("FAQ reload refused: %s", exc.for_log())
         return [Reply(conv.deps.texts.render("faq.reload_failed", error=str(exc)[:3000]),
                       template="faq.reload_failed")]
     async with conv.deps.db.transaction() as tx:

@@ -83,6 +83,12 @@ class FaqError(Exception):
             f"{len(self.errors)} problem(s) in the FAQ content:\n" + "\n".join(self.errors)
         )
 
+    def for_log(self) -> str:
+        """How many problems and in which files, for the log: the problems themselves may
+        quote a label or a title a person typed (a learned entry is made of their question)."""
+        files = sorted({e.split(": ", 1)[0] for e in self.errors})
+        return f"{len(self.errors)} problem(s) in {', '.join(files)}"
+
 
 # --------------------------------------------------------------------------------------------
 # Models

@@ -97,7 +97,7 @@ def _reload(conv: Conversation) -> str | None:
     try:
         service(conv).reload()
     except FaqError as exc:
-        log.warning("learned FAQ content refused: %s", exc)
+        log.warning("learned FAQ content refused: %s", exc.for_log())
         return str(exc)
     return None
 

@@ -267,3 +267,58 @@ async def test_a_refused_learned_entry_leaves_no_question_in_the_log(bot: BotPro
     assert "refused" in log  # the refusal is logged, without what was typed
     leaks = [w for w in ("Ivanova", "Masha", "mozhet", "klassa") if w.lower() in log.lower()]
     assert not leaks, f"a person's words in the log: {leaks}\n{log[-3000:]}"
+
+
+GARBAGE = [
+    "yyyyyyyy", "iyiyiy", "iy", "yi", "y", "12yi34", "iy1 yi2 3iy", "zzzzzzziy", "ii oy ey",
+    "😀😀😀", "👍", "\u200b\u202e\u200f", "[id1|x] @all {{ 7*7 }} {% raw %}", "ыыы йййй",
+    "как " * 2500, "абвгд " * 1666, "ёж" * 5000,
+]
+
+
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_garbage_gets_a_polite_answer_and_no_guess(bot_fast: InProcessBot, users) -> None:
+    """Latin gibberish, bare transliteration endings, emoji, invisible characters, markup and
+    10 000 characters: each gets a short polite Russian answer (the bot logs no error), and
+    none is answered as if it were a question the FAQ knows, nor with a guess at one."""
+    parent = users(3601)
+    await become(parent, "Родитель")
+    for text in GARBAGE:
+        await parent.send(text)
+        got = await parent.replies()
+        assert got, text[:40]
+        reply = "\n".join(m.text for m in got)
+        assert any("а" <= ch <= "я" for ch in reply.lower()), (text[:40], reply)
+        assert "Возможно, Вы спрашиваете" not in reply, (text[:40], reply)
+        assert "Источники:" not in reply, (text[:40], reply)
+        assert len(reply) < 1500, (text[:40], reply[:300])
+
+
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_a_role_changed_mid_dialog_gets_its_own_words(bot_fast: InProcessBot, users) -> None:
+    """A parent reads an answer, becomes a teacher, and presses the buttons of that answer:
+    the entry it opens, its details and the question asked again are in the teacher's words,
+    and the staff-only questions a parent was not offered are offered now; back to parent, the
+    parent's words again."""
+    person = users(3701)
+    await become(person, "Родитель")
+    await person.send("зачем привязывать сферум к госуслугам")
+    as_parent = await person.next_reply()
+    assert as_parent.text.startswith("Через Госуслуги можно входить в «Сферум».")
+    assert "Целевые показатели" not in as_parent.buttons
+    await person.press("Сменить роль")
+    await person.replies()
+    await person.press("Педагог или сотрудник")
+    await person.replies()
+    await person.press_payload({"cmd": "faq.show", "id": "gosuslugi-why"}, label="x")
+    as_teacher = await person.next_reply()
+    assert as_teacher.text.startswith("Всем педагогам важно")
+    assert "Целевые показатели" in as_teacher.buttons
+    await person.press("Сменить роль")
+    await person.replies()
+    await person.press("Родитель")
+    await person.replies()
+    await person.press_payload({"cmd": "faq.show", "id": "gosuslugi-why"}, label="x")
+    again = await person.next_reply()
+    assert again.text.startswith("Через Госуслуги можно входить в «Сферум».")
+    assert "Целевые показатели" not in again.buttons

@@ -322,3 +322,49 @@ async def test_a_role_changed_mid_dialog_gets_its_own_words(bot_fast: InProcessB
     again = await person.next_reply()
     assert again.text.startswith("Через Госуслуги можно входить в «Сферум».")
     assert "Целевые показатели" not in again.buttons
+
+
+async def test_an_entry_removed_by_a_reload_while_answering_is_skipped(
+        bot_inprocess: InProcessBot) -> None:
+    """The FAQ is reloaded (a methodist removed an entry, an admin reloaded) between reading a
+    question and answering it: the answer, the guess and the buttons skip what is gone, and
+    the person still gets a polite reply with every button working."""
+    from core.faq.talk import Understanding
+
+    app = bot_inprocess.app
+    conv = await conversation(app, 70_100, "parent", "menu")
+    book = dialog.service(conv).book
+    real = next(iter(book.entries.values()))
+    gone = real.model_copy(update={"id": "gone-entry"})
+    found = Match("вопрос", ("вопрос",), None, 0.35, (Scored(gone, 0.35), Scored(real, 0.2)),
+                  (real.topic,), False)
+    for guess in ("gone-entry", None):
+        replies = checked(await dialog.dont_know(conv, found, True, guess), "stale guess")
+        assert all(b.payload.get("id") != "gone-entry" for r in replies
+                   for b in (r.keyboard.buttons if r.keyboard else []))
+    answered = Match("вопрос", ("вопрос",), gone, 0.9, (), (real.topic,), True)
+    for kind, matches in (("answer", (answered,)), ("parts", (answered, Match(
+            "вопрос", ("вопрос",), real, 0.9, (), (real.topic,), True)))):
+        replies = checked(await dialog.answer_question(
+            conv, Understanding(kind, "вопрос", matches=matches, best=answered)), kind)
+        assert replies
+
+
+def test_each_roles_labels_tell_every_question_and_topic_apart() -> None:
+    """One keyboard mixes questions of several topics (related questions, «возможно, Вы
+    о…») with the navigation buttons, and a typed label stands for the button it names: for
+    a newcomer and every role, no two questions or topics share a label, nor one a navigation
+    button's."""
+    from core.faq.index import load_faq
+    from core.kernel.texts import Texts, content_root
+
+    book = load_faq(content_root() / "faq")
+    texts = Texts.load(content_root() / "texts")
+    navigation = {texts.label(f"btn.{k}").casefold() for k in
+                  ("faq", "faq_topics", "faq_more", "resume", "faq_details", "ask_coordinator")}
+    for role in (None, *ROLES):
+        labels = [book.label(item, role).casefold()
+                  for item in (*book.entries.values(), *book.topics)]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        assert not twice, (role, twice)
+        assert not navigation & set(labels), (role, navigation & set(labels))

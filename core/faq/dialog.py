@@ -222,12 +222,14 @@ async def answer_question(conv: Conversation, found: Understanding) -> list[Repl
     if found.kind == "talk":
         return await small_talk(conv, found.talk or "ask")
     if found.kind in ("answer", "parts"):
-        ids = found.entry_ids
+        # Read with the index of the moment; a reload since may have removed an entry.
+        book = service(conv).book
+        ids = [i for i in found.entry_ids if i in book.entries] or found.entry_ids[:1]
         if len(ids) > 1:
             replies = answer_parts(conv, ids)
         else:
             replies = answer_entry(conv, ids[0])
-        if any(service(conv).book.entries[i].offer_coordinator for i in ids):
+        if any(e.offer_coordinator for e in (book.get(i) for i in ids) if e is not None):
             await conv.deps.registry.continuation(REMEMBER_QUESTION)(conv, conv.incoming.text)
         return await after_answer(conv, replies)
     assert found.best is not None
@@ -253,7 +255,9 @@ async def dont_know(conv: Conversation, found: Match, suggest: bool = False,
                                      unix(conv.deps.clock), conv.person.vk_id, municipality)
     await conv.deps.registry.continuation(REMEMBER_QUESTION)(conv, question)
     faq = service(conv)
-    shown = found.alternatives[:3] if suggest else ()
+    # The candidates were found before the awaits above: a reload meanwhile may have removed one.
+    shown = tuple(s for s in found.alternatives[:3] if faq.book.get(s.entry.id) is not None
+                  ) if suggest else ()
     # Not sure, but a fair guess (core/faq/talk.py ``fair_guess``): its short answer comes
     # first, plainly marked as a guess, so a person whose question it is needs no tap; the
     # other candidates stay as buttons.

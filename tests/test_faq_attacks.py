@@ -368,3 +368,22 @@ def test_each_roles_labels_tell_every_question_and_topic_apart() -> None:
         twice = sorted({label for label in labels if labels.count(label) > 1})
         assert not twice, (role, twice)
         assert not navigation & set(labels), (role, navigation & set(labels))
+
+
+@pytest.mark.parametrize("messenger", ["vk", "max"])
+async def test_latin_look_alikes_inside_russian_words_are_read_as_russian(
+        bot_fast: InProcessBot, users) -> None:
+    """«кaк вoйти в cфepум» with Latin «a», «o», «c», «e», «p» (a keyboard or an autocorrect
+    slipped them in) is the question «как войти в сферум», not «цфепум»; alone or as one of
+    two questions; a word all in Latin letters is still transliterated by sound."""
+    parent = users(3801)
+    await become(parent, "Родитель")
+    await parent.send("как войти в сферум")
+    plain = (await parent.next_reply()).text
+    await parent.send("кaк вoйти в cфepум")
+    assert (await parent.next_reply()).text == plain
+    await parent.send("кaк вoйти в cфepум? и кaк пoднять руку на урoке")
+    both = (await parent.next_reply()).text
+    assert "1. " in both and "2. " in both and "«Поднять руку»" in both
+    await parent.send("kak voyti v sferum")
+    assert (await parent.next_reply()).text == plain

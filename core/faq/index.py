@@ -65,6 +65,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)
 _MARKDOWN = re.compile(r"\*\*|__|^\s{0,3}#{1,6}\s|^\s*\|.*\|\s*$", re.MULTILINE)
 _NON_WORD = re.compile(r"[^0-9a-zа-я]+")
 _LATIN = re.compile(r"[a-z]")
+_CYRILLIC = re.compile(r"[а-я]")
 SLANG_MIN_LENGTH = 4
 SLANG_CUTOFF = 80.0
 SLANG_PREFIX = 3
@@ -262,6 +263,8 @@ class LanguageData(_Model):
     # Russian vowels: «ы» never follows one, so a Latin «y» after a vowel is «й» («zayti»).
     translit_vowels: str = ""
     translit_short_i: str = ""  # «й»
+    # Latin letters that look like Cyrillic ones, read so inside a word that mixes the two.
+    homoglyphs: dict[str, str] = Field(default_factory=dict)
     # Who a question is about («учитель», «ученик», «школа»…): an entry whose title names
     # someone else is a sibling about another person (see MatcherSettings.role_*).
     role_words: tuple[str, ...] = ()
@@ -270,7 +273,7 @@ class LanguageData(_Model):
     # made only of them is never answered outright (the bot cannot know which entry it means).
     vague_words: tuple[str, ...] = ()
 
-    @field_validator("translit", "latin_words", "translit_endings")
+    @field_validator("translit", "latin_words", "translit_endings", "homoglyphs")
     @classmethod
     def _latin_keys(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
@@ -747,6 +750,7 @@ class TextProcessor:
             if language.translit_vowels and language.translit_short_i else None
         )
         self._short_i = language.translit_short_i
+        self._homoglyphs = str.maketrans({k.lower(): v for k, v in language.homoglyphs.items()})
         self._endings = sorted(((k.lower(), v) for k, v in language.translit_endings.items()),
                                key=lambda kv: -len(kv[0]))
         self._folded: dict[str, str] = {}
@@ -804,6 +808,8 @@ class TextProcessor:
         """Normalised, transliterated surface words; class labels («7б») become one word."""
         out: list[str] = []
         for word in normalize(text).split():
+            if _LATIN.search(word) and _CYRILLIC.search(word):
+                word = word.translate(self._homoglyphs)  # «cфepум»: look-alikes slipped in
             if _LATIN.search(word):
                 out.extend(self.transliterate(word).split())
             elif self.class_word and _CLASS_LABEL.fullmatch(word):

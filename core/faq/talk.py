@@ -63,7 +63,8 @@ WORD_TYPO_MIN_LENGTH = 5
 # word (both listed in smalltalk.yaml). Parts shorter than MIN_PART_WORDS join their neighbour.
 _SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+|(?:^|\s)\d{1,2}\)")  # «1) … 2) …» too
 # A word in Latin letters (transliterated before splitting: «kak … i kak …»).
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# Not a run of Latin letters inside a Cyrillic word («cфepум»: look-alikes, read by the index).
+_LATIN_WORD = re.compile(r"(?<![А-Яа-яЁё])[A-Za-z][A-Za-z0-9]*(?![А-Яа-яЁё])")
 MIN_PART_WORDS = 2
 # «Здравствуйте, я мама ученика 3 класса» is an introduction; a longer message that starts the
 # same way describes a situation («…, в школе сказали перейти в сферум, не понимаю с чего

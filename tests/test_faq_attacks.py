@@ -387,3 +387,26 @@ async def test_latin_look_alikes_inside_russian_words_are_read_as_russian(
     assert "1. " in both and "2. " in both and "«Поднять руку»" in both
     await parent.send("kak voyti v sferum")
     assert (await parent.next_reply()).text == plain
+
+
+async def test_several_answers_say_which_is_a_coordinators(bot_inprocess: InProcessBot) -> None:
+    """Several questions in one message, one of them answered by what a coordinator taught:
+    that answer is marked as the coordinator's, the sources line names only the documents of
+    the others, and with no document at all there is no empty «Источники: .»."""
+    app = bot_inprocess.app
+    conv = await conversation(app, 70_200, "parent", "menu")
+    faq = dialog.service(conv)
+    topic = faq.book.topics[0].id
+    write_learned(faq.learned, "learned-81", topic, "Когда конкурс чатов", "Конкурс чатов",
+                  "Конкурс объявят в октябре.", "когда конкурс чатов")
+    write_learned(faq.learned, "learned-82", topic, "Где запись в лагерь", "Запись в лагерь",
+                  "Запись в лагерь — на сайте управления образования.", "где запись в лагерь")
+    faq.reload()
+    seed = next(e for e in faq.book.entries.values() if not e.learned)
+    mixed = dialog.answer_parts(conv, ["learned-81", seed.id])[0].text
+    assert "(ответ координатора)" in mixed.split("\n\n")[0], mixed
+    assert "ответ координатора" not in mixed.split("\n\n")[1], mixed
+    assert "Источники: " + "; ".join(faq.book.sources_of(seed)) + "." in mixed, mixed
+    taught = dialog.answer_parts(conv, ["learned-81", "learned-82"])[0].text
+    assert "Источники" not in taught, taught
+    assert taught.count("(ответ координатора)") == 2, taught

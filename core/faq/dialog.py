@@ -155,8 +155,8 @@ def answer_parts(conv: Conversation, entry_ids: list[str]) -> list[Reply]:
     faq = service(conv)
     entries = [e for e in (faq.book.get(i) for i in entry_ids) if e is not None]
     role = _asker(conv)
-    items = [{"title": faq.book.title_of(e, role), "brief": faq.book.render_brief(e, role)}
-             for e in entries]
+    items = [{"title": faq.book.title_of(e, role), "brief": faq.book.render_brief(e, role),
+              "learned": e.learned} for e in entries]
     sources = list(dict.fromkeys(t for e in entries for t in faq.book.sources_of(e)))
     text = conv.deps.texts.render("faq.parts", items=items, sources=sources)
     rows = pairs([_more_button(conv, e.id, faq.book.label(e, role)) for e in entries])

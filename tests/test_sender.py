@@ -332,3 +332,37 @@ async def test_crash_in_the_middle_of_a_broadcast_resumes_without_duplicates(
             "SELECT status, COUNT(*) FROM outbox WHERE job_id ="
             " (SELECT id FROM outbox_jobs WHERE name = 'broadcast:crash') GROUP BY status"))
     assert statuses == {"delivered": 2000}
+
+
+async def test_a_stuck_request_does_not_hold_shutdown(emulator: VKEmulator, db: Database,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that never returns (a hung connection) is cancelled after the shutdown grace;
+    the reply waiting for it is told «failed», and stop() returns."""
+    import bot.vk.sender as sender_module
+
+    monkeypatch.setattr(sender_module, "STOP_GRACE", 0.2)
+    s = build_sender(emulator, db)
+    forever = asyncio.Event()
+
+    async def hung(calls):  # type: ignore[no-untyped-def]
+        await forever.wait()
+
+    monkeypatch.setattr(s, "_post", hung)
+    await s.start()
+    emulator.add_user(40_001, allows_messages=True)
+    waiting = asyncio.create_task(
+        s.send([Outgoing(40_001, Reply("Ответ"), "reply", "reply:40001:1")]))
+    assert await wait_for(lambda: bool(s._tasks))
+    await asyncio.wait_for(s.stop(), 5)
+    [delivery] = await asyncio.wait_for(waiting, 5)
+    assert delivery.status == "failed"
+    await s.api.close()
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True

@@ -50,6 +50,10 @@ BULK_CHUNK = 10_000     # outbox rows loaded at a time (four requests at the cei
 PERSONAL_CHUNK = 2_500
 ENQUEUE_CHUNK = 10_000  # recipients a producer queues per transaction
 MAX_IN_FLIGHT = 10
+# At shutdown, requests under way get this long to finish and record what they sent; then they
+# are cancelled (a stuck one must not hold the process: Docker kills 10 s after SIGTERM). What
+# a cancelled request sent is safe to send again: VK drops a repeated random_id.
+STOP_GRACE = 8.0
 # The subscription that «Присылать напоминания и опросы?» asks for (VK's newsletter intents).
 SUBSCRIBE_ID = 1
 DAY = 24 * 3600
@@ -387,7 +391,13 @@ class VkSender:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _, stuck = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+            if stuck:
+                log.warning("%d delivery request(s) still running at shutdown were cancelled",
+                            len(stuck))
+                for task in stuck:
+                    task.cancel()
+                await asyncio.gather(*stuck, return_exceptions=True)
         for item in list(self._interactive):
             if item.future and not item.future.done():
                 item.future.set_result(Delivery(item.peer_id, item.key, "failed", error="stopped"))
@@ -816,6 +826,16 @@ class VkSender:
                 # kept while the results wait for their write below: with several requests
                 # finishing during one write, their answers piled up in memory.
                 del results, errors
+        except asyncio.CancelledError:
+            # Cancelled at shutdown (``stop``): a caller waiting for its reply hears «failed»;
+            # bulk rows stay pending in the outbox and go out after the restart.
+            for call in calls:
+                if not isinstance(call, _Group):
+                    for item in call:
+                        if item.future is not None and not item.future.done():
+                            item.future.set_result(
+                                Delivery(item.peer_id, item.key, "failed", error="stopped"))
+            raise
         except Exception as exc:  # never leave a caller waiting forever
             log.exception("delivery request crashed")
             out = _Outcome()

@@ -51,8 +51,9 @@ PERSONAL_CHUNK = 2_500
 ENQUEUE_CHUNK = 10_000  # recipients a producer queues per transaction
 MAX_IN_FLIGHT = 10
 # At shutdown, requests under way get this long to finish and record what they sent; then they
-# are cancelled (a stuck one must not hold the process: Docker kills 10 s after SIGTERM). What
-# a cancelled request sent is safe to send again: VK drops a repeated random_id.
+# are cancelled (a stuck one must not hold the process: Docker kills 10 s after SIGTERM). A
+# cancelled request is like one in flight at a crash: VK drops the repeat by random_id, MAX may
+# deliver it twice (README, «Нет ключа идемпотентности»).
 STOP_GRACE = 8.0
 # The subscription that «Присылать напоминания и опросы?» asks for (VK's newsletter intents).
 SUBSCRIBE_ID = 1

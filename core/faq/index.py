@@ -115,16 +115,13 @@ def _for_roles(value: dict[str, str], what: str, limit: int) -> dict[str, str]:
     return cleaned
 
 
-class FaqTopic(_Model):
-    """A topic; ``short_for``/``title_for`` word its button and title for a role, as an
-    entry's do (a parent's «Госуслуги», not «Госуслуги (ЕСИА)»)."""
+class _Worded(_Model):
+    """A title and a button label, each optionally worded per role (shown, never matched)."""
 
-    id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     short: str = Field(min_length=1, max_length=LABEL_MAX)
     short_for: dict[str, str] = Field(default_factory=dict)  # role -> its button label
     title_for: dict[str, str] = Field(default_factory=dict)  # role -> its title
-    order: int
 
     @field_validator("short_for")
     @classmethod
@@ -137,7 +134,15 @@ class FaqTopic(_Model):
         return _for_roles(value, "title", TITLE_MAX)
 
 
-class FaqEntry(_Model):
+class FaqTopic(_Worded):
+    """A topic; ``short_for``/``title_for`` word its button and title for a role, as an
+    entry's do (a parent's «Госуслуги», not «Госуслуги (ЕСИА)»)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    order: int
+
+
+class FaqEntry(_Worded):
     """One question: ``brief`` is the direct answer read first (a Jinja2 template, like the
     details after the front matter); ``brief_for`` words it for a role whose people would not
     read the general one as meant for them (a parent asked about «педагогам …»); ``note`` says
@@ -151,12 +156,8 @@ class FaqEntry(_Model):
 
     id: str = Field(pattern=ID_PATTERN)
     topic: str = Field(pattern=ID_PATTERN)
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
-    short: str = Field(min_length=1, max_length=LABEL_MAX)
     brief: str = Field(min_length=1, max_length=BRIEF_MAX)
     brief_for: dict[str, str] = Field(default_factory=dict)  # role -> its brief
-    short_for: dict[str, str] = Field(default_factory=dict)  # role -> its button label
-    title_for: dict[str, str] = Field(default_factory=dict)  # role -> its title
     audience: tuple[str, ...] = ()  # the roles the entry is meant for; empty: everyone
     note: str | None = Field(default=None, max_length=NOTE_MAX)
     phrasings: tuple[str, ...] = Field(min_length=4, max_length=16)
@@ -181,16 +182,6 @@ class FaqEntry(_Model):
     @classmethod
     def _brief_for(cls, value: dict[str, str]) -> dict[str, str]:
         return _for_roles(value, "brief", BRIEF_MAX)
-
-    @field_validator("short_for")
-    @classmethod
-    def _short_for(cls, value: dict[str, str]) -> dict[str, str]:
-        return _for_roles(value, "button label", LABEL_MAX)
-
-    @field_validator("title_for")
-    @classmethod
-    def _title_for(cls, value: dict[str, str]) -> dict[str, str]:
-        return _for_roles(value, "title", TITLE_MAX)
 
     @field_validator("audience")
     @classmethod

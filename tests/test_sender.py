@@ -366,3 +366,34 @@ async def wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-
             return False
         await asyncio.sleep(0.01)
     return True
+
+
+async def test_a_chunk_queued_while_the_outbox_is_read_is_not_lost(
+        emulator: VKEmulator, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sender reads the outbox and finds nothing; a chunk is committed right after that read
+    began. «Nothing pending» is stale then: the sender must not sleep on it (a lost wake-up
+    that left a made-up survey unsent under load)."""
+    from storage.outbox import OutboxRepo
+
+    s = build_sender(emulator, db)
+    await make_people(db, emulator, [50_001])
+    real = OutboxRepo.list_pending
+    raced = []
+
+    async def read_then_race(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rows = await real(self, *args, **kwargs)
+        if not raced:  # the chunk commits after this read's snapshot was taken
+            raced.append(await asyncio.create_task(s.enqueue_bulk("broadcast:race", [
+                Outgoing(50_001, Reply("Собрание в четверг."), "broadcast", "broadcast:race")])))
+        return rows
+
+    monkeypatch.setattr(OutboxRepo, "list_pending", read_then_race)
+    await s._refill_bulk()
+    assert raced == [1] and not s._bulk_exhausted
+    monkeypatch.setattr(OutboxRepo, "list_pending", real)
+    await s.start()
+    try:
+        assert await emulator.wait_until(lambda: len(emulator.inbox(50_001)) == 1, 5)
+    finally:
+        await s.stop()
+        await s.api.close()

@@ -367,6 +367,7 @@ class VkSender:
         self._bulk_queued = 0  # recipients in self._bulk
         self._bulk_cursor = 0
         self._bulk_exhausted = False
+        self._enqueued = 0  # chunks committed to the outbox by enqueue_bulk, ever
         self._bulk_limit = BULK_CHUNK  # PERSONAL_CHUNK while the texts loaded are mostly distinct
         # A person is in at most one request at a time, so a set is enough.
         self._in_flight_peers: set[int] = set()
@@ -482,6 +483,7 @@ class VkSender:
                 known.clear()
             if len(keyboards) > 100:
                 keyboards.clear()
+            self._enqueued += 1
             self._bulk_exhausted = False
             self._wake.set()
         if complete:
@@ -649,11 +651,15 @@ class VkSender:
         self._wake.set()
 
     async def _refill_bulk(self) -> None:
+        # A chunk committed after this read began is not in it: "nothing pending" is then
+        # stale, and believing it would leave that chunk unsent until something else woke the
+        # loop (a lost wake-up, seen under load as a survey that never went out).
+        enqueued = self._enqueued
         async with self.db.read() as tx:
             rows = await tx.outbox.list_pending(self._bulk_cursor, self._bulk_limit,
                                                 self.messenger)
             if not rows:
-                self._bulk_exhausted = True
+                self._bulk_exhausted = self._enqueued == enqueued
                 self._bulk_limit = BULK_CHUNK
                 return
             text_ids = sorted({r[3] for r in rows})

@@ -306,20 +306,19 @@ async def test_a_role_changed_mid_dialog_gets_its_own_words(bot_fast: InProcessB
     as_parent = await person.next_reply()
     assert as_parent.text.startswith("Через Госуслуги можно входить в «Сферум».")
     assert "Целевые показатели" not in as_parent.buttons
-    await person.press("Сменить роль")
-    await person.replies()
-    await person.press("Педагог или сотрудник")
-    await person.replies()
-    await person.press_payload({"cmd": "faq.show", "id": "gosuslugi-why"}, label="x")
-    as_teacher = await person.next_reply()
+
+    async def as_role_open_the_entry(role: str):  # type: ignore[no-untyped-def]
+        await person.press("Сменить роль")
+        await person.replies()
+        await person.press(role)
+        await person.replies()
+        await person.press_payload({"cmd": "faq.show", "id": "gosuslugi-why"}, label="x")
+        return await person.next_reply()
+
+    as_teacher = await as_role_open_the_entry("Педагог или сотрудник")
     assert as_teacher.text.startswith("Всем педагогам важно")
     assert "Целевые показатели" in as_teacher.buttons
-    await person.press("Сменить роль")
-    await person.replies()
-    await person.press("Родитель")
-    await person.replies()
-    await person.press_payload({"cmd": "faq.show", "id": "gosuslugi-why"}, label="x")
-    again = await person.next_reply()
+    again = await as_role_open_the_entry("Родитель")
     assert again.text.startswith("Через Госуслуги можно входить в «Сферум».")
     assert "Целевые показатели" not in again.buttons
 

@@ -65,7 +65,8 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)
 _MARKDOWN = re.compile(r"\*\*|__|^\s{0,3}#{1,6}\s|^\s*\|.*\|\s*$", re.MULTILINE)
 _NON_WORD = re.compile(r"[^0-9a-zа-я]+")
 _LATIN = re.compile(r"[a-z]")
-_CYRILLIC = re.compile(r"[а-я]")
+CYRILLIC_LETTERS = "\u0400-\u04ff"  # a regex class range: the Cyrillic block, «ё» included
+_CYRILLIC = re.compile(f"[{CYRILLIC_LETTERS}]")
 SLANG_MIN_LENGTH = 4
 SLANG_CUTOFF = 80.0
 SLANG_PREFIX = 3
@@ -100,11 +101,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def _for_roles(value: dict[str, str], what: str, limit: int) -> dict[str, str]:
-    """A text worded per role: known roles only, each non-empty and within the limit."""
-    unknown = sorted(set(value) - set(ROLES))
+def _known_roles(roles: Iterable[str]) -> None:
+    unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise ValueError(f"unknown role(s) {unknown}; the bot knows {list(ROLES)}")
+
+
+def _for_roles(value: dict[str, str], what: str, limit: int) -> dict[str, str]:
+    """A text worded per role: known roles only, each non-empty and within the limit."""
+    _known_roles(value)
     cleaned = {role: str(text).strip() for role, text in value.items()}
     for role, text in cleaned.items():
         if not text:
@@ -186,9 +191,7 @@ class FaqEntry(_Worded):
     @field_validator("audience")
     @classmethod
     def _audience(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(value) - set(ROLES))
-        if unknown:
-            raise ValueError(f"unknown role(s) {unknown}; the bot knows {list(ROLES)}")
+        _known_roles(value)
         if len(set(value)) != len(value):
             raise ValueError("audience roles must not repeat")
         return value

@@ -33,6 +33,7 @@ from core.faq.index import (
     FaqIndex,
     LanguageData,
     Match,
+    CYRILLIC_LETTERS,
     Synonyms,
     TextProcessor,
     is_known_word,
@@ -64,7 +65,8 @@ WORD_TYPO_MIN_LENGTH = 5
 _SENTENCES = re.compile(r"[?!;\n]+|\.(?:\s|$)+|(?:^|\s)\d{1,2}\)")  # «1) … 2) …» too
 # A word in Latin letters (transliterated before splitting: «kak … i kak …»).
 # Not a run of Latin letters inside a Cyrillic word («cфepум»: look-alikes, read by the index).
-_LATIN_WORD = re.compile(r"(?<![А-Яа-яЁё])[A-Za-z][A-Za-z0-9]*(?![А-Яа-яЁё])")
+_LATIN_WORD = re.compile(
+    f"(?<![{CYRILLIC_LETTERS}])[A-Za-z][A-Za-z0-9]*(?![{CYRILLIC_LETTERS}])")
 MIN_PART_WORDS = 2
 # «Здравствуйте, я мама ученика 3 класса» is an introduction; a longer message that starts the
 # same way describes a situation («…, в школе сказали перейти в сферум, не понимаю с чего
@@ -298,9 +300,10 @@ def load_smalltalk(directory: Path) -> SmallTalk:
     particles = data.split.get("particles", [])
     joint = None
     if joints and words:
-        ahead = ["(?:(?:" + "|".join(re.escape(p) for p in prepositions) + r")\s+)?(?:"
-                 + "|".join(re.escape(w) for w in words) + r")\b" if prepositions else
-                 "(?:" + "|".join(re.escape(w) for w in words) + r")\b"]
+        asking = "(?:" + "|".join(re.escape(w) for w in words) + r")\b"
+        if prepositions:
+            asking = "(?:(?:" + "|".join(re.escape(p) for p in prepositions) + r")\s+)?" + asking
+        ahead = [asking]
         if particles:
             ahead.append(r"\w+\s+(?:" + "|".join(re.escape(p) for p in particles) + r")\b")
         joint = re.compile(
